@@ -1,0 +1,6 @@
+namespace TurboMft.Engine.Native;
+
+/// <summary>Placeholder until CPU feature detection lands.</summary>
+internal static class CpuFeatures
+{
+}

@@ -1,0 +1,3 @@
+using TurboMft.Host.Cli;
+
+return await TurboMftCommand.RunAsync(args).ConfigureAwait(false);
