@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using TurboMft.Engine.Buffers;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Compression;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
+
+namespace TurboMft.Engine.Container;
+
+/// <summary>Resolves a container's data key from its file id and wrapped-key field (typically a KeyRing unwrap).</summary>
+public delegate DataKey DataKeyResolver(Guid fileId, ReadOnlySpan<byte> wrappedKey);
+
+/// <summary>
+/// Reads a completed container: the trailer is authenticated on open, then any chunk can be read at random, from any
+/// number of threads (one <see cref="ChunkSealer"/> per thread). Nothing unauthenticated is ever returned as plaintext.
+/// </summary>
+public sealed class ContainerReader : IDisposable
+{
+    private readonly SafeFileHandle _file;
+    private readonly DataKey _dataKey;
+    private readonly TrailerContents _trailer;
+
+    private ContainerReader(string path, SafeFileHandle file, ContainerHeader header, DataKey dataKey, TrailerContents trailer, long length)
+    {
+        Path = path;
+        _file = file;
+        Header = header;
+        _dataKey = dataKey;
+        _trailer = trailer;
+        Length = length;
+    }
+
+    /// <summary>The container file.</summary>
+    public string Path { get; }
+
+    /// <summary>The container's header.</summary>
+    public ContainerHeader Header { get; }
+
+    /// <summary>File size and chunking.</summary>
+    public ChunkGeometry Geometry => _trailer.Geometry;
+
+    /// <summary>The file's <c>sha256-tree</c>, as recorded at completion.</summary>
+    public FileDigest Digest => _trailer.Digest;
+
+    /// <summary>The whole-file SHA-256 if it was recorded, else null.</summary>
+    public ReadOnlyMemory<byte>? WholeFileSha256 => _trailer.WholeFileSha256;
+
+    /// <summary>Bytes of the container file.</summary>
+    public long Length { get; }
+
+    /// <summary>The index entry of chunk <paramref name="index"/>.</summary>
+    public ChunkEntry GetEntry(long index) => _trailer.Entries[index];
+
+    /// <summary>The recorded SHA-256 of chunk <paramref name="index"/>.</summary>
+    public ReadOnlySpan<byte> GetChunkDigest(long index) => _trailer.Digests.AsSpan((int)index * SHA256.HashSizeInBytes, SHA256.HashSizeInBytes);
+
+    /// <summary>
+    /// Opens a completed container and authenticates its trailer. The resolver's key is owned by the reader afterwards.
+    /// Throws <see cref="ContainerException"/> (NotAContainer, HeaderCorrupt, TrailerMissing, TrailerCorrupt).
+    /// </summary>
+    public static ContainerReader Open(string path, DataKeyResolver resolveKey)
+    {
+        ArgumentNullException.ThrowIfNull(resolveKey);
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        DataKey? key = null;
+        try
+        {
+            var length = RandomAccess.GetLength(file);
+            Span<byte> head = stackalloc byte[ContainerFormat.HeaderSize];
+            if (RandomAccess.Read(file, head, 0) < ContainerFormat.HeaderSize)
+            {
+                throw new ContainerException(ContainerFault.NotAContainer, path, null, $"the file is {length} bytes, shorter than a container header.");
+            }
+
+            var header = ContainerHeader.Read(head, path);
+            Span<byte> footer = stackalloc byte[ContainerFormat.FooterSize];
+            if (length < ContainerFormat.HeaderSize + ContainerFormat.FooterSize ||
+                RandomAccess.Read(file, footer, length - ContainerFormat.FooterSize) != ContainerFormat.FooterSize ||
+                !ContainerTrailer.TryReadFooter(footer, length, out var trailerOffset, out var sealedLength))
+            {
+                throw new ContainerException(ContainerFault.TrailerMissing, path, null, "no valid footer at the end of the file: the container is incomplete or truncated; `ContainerRecovery` can list its complete records.");
+            }
+
+            key = resolveKey(header.FileId, header.WrappedKey);
+            var sealedTrailer = new byte[sealedLength];
+            if (RandomAccess.Read(file, sealedTrailer, trailerOffset) != sealedLength)
+            {
+                throw new ContainerException(ContainerFault.TrailerMissing, path, null, "the trailer is cut short.");
+            }
+
+            var plain = new byte[sealedLength - ChunkSealer.NonceSize - ChunkSealer.TagSize];
+            if (!ContainerTrailer.TryOpen(key, header, sealedTrailer, plain))
+            {
+                throw new ContainerException(ContainerFault.TrailerCorrupt, path, null, "the trailer does not authenticate: wrong key, or the header or trailer was altered.");
+            }
+
+            if (!ContainerTrailer.TryParse(plain, header.ChunkSize, out var trailer))
+            {
+                throw new ContainerException(ContainerFault.TrailerCorrupt, path, null, "the trailer's fields are inconsistent.");
+            }
+
+            foreach (var entry in trailer.Entries)
+            {
+                if (entry.Offset < ContainerFormat.HeaderSize || entry.Offset + entry.RecordLength > trailerOffset)
+                {
+                    throw new ContainerException(ContainerFault.TrailerCorrupt, path, entry.Index, "the index points outside the record area.");
+                }
+            }
+
+            return new ContainerReader(path, file, header, key, trailer, length);
+        }
+        catch
+        {
+            key?.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An opener for one thread (AesGcm is not thread-safe); dispose it when the thread is done.</summary>
+    public ChunkSealer CreateOpener() => new(_dataKey, Header.FileId);
+
+    /// <summary>
+    /// Reads, authenticates, decodes and CRC-checks chunk <paramref name="index"/> into <paramref name="destination"/>,
+    /// using <paramref name="scratch"/> (a buffer of <see cref="ContainerFormat.BufferSizeFor"/> bytes) for the record.
+    /// Returns the plaintext length. Throws <see cref="ContainerException"/> naming the chunk on any fault.
+    /// </summary>
+    public int ReadChunk(ChunkSealer opener, long index, ChunkBuffer scratch, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(opener);
+        ArgumentNullException.ThrowIfNull(scratch);
+        var expected = _trailer.Entries[index];
+        var record = scratch.Span[..expected.RecordLength];
+        if (RandomAccess.Read(_file, record, expected.Offset) != record.Length)
+        {
+            throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, "the record is cut short.");
+        }
+
+        if (!ChunkRecord.TryReadHeader(record, expected.Offset, out var found))
+        {
+            throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, $"no valid record header at offset {expected.Offset}.");
+        }
+
+        if (found != expected)
+        {
+            throw new ContainerException(ContainerFault.ChunkOutOfPlace, Path, index, $"the record at offset {expected.Offset} claims chunk {found.Index} ({found.PlainLength} bytes, {found.Encoding}); records were swapped or moved.");
+        }
+
+        var plain = destination[..expected.PlainLength];
+        var ciphertext = record.Slice(ContainerFormat.RecordHeaderSize, expected.StoredLength);
+        var nonce = record.Slice(ChunkRecord.NonceOffset, ChunkSealer.NonceSize);
+        var tag = record[^ChunkSealer.TagSize..];
+        var opened = expected.Encoding == ChunkEncoding.Raw
+            ? opener.TryOpen(expected.Info, nonce, ciphertext, tag, plain)
+            : opener.TryOpen(expected.Info, nonce, ciphertext, tag, ciphertext);
+        if (!opened)
+        {
+            throw new ContainerException(ContainerFault.ChunkAuthenticationFailed, Path, index, "the record does not authenticate: altered bytes, a record from another file, or the wrong key.");
+        }
+
+        if (expected.Encoding != ChunkEncoding.Raw)
+        {
+            try
+            {
+                ChunkCompressor.Decode(expected.Encoding, ciphertext, plain);
+            }
+            catch (ChunkDecodeException e)
+            {
+                throw new ContainerException(ContainerFault.ChunkDecodeFailed, Path, index, e.Message, e);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(ciphertext);
+            }
+        }
+
+        if (ChunkCrc.Compute(plain) != expected.PlainCrc64)
+        {
+            CryptographicOperations.ZeroMemory(plain);
+            throw new ContainerException(ContainerFault.ChunkCrcMismatch, Path, index, "the decoded plaintext does not match its CRC-64/NVME.");
+        }
+
+        return plain.Length;
+    }
+
+    /// <summary>
+    /// Verifies the whole container: every chunk authenticates, decodes, matches its CRC and recorded SHA-256, and the
+    /// chunk digests hash to the recorded <c>sha256-tree</c>. Runs on <paramref name="workers"/> threads.
+    /// </summary>
+    public async Task VerifyAsync(int workers = 0, CancellationToken cancellationToken = default)
+    {
+        workers = workers > 0 ? workers : Environment.ProcessorCount;
+        var bufferSize = ContainerFormat.BufferSizeFor(Header.ChunkSize);
+        var next = -1L;
+        var tasks = new Task[Math.Max(1, (int)Math.Min(workers, Math.Max(1, Geometry.ChunkCount)))];
+        for (var w = 0; w < tasks.Length; w++)
+        {
+            tasks[w] = Task.Run(
+                () =>
+                {
+                    using var opener = CreateOpener();
+                    var plain = ArrayPool<byte>.Shared.Rent(Header.ChunkSize);
+                    var buffer = new ChunkBuffer(bufferSize);
+                    Span<byte> sha = stackalloc byte[SHA256.HashSizeInBytes];
+                    try
+                    {
+                        long index;
+                        while ((index = Interlocked.Increment(ref next)) < Geometry.ChunkCount)
+                        {
+                            cancellationToken.ThrowIfCancellationRequested();
+                            var length = ReadChunk(opener, index, buffer, plain);
+                            SHA256.HashData(plain.AsSpan(0, length), sha);
+                            if (!CryptographicOperations.FixedTimeEquals(sha, GetChunkDigest(index)))
+                            {
+                                throw new ContainerException(ContainerFault.ChunkDigestMismatch, Path, index, "the chunk's SHA-256 differs from the trailer's.");
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(plain, clearArray: true);
+                    }
+                },
+                cancellationToken);
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        if (TreeDigestBuilder.Compute(Geometry, _trailer.Digests) != Digest)
+        {
+            throw new ContainerException(ContainerFault.FileDigestMismatch, Path, null, "the chunk digests do not hash to the recorded sha256-tree.");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _dataKey.Dispose();
+        _file.Dispose();
+    }
+}

@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using TurboMft.Engine.Buffers;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Compression;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
+
+namespace TurboMft.Engine.Container;
+
+/// <summary>
+/// Writes a container: sealed chunk records appended in any order by any number of workers (each reserves its bytes
+/// with one atomic add), then a sealed trailer with the index and digests. Thread-safe for <see cref="WriteChunk"/>.
+/// </summary>
+public sealed class ContainerWriter : IDisposable
+{
+    private readonly SafeFileHandle _file;
+    private readonly DataKey _dataKey;
+    private readonly ChunkTable _table;
+    private long _tail;
+    private int _completed;
+
+    private ContainerWriter(string path, SafeFileHandle file, ContainerHeader header, DataKey dataKey, long tail, ChunkTable table)
+    {
+        Path = path;
+        _file = file;
+        Header = header;
+        _dataKey = dataKey;
+        _tail = tail;
+        _table = table;
+    }
+
+    /// <summary>The container file.</summary>
+    public string Path { get; }
+
+    /// <summary>The header written at offset 0.</summary>
+    public ContainerHeader Header { get; }
+
+    /// <summary>The file version id.</summary>
+    public Guid FileId => Header.FileId;
+
+    /// <summary>Chunks written so far.</summary>
+    public long ChunksHeld => _table.Count;
+
+    /// <summary>Bytes reserved so far (header and records).</summary>
+    public long Length => Interlocked.Read(ref _tail);
+
+    /// <summary>
+    /// Creates a new container file (never overwrites). <paramref name="dataKey"/> stays owned by the caller and must
+    /// outlive the writer. <paramref name="expectedChunks"/> sizes the index up front; it grows if exceeded.
+    /// </summary>
+    public static ContainerWriter Create(string path, ContainerHeader header, DataKey dataKey, long expectedChunks = 0, long preallocateBytes = 0)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(dataKey);
+        ChunkGeometry.Validate(header.ChunkSize);
+        var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocateBytes);
+        try
+        {
+            Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
+            header.Write(bytes);
+            RandomAccess.Write(file, bytes, 0);
+            return new ContainerWriter(path, file, header, dataKey, ContainerFormat.HeaderSize, new ChunkTable(expectedChunks));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reopens an incomplete container (after a crash or a dropped upload) to continue writing: keeps exactly the
+    /// complete, authentic records found by <see cref="ContainerRecovery"/> and cuts off anything after the last one.
+    /// </summary>
+    public static ContainerWriter Resume(string path, DataKey dataKey, RecoveredContainer recovered)
+    {
+        ArgumentNullException.ThrowIfNull(recovered);
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            RandomAccess.SetLength(file, recovered.ValidLength);
+            var table = new ChunkTable(recovered.Records.Count);
+            for (var i = 0; i < recovered.Records.Count; i++)
+            {
+                table.Record(recovered.Records[i], recovered.Digests.AsSpan(i * SHA256.HashSizeInBytes, SHA256.HashSizeInBytes));
+            }
+
+            return new ContainerWriter(path, file, recovered.Header, dataKey, recovered.ValidLength, table);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A sealer for one worker (AesGcm is not thread-safe); dispose it when the worker ends.</summary>
+    public ChunkSealer CreateSealer() => new(_dataKey, Header.FileId);
+
+    /// <summary>True when chunk <paramref name="index"/> has been written.</summary>
+    public bool Holds(long index) => _table.Contains(index);
+
+    /// <summary>Indices of the chunks held, ascending.</summary>
+    public long[] HeldChunks() => _table.Indices();
+
+    /// <summary>
+    /// Compresses (adaptively), seals and writes one chunk whose plaintext sits in <paramref name="plain"/> at
+    /// <see cref="ContainerFormat.RecordHeaderSize"/>. The caller has already computed the plaintext's CRC and SHA-256;
+    /// the plaintext is encrypted in place, so the buffer no longer holds it afterwards.
+    /// </summary>
+    public ChunkEntry WriteChunk(
+        ChunkSealer sealer, ChunkCompressor compressor, long index, ChunkBuffer plain, int length, ulong plainCrc64, ReadOnlySpan<byte> sha256, ChunkBuffer scratch)
+    {
+        ArgumentNullException.ThrowIfNull(compressor);
+        ArgumentNullException.ThrowIfNull(plain);
+        ArgumentNullException.ThrowIfNull(scratch);
+        var source = plain.Span.Slice(ContainerFormat.RecordHeaderSize, length);
+        var target = scratch.Span[ContainerFormat.RecordHeaderSize..^ChunkSealer.TagSize];
+        var encoding = compressor.Compress(source, target, out var written);
+        return encoding == ChunkEncoding.Lz4
+            ? WriteEncodedChunk(sealer, index, scratch, written, encoding, length, plainCrc64, sha256)
+            : WriteEncodedChunk(sealer, index, plain, length, ChunkEncoding.Raw, length, plainCrc64, sha256);
+    }
+
+    /// <summary>
+    /// Seals and writes a chunk already in its stored encoding (for example LZ4 bytes exactly as a client sent them, after
+    /// the caller decoded and verified them). The payload sits in <paramref name="record"/> at <see cref="ContainerFormat.RecordHeaderSize"/>.
+    /// </summary>
+    public ChunkEntry WriteEncodedChunk(
+        ChunkSealer sealer, long index, ChunkBuffer record, int storedLength, ChunkEncoding encoding, int plainLength, ulong plainCrc64, ReadOnlySpan<byte> sha256)
+    {
+        ArgumentNullException.ThrowIfNull(sealer);
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        if (Volatile.Read(ref _completed) != 0)
+        {
+            throw new InvalidOperationException($"Container '{Path}' is already complete.");
+        }
+
+        if (plainLength > Header.ChunkSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plainLength), plainLength, $"Chunk {index} is larger than the container's chunk size {Header.ChunkSize}.");
+        }
+
+        var recordLength = ContainerFormat.RecordOverhead + storedLength;
+        var span = record.Span[..recordLength];
+        var offset = Interlocked.Add(ref _tail, recordLength) - recordLength;
+        var entry = new ChunkEntry(index, offset, storedLength, plainLength, encoding, plainCrc64);
+        var payload = span.Slice(ContainerFormat.RecordHeaderSize, storedLength);
+        sealer.Seal(entry.Info, payload, payload, ChunkRecord.Nonce(span), span[^ChunkSealer.TagSize..]);
+        ChunkRecord.WriteHeader(span, entry);
+        RandomAccess.Write(_file, span, offset);
+        _table.Record(entry, sha256);
+        return entry;
+    }
+
+    /// <summary>
+    /// Completes the container for a file of <paramref name="fileSize"/> bytes: every chunk must be held. Computes the
+    /// <c>sha256-tree</c>, compares it with <paramref name="expected"/> when given, writes the sealed trailer and footer
+    /// and flushes the file to disk. Throws <see cref="ContainerException"/> (ChunkMissing, FileDigestMismatch).
+    /// </summary>
+    public ContainerSummary Complete(long fileSize, FileDigest? expected = null, ReadOnlySpan<byte> wholeFileSha256 = default, bool flushToDisk = true)
+    {
+        var geometry = new ChunkGeometry(fileSize, Header.ChunkSize);
+        var (entries, digests, firstMissing) = _table.Snapshot(geometry.ChunkCount);
+        if (firstMissing >= 0)
+        {
+            throw new ContainerException(ContainerFault.ChunkMissing, Path, firstMissing, $"the container holds {_table.Count} of {geometry.ChunkCount} chunks; send the missing ones before completing.");
+        }
+
+        if (_table.HighestIndex() >= geometry.ChunkCount)
+        {
+            throw new ContainerException(ContainerFault.ChunkOutOfPlace, Path, _table.HighestIndex(), $"a file of {fileSize} bytes has only {geometry.ChunkCount} chunks.");
+        }
+
+        foreach (var entry in entries)
+        {
+            if (entry.PlainLength != geometry.LengthOf(entry.Index))
+            {
+                throw new ContainerException(ContainerFault.ChunkOutOfPlace, Path, entry.Index, $"the chunk holds {entry.PlainLength} bytes; a file of {fileSize} bytes needs {geometry.LengthOf(entry.Index)} there.");
+            }
+        }
+
+        var digest = TreeDigestBuilder.Compute(geometry, digests);
+        if (expected is { } wanted && wanted != digest)
+        {
+            throw new ContainerException(ContainerFault.FileDigestMismatch, Path, null, $"the chunks hash to {digest}, not the expected {wanted}.");
+        }
+
+        var trailerOffset = Interlocked.Read(ref _tail);
+        var trailerLength = WriteTrailer(geometry, entries, digests, digest, wholeFileSha256, trailerOffset);
+        if (flushToDisk)
+        {
+            RandomAccess.FlushToDisk(_file);
+        }
+
+        Volatile.Write(ref _completed, 1);
+        long compressed = 0, stored = 0;
+        foreach (var entry in entries)
+        {
+            stored += entry.StoredLength;
+            compressed += entry.Encoding == ChunkEncoding.Lz4 ? 1 : 0;
+        }
+
+        return new ContainerSummary(Header.FileId, digest, fileSize, geometry.ChunkCount, compressed, stored, trailerOffset + trailerLength);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _file.Dispose();
+
+    private long WriteTrailer(ChunkGeometry geometry, ChunkEntry[] entries, byte[] digests, FileDigest digest, ReadOnlySpan<byte> wholeFileSha256, long trailerOffset)
+    {
+        var plainLength = ContainerFormat.TrailerFixedSize + (entries.Length * ContainerFormat.TrailerEntrySize);
+        var sealedLength = ChunkSealer.NonceSize + plainLength + ChunkSealer.TagSize;
+        var total = sealedLength + ContainerFormat.FooterSize;
+        var rented = ArrayPool<byte>.Shared.Rent(plainLength + total);
+        try
+        {
+            var plain = rented.AsSpan(0, plainLength);
+            var output = rented.AsSpan(plainLength, total);
+            ContainerTrailer.WritePlain(plain, geometry, entries, digests, digest, wholeFileSha256);
+            ContainerTrailer.Seal(_dataKey, Header, plain, output[..sealedLength]);
+            ContainerTrailer.WriteFooter(output[sealedLength..], trailerOffset, sealedLength);
+            RandomAccess.Write(_file, output, trailerOffset);
+            RandomAccess.SetLength(_file, trailerOffset + total);
+            return total;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(rented.AsSpan(0, plainLength));
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}
+
+/// <summary>What a completed container holds.</summary>
+/// <param name="FileId">File version id.</param>
+/// <param name="Digest">The file's <c>sha256-tree</c>.</param>
+/// <param name="FileSize">Plaintext bytes.</param>
+/// <param name="ChunkCount">Chunks.</param>
+/// <param name="ChunksCompressed">Chunks stored LZ4-compressed.</param>
+/// <param name="StoredPayloadBytes">Sum of stored (compressed or raw) payload lengths.</param>
+/// <param name="ContainerLength">Bytes of the container file.</param>
+public sealed record ContainerSummary(Guid FileId, FileDigest Digest, long FileSize, long ChunkCount, long ChunksCompressed, long StoredPayloadBytes, long ContainerLength);

@@ -1,0 +1,66 @@
+using TurboMft.Engine.Buffers;
+
+namespace TurboMft.Engine.Tests.Buffers;
+
+public class ChunkBufferPoolTests
+{
+    [Fact]
+    public async Task Budget_bounds_buffers_in_flight_and_releases_on_return()
+    {
+        using var pool = new ChunkBufferPool(4096, 2);
+        var a = await pool.RentAsync();
+        var b = await pool.RentAsync();
+        Assert.Equal(2, pool.InFlight);
+        Assert.False(pool.TryRent(out _));
+
+        var waiting = pool.RentAsync().AsTask();
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+
+        pool.Return(a);
+        var c = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(a, c);
+        pool.Return(b);
+        pool.Return(c);
+        Assert.Equal(0, pool.InFlight);
+        Assert.True(pool.Created <= 2);
+    }
+
+    [Fact]
+    public async Task Waiting_rent_honours_cancellation_and_takes_nothing()
+    {
+        using var pool = new ChunkBufferPool(4096, 1);
+        var held = pool.Rent();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pool.RentAsync(cts.Token));
+        Assert.Equal(1, pool.InFlight);
+        pool.Return(held);
+        Assert.Equal(0, pool.InFlight);
+    }
+
+    [Fact]
+    public void Returning_a_buffer_twice_is_refused()
+    {
+        using var pool = new ChunkBufferPool(4096, 2);
+        var buffer = pool.Rent();
+        pool.Return(buffer);
+        Assert.Throws<InvalidOperationException>(() => pool.Return(buffer));
+        Assert.Equal(0, pool.InFlight);
+    }
+
+    [Fact]
+    public void Buffers_are_reused_not_reallocated()
+    {
+        using var pool = new ChunkBufferPool(1 << 16, 4);
+        for (var i = 0; i < 1000; i++)
+        {
+            var x = pool.Rent();
+            var y = pool.Rent();
+            pool.Return(y);
+            pool.Return(x);
+        }
+
+        Assert.True(pool.Created <= 2, $"created {pool.Created} buffers for 2 in flight");
+        Assert.Equal(1 << 16, pool.Rent().Capacity);
+    }
+}
