@@ -5,10 +5,48 @@ namespace TurboMft.Host.Cli;
 /// <summary>The <c>turbomft</c> command tree.</summary>
 public static class TurboMftCommand
 {
+    /// <summary>Builds the command tree writing to the given streams.</summary>
+    public static RootCommand Build(TextWriter output, TextWriter error)
+    {
+        return new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.")
+        {
+            DigestCommand.Create(output, error),
+        };
+    }
+
     /// <summary>Parses and runs the command line; returns the process exit code.</summary>
     public static Task<int> RunAsync(string[] args)
     {
-        var root = new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.");
-        return root.Parse(args).InvokeAsync();
+        return RunAsync(args, Console.Out, Console.Error);
+    }
+
+    /// <summary>Parses and runs the command line against the given streams; usage errors exit with code 2.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var parse = Build(output, error).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var problem in parse.Errors)
+            {
+                await error.WriteLineAsync($"turbomft: error: {problem.Message}").ConfigureAwait(false);
+            }
+
+            await error.WriteLineAsync($"Run '{CommandPath(parse)} --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+    }
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command is RootCommand ? "turbomft" : result.Command.Name);
+        }
+
+        return string.Join(' ', names);
     }
 }
