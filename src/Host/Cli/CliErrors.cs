@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Container;
+using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
 
 namespace TurboMft.Host.Cli;
@@ -53,7 +54,7 @@ public static class CliErrors
         InvalidChunkSizeException or FormatException or ArgumentException => ExitCodes.Usage,
         ContainerException or SourceUnreadableException or CryptographicException => ExitCodes.Failed,
         UnauthorizedAccessException or IOException => ExitCodes.Failed,
-        _ when e.GetType().Name is "KeyFileException" or "KeyUnwrapException" => ExitCodes.Failed,
+        MasterKeyException => ExitCodes.Failed,
         _ => null,
     };
 }

@@ -11,6 +11,9 @@ public static class TurboMftCommand
         return new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.")
         {
             DigestCommand.Create(output, error),
+            BenchCommand.Create(output, error),
+            KeysCommand.Create(output, error),
+            ContainerCommand.Create(output, error),
         };
     }
 
