@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.IO.Hashing;
 using System.Security.Cryptography;
 using K4os.Compression.LZ4;
-using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
@@ -78,7 +77,7 @@ internal static class KernelBench
     /// </summary>
     public static async Task<PipelineResult> MeasurePipelineAsync(string directory, long size, int workers, CancellationToken cancellationToken)
     {
-        var work = Directory.CreateTempSubdirectory(Path.Combine(directory, "tmf-bench-")).FullName;
+        var work = Directory.CreateDirectory(Path.Combine(directory, $"tmf-bench-{Guid.NewGuid():N}")).FullName;
         try
         {
             var source = Path.Combine(work, "source.bin");
@@ -106,7 +105,7 @@ internal static class KernelBench
             var secondsPerByte = stages.Sum(s => 1 / s.BytesPerSecond);
             var ideal = cores / secondsPerByte;
             var measured = runs[runs.Count / 2];
-            return new PipelineResult(size, workers, stages, ideal, measured, measured / ideal, peak);
+            return new PipelineResult(size, workers, stages, ideal, measured, measured / ideal, peak) { Directory = directory };
         }
         finally
         {
@@ -123,7 +122,7 @@ internal static class KernelBench
 
         using (var file = File.OpenHandle(source))
         {
-            stages.Add(new("read", TimeWholeFile(length, offset => RandomAccess.Read(file, buffer, offset))));
+            stages.Add(new("read", BestOf(3, () => TimeWholeFile(length, offset => RandomAccess.Read(file, buffer, offset)))));
         }
 
         DatasetGenerator.Fill(DatasetKind.Random, 7, 0, buffer);
@@ -141,15 +140,29 @@ internal static class KernelBench
 
         using (var file = File.OpenHandle(writeTarget, FileMode.CreateNew, FileAccess.Write))
         {
-            stages.Add(new("write", TimeWholeFile(length, offset =>
+            stages.Add(new("write", BestOf(3, () => TimeWholeFile(length, offset =>
             {
                 RandomAccess.Write(file, buffer, offset);
                 return BufferSize;
-            })));
+            }))));
         }
 
         return stages;
     }
+
+    private static double BestOf(int passes, Func<double> measure)
+    {
+        var best = 0.0;
+        for (var i = 0; i < passes; i++)
+        {
+            best = Math.Max(best, measure());
+        }
+
+        return best;
+    }
+
+    /// <summary>The default scratch directory: RAM-backed /dev/shm when it exists, so the figure is the CPU pipeline's, not the disk's.</summary>
+    public static string DefaultDirectory => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
 
     private static double TimeWholeFile(long length, Func<long, int> step)
     {
@@ -183,4 +196,7 @@ internal sealed record KernelResult(string Kernel, string Data, double BytesPerS
 internal sealed record StageResult(string Stage, double BytesPerSecond);
 
 /// <summary>File→container throughput against the ideal <c>cores / Σ(per-byte stage cost)</c>.</summary>
-internal sealed record PipelineResult(long Bytes, int Workers, IReadOnlyList<StageResult> Stages, double IdealBytesPerSecond, double MeasuredBytesPerSecond, double Efficiency, long PeakWorkingSetBytes);
+internal sealed record PipelineResult(long Bytes, int Workers, IReadOnlyList<StageResult> Stages, double IdealBytesPerSecond, double MeasuredBytesPerSecond, double Efficiency, long PeakWorkingSetBytes)
+{
+    public string Directory { get; init; } = string.Empty;
+}
