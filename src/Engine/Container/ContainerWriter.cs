@@ -6,6 +6,7 @@ using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Native;
 
 namespace TurboMft.Engine.Container;
 
@@ -49,15 +50,22 @@ public sealed class ContainerWriter : IDisposable
     /// <summary>
     /// Creates a new container file (never overwrites). <paramref name="dataKey"/> stays owned by the caller and must
     /// outlive the writer. <paramref name="expectedChunks"/> sizes the index up front; it grows if exceeded.
+    /// <paramref name="reserveBytes"/> reserves disk space up front (fallocate) so a full disk fails now, with a clear
+    /// <see cref="DiskFullException"/>, rather than midway; the file is cut to its real length on completion.
     /// </summary>
-    public static ContainerWriter Create(string path, ContainerHeader header, DataKey dataKey, long expectedChunks = 0, long preallocateBytes = 0)
+    public static ContainerWriter Create(string path, ContainerHeader header, DataKey dataKey, long expectedChunks = 0, long reserveBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(dataKey);
         ChunkGeometry.Validate(header.ChunkSize);
-        var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocateBytes);
+        var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         try
         {
+            if (reserveBytes > 0)
+            {
+                FileHints.TryPreallocate(file, reserveBytes);
+            }
+
             Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
             header.Write(bytes);
             RandomAccess.Write(file, bytes, 0);
@@ -66,8 +74,17 @@ public sealed class ContainerWriter : IDisposable
         catch
         {
             file.Dispose();
+            File.Delete(path);
             throw;
         }
+    }
+
+    /// <summary>Bytes a container of <paramref name="fileSize"/> bytes takes at most (every chunk raw), for <c>reserveBytes</c>.</summary>
+    public static long MaxLength(long fileSize, int chunkSize)
+    {
+        var chunks = new ChunkGeometry(fileSize, chunkSize).ChunkCount;
+        return ContainerFormat.HeaderSize + fileSize + (chunks * (ContainerFormat.RecordOverhead + ContainerFormat.TrailerEntrySize))
+            + ContainerFormat.TrailerFixedSize + ChunkSealer.NonceSize + ChunkSealer.TagSize + ContainerFormat.FooterSize;
     }
 
     /// <summary>
@@ -194,6 +211,9 @@ public sealed class ContainerWriter : IDisposable
         if (flushToDisk)
         {
             RandomAccess.FlushToDisk(_file);
+
+            // Written and durable: drop it from the page cache so a multi-GB store does not evict hotter data.
+            FileHints.DontNeed(_file, 0, 0);
         }
 
         Volatile.Write(ref _completed, 1);

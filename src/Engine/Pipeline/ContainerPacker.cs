@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using TurboMft.Engine.Buffers;
@@ -7,6 +8,7 @@ using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Native;
 
 namespace TurboMft.Engine.Pipeline;
 
@@ -36,14 +38,14 @@ public static class ContainerPacker
         var completed = false;
         try
         {
-            using var writer = ContainerWriter.Create(containerPath, header, dataKey, geometry.ChunkCount);
+            using var writer = ContainerWriter.Create(containerPath, header, dataKey, geometry.ChunkCount, ContainerWriter.MaxLength(geometry.FileSize, geometry.ChunkSize));
             created = true;
             var wholeFile = options.WholeFileSha256 ? WholeFileHasher.HashAsync(source.Handle, cancellationToken) : Task.FromResult<byte[]>([]);
             await ChunkPipeline.RunAsync(
                 geometry.ChunkCount,
                 workers,
-                writer.CreateSealer,
-                (sealer, index, token) =>
+                () => new PackWorker(writer.CreateSealer()),
+                (worker, index, token) =>
                 {
                     var plain = pool.Rent(token);
                     ChunkBuffer? scratch = null;
@@ -52,10 +54,8 @@ public static class ContainerPacker
                         scratch = pool.Rent(token);
                         var length = geometry.LengthOf(index);
                         var span = plain.Span.Slice(ContainerFormat.RecordHeaderSize, length);
-                        source.ReadExactly(span, geometry.OffsetOf(index), index);
-                        var crc = ChunkCrc.Compute(span);
-                        var sha = tree.AddChunk(index, span);
-                        writer.WriteChunk(sealer, compressor, index, plain, length, crc, sha, scratch);
+                        var crc = worker.ReadAndHash(source, span, geometry.OffsetOf(index), index, tree);
+                        writer.WriteChunk(worker.Sealer, compressor, index, plain, length, crc, tree.GetChunkDigest(index), scratch);
                         progress.Add(length);
                     }
                     finally
@@ -89,6 +89,41 @@ public static class ContainerPacker
     }
 }
 
+/// <summary>One packing worker's state: its AES-GCM sealer and incremental CRC and SHA-256, reused for every chunk.</summary>
+internal sealed class PackWorker(ChunkSealer sealer) : IDisposable
+{
+    // Read, CRC and SHA-256 run together over L2-sized slices, so each slice is hashed while still in cache.
+    private const int SliceSize = 256 * 1024;
+    private readonly Crc64 _crc = new(Crc64ParameterSet.Nvme);
+    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public ChunkSealer Sealer => sealer;
+
+    /// <summary>Reads chunk <paramref name="index"/> into <paramref name="destination"/>, records its SHA-256 in the tree and returns its CRC-64/NVME.</summary>
+    public ulong ReadAndHash(SourceFile source, Span<byte> destination, long offset, long index, TreeDigestBuilder tree)
+    {
+        _crc.Reset();
+        for (var at = 0; at < destination.Length; at += SliceSize)
+        {
+            var slice = destination.Slice(at, Math.Min(SliceSize, destination.Length - at));
+            source.ReadExactly(slice, offset + at, index);
+            _crc.Append(slice);
+            _sha.AppendData(slice);
+        }
+
+        Span<byte> sha = stackalloc byte[SHA256.HashSizeInBytes];
+        _sha.GetHashAndReset(sha);
+        tree.SetChunkDigest(index, sha);
+        return _crc.GetCurrentHashAsUInt64();
+    }
+
+    public void Dispose()
+    {
+        _sha.Dispose();
+        sealer.Dispose();
+    }
+}
+
 /// <summary>The outcome of packing a file.</summary>
 /// <param name="Container">What the container holds.</param>
 /// <param name="WholeFileSha256">The sha256sum-compatible digest, when requested.</param>
@@ -112,7 +147,9 @@ internal sealed class SourceFile : IDisposable
     {
         try
         {
-            return new SourceFile(path, File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read));
+            var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            FileHints.Sequential(handle);
+            return new SourceFile(path, handle);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {

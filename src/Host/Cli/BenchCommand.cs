@@ -74,6 +74,9 @@ internal static class BenchCommand
                         idealGbPerSecond = Gb(pipeline.IdealBytesPerSecond),
                         measuredGbPerSecond = Gb(pipeline.MeasuredBytesPerSecond),
                         efficiency = Math.Round(pipeline.Efficiency, 3),
+                        efficiencyMin = Math.Round(pipeline.EfficiencyMin, 3),
+                        efficiencyMax = Math.Round(pipeline.EfficiencyMax, 3),
+                        rounds = pipeline.Rounds,
                         peakWorkingSetBytes = pipeline.PeakWorkingSetBytes,
                     },
                 })).ConfigureAwait(false);
@@ -118,8 +121,8 @@ internal static class BenchCommand
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"  ideal (cores / Σ stage cost) {p.IdealBytesPerSecond / 1e9,6:0.00} GB/s");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  measured (median of 3)       {p.MeasuredBytesPerSecond / 1e9,6:0.00} GB/s");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  efficiency                   {p.Efficiency,6:0%}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  measured                     {p.MeasuredBytesPerSecond / 1e9,6:0.00} GB/s");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  efficiency                   {p.Efficiency,6:0%}  (median of {p.Rounds} alternating rounds; range {p.EfficiencyMin:0%}–{p.EfficiencyMax:0%})");
         text.AppendLine(CultureInfo.InvariantCulture, $"  peak working set             {ByteSize.Format(p.PeakWorkingSetBytes)}");
         return text.ToString();
     }
