@@ -114,6 +114,18 @@ public sealed record ContainerHeader(Guid FileId, int ChunkSize, long CreatedUni
         };
     }
 
+    /// <summary>Reads and checks the header at offset 0 of an open container file.</summary>
+    public static ContainerHeader ReadFrom(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path)
+    {
+        Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
+        if (RandomAccess.Read(file, bytes, 0) < ContainerFormat.HeaderSize)
+        {
+            throw new ContainerException(ContainerFault.NotAContainer, path, null, $"the file is {RandomAccess.GetLength(file)} bytes, shorter than a container header.");
+        }
+
+        return Read(bytes, path);
+    }
+
     /// <summary>The header bytes with the wrapped-key field zeroed: the part the trailer authenticates.</summary>
     public void WriteAuthenticatedPart(Span<byte> destination)
     {

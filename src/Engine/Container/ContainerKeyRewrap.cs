@@ -13,13 +13,7 @@ public static class ContainerKeyRewrap
     {
         ArgumentNullException.ThrowIfNull(ring);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-        var bytes = new byte[ContainerFormat.HeaderSize];
-        if (RandomAccess.Read(file, bytes, 0) != bytes.Length)
-        {
-            throw new ContainerException(ContainerFault.NotAContainer, path, null, "the file is shorter than a container header.");
-        }
-
-        var header = ContainerHeader.Read(bytes, path);
+        var header = ContainerHeader.ReadFrom(file, path);
         var wrapped = WrappedKey.Read(header.WrappedKey);
         if (wrapped.KeyId == ring.ActiveKeyId)
         {
@@ -29,6 +23,7 @@ public static class ContainerKeyRewrap
         var rewrapped = ring.Rewrap(wrapped, header.FileId);
         var field = new byte[ContainerFormat.WrappedKeySize];
         rewrapped.WriteTo(field);
+        var bytes = new byte[ContainerFormat.HeaderSize];
         (header with { WrappedKey = field }).Write(bytes);
 
         // One positional write of the 128-byte header, within a single disk sector, then a flush.

@@ -68,13 +68,7 @@ public sealed class ContainerReader : IDisposable
         try
         {
             var length = RandomAccess.GetLength(file);
-            Span<byte> head = stackalloc byte[ContainerFormat.HeaderSize];
-            if (RandomAccess.Read(file, head, 0) < ContainerFormat.HeaderSize)
-            {
-                throw new ContainerException(ContainerFault.NotAContainer, path, null, $"the file is {length} bytes, shorter than a container header.");
-            }
-
-            var header = ContainerHeader.Read(head, path);
+            var header = ContainerHeader.ReadFrom(file, path);
             Span<byte> footer = stackalloc byte[ContainerFormat.FooterSize];
             if (length < ContainerFormat.HeaderSize + ContainerFormat.FooterSize ||
                 RandomAccess.Read(file, footer, length - ContainerFormat.FooterSize) != ContainerFormat.FooterSize ||

@@ -19,13 +19,7 @@ public static class ContainerRecovery
         ArgumentNullException.ThrowIfNull(resolveKey);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var length = RandomAccess.GetLength(file);
-        var head = new byte[ContainerFormat.HeaderSize];
-        if (RandomAccess.Read(file, head, 0) < ContainerFormat.HeaderSize)
-        {
-            throw new ContainerException(ContainerFault.NotAContainer, path, null, $"the file is {length} bytes, shorter than a container header.");
-        }
-
-        var header = ContainerHeader.Read(head, path);
+        var header = ContainerHeader.ReadFrom(file, path);
         using var key = resolveKey(header.FileId, header.WrappedKey);
         using var opener = new Crypto.ChunkSealer(key, header.FileId);
         var buffer = new ChunkBuffer(ContainerFormat.BufferSizeFor(header.ChunkSize));
