@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using TurboMft.Engine.Buffers;
@@ -179,48 +178,20 @@ public sealed class ContainerReader : IDisposable
         return plain.Length;
     }
 
-    /// <summary>
-    /// Verifies the whole container: every chunk authenticates, decodes, matches its CRC and recorded SHA-256, and the
-    /// chunk digests hash to the recorded <c>sha256-tree</c>. Runs on <paramref name="workers"/> threads.
-    /// </summary>
-    public async Task VerifyAsync(int workers = 0, CancellationToken cancellationToken = default)
+    /// <summary>Throws <see cref="ContainerException"/> (ChunkDigestMismatch) unless <paramref name="plaintext"/> hashes to chunk <paramref name="index"/>'s recorded SHA-256.</summary>
+    public void CheckChunkDigest(long index, ReadOnlySpan<byte> plaintext)
     {
-        workers = workers > 0 ? workers : Environment.ProcessorCount;
-        var bufferSize = ContainerFormat.BufferSizeFor(Header.ChunkSize);
-        var next = -1L;
-        var tasks = new Task[Math.Max(1, (int)Math.Min(workers, Math.Max(1, Geometry.ChunkCount)))];
-        for (var w = 0; w < tasks.Length; w++)
+        Span<byte> sha = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(plaintext, sha);
+        if (!CryptographicOperations.FixedTimeEquals(sha, GetChunkDigest(index)))
         {
-            tasks[w] = Task.Run(
-                () =>
-                {
-                    using var opener = CreateOpener();
-                    var plain = ArrayPool<byte>.Shared.Rent(Header.ChunkSize);
-                    var buffer = new ChunkBuffer(bufferSize);
-                    Span<byte> sha = stackalloc byte[SHA256.HashSizeInBytes];
-                    try
-                    {
-                        long index;
-                        while ((index = Interlocked.Increment(ref next)) < Geometry.ChunkCount)
-                        {
-                            cancellationToken.ThrowIfCancellationRequested();
-                            var length = ReadChunk(opener, index, buffer, plain);
-                            SHA256.HashData(plain.AsSpan(0, length), sha);
-                            if (!CryptographicOperations.FixedTimeEquals(sha, GetChunkDigest(index)))
-                            {
-                                throw new ContainerException(ContainerFault.ChunkDigestMismatch, Path, index, "the chunk's SHA-256 differs from the trailer's.");
-                            }
-                        }
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(plain, clearArray: true);
-                    }
-                },
-                cancellationToken);
+            throw new ContainerException(ContainerFault.ChunkDigestMismatch, Path, index, "the chunk's SHA-256 differs from the trailer's.");
         }
+    }
 
-        await Task.WhenAll(tasks).ConfigureAwait(false);
+    /// <summary>Throws <see cref="ContainerException"/> (FileDigestMismatch) unless the recorded chunk digests hash to the recorded <c>sha256-tree</c>.</summary>
+    public void CheckFileDigest()
+    {
         if (TreeDigestBuilder.Compute(Geometry, _trailer.Digests) != Digest)
         {
             throw new ContainerException(ContainerFault.FileDigestMismatch, Path, null, "the chunk digests do not hash to the recorded sha256-tree.");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Container;
 
@@ -46,12 +45,7 @@ public static class ContainerUnpacker
                             var span = plain.Span[..length];
                             if (verifyChunkDigests)
                             {
-                                Span<byte> sha = stackalloc byte[SHA256.HashSizeInBytes];
-                                SHA256.HashData(span, sha);
-                                if (!CryptographicOperations.FixedTimeEquals(sha, reader.GetChunkDigest(index)))
-                                {
-                                    throw new ContainerException(ContainerFault.ChunkDigestMismatch, reader.Path, index, "the chunk's SHA-256 differs from the trailer's.");
-                                }
+                                reader.CheckChunkDigest(index, span);
                             }
 
                             RandomAccess.Write(output, span, geometry.OffsetOf(index));

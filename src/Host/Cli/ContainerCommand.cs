@@ -119,7 +119,7 @@ internal static class ContainerCommand
             using var ring = MasterKeyOptions.Load(parse.GetValue(keyFile));
             var path = parse.GetRequiredValue(container).FullName;
             using var reader = ContainerReader.Open(path, MasterKeyOptions.Resolver(ring));
-            await reader.VerifyAsync(parse.GetValue(workers), cancellationToken).ConfigureAwait(false);
+            await ContainerVerifier.VerifyAsync(reader, new PipelineOptions { Workers = parse.GetValue(workers) }, cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"ok {reader.Digest}  {path} ({reader.Geometry.FileSize} bytes, {reader.Geometry.ChunkCount} chunks)").ConfigureAwait(false);
             return ExitCodes.Ok;
         }));

@@ -61,7 +61,7 @@ public class PipelineRoundTripTests
         using var reader = ContainerReader.Open(dir.File("c.tmf"), keys.Resolver);
         Assert.Equal(packed.Container.Digest, reader.Digest);
         Assert.Equal(SHA256.HashData(bytes), reader.WholeFileSha256!.Value.ToArray());
-        await reader.VerifyAsync(2, TestContext.Current.CancellationToken);
+        await ContainerVerifier.VerifyAsync(reader, options, TestContext.Current.CancellationToken);
         await ContainerUnpacker.UnpackAsync(reader, dir.File("out.bin"), options, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(bytes, await File.ReadAllBytesAsync(dir.File("out.bin"), TestContext.Current.CancellationToken));
