@@ -10,6 +10,7 @@ public static class TurboMftCommand
     {
         return new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.")
         {
+            ServeCommand.Create(output, error),
             DigestCommand.Create(output, error),
             BenchCommand.Create(output, error),
             KeysCommand.Create(output, error),

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Cli;
+
+/// <summary><c>turbomft serve --data DIR [--listen HOST:PORT] [--config FILE]</c>: the Kestrel server.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var data = new Option<string?>("--data") { Description = "Data directory (created and initialised on first start). Env: TURBOMFT_DATA.", HelpName = "DIR" };
+        var listen = new Option<string?>("--listen") { Description = "HOST:PORT to listen on (default 127.0.0.1:8443; port 0 picks one). Env: TURBOMFT_LISTEN.", HelpName = "HOST:PORT" };
+        var config = new Option<FileInfo?>("--config") { Description = "Optional JSON settings file; environment and command line override it.", HelpName = "FILE" };
+        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config };
+        command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
+        {
+            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen));
+            var directory = DataDirectory.Open(settings.Data);
+            await using var server = TurboMftServer.Create(settings, directory);
+            await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (directory.Created.Count > 0)
+            {
+                await output.WriteLineAsync($"initialised {directory.Root}: {string.Join(", ", directory.Created)}").ConfigureAwait(false);
+            }
+
+            await output.WriteLineAsync($"TurboMft serving {server.Address} (TLS 1.3; HTTP/1.1, HTTP/2; HTTP/3 {(TurboMftServer.QuicAvailable ? "on" : "off: libmsquic not available")})").ConfigureAwait(false);
+            await output.WriteLineAsync($"certificate {server.Fingerprint} ({directory.CertificatePath})").ConfigureAwait(false);
+            await output.WriteLineAsync($"admin token in {directory.AdminTokenPath}").ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C or SIGTERM: a clean stop.
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Settings from a config file, then TURBOMFT_* environment variables, then the command line (highest).</summary>
+    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen)
+    {
+        var builder = new ConfigurationBuilder();
+        if (configFile is not null)
+        {
+            if (!configFile.Exists)
+            {
+                throw new FileNotFoundException($"Config file '{configFile.FullName}' not found.");
+            }
+
+            builder.AddJsonFile(configFile.FullName, optional: false);
+        }
+
+        builder.AddEnvironmentVariables("TURBOMFT_");
+        var overrides = new Dictionary<string, string?>();
+        if (data is not null)
+        {
+            overrides["Data"] = data;
+        }
+
+        if (listen is not null)
+        {
+            overrides["Listen"] = listen;
+        }
+
+        builder.AddInMemoryCollection(overrides);
+        var settings = new ServerSettings();
+        builder.Build().Bind(settings);
+        settings.ParseListen();
+        return settings;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Security.Cryptography;
+using System.Text;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Native;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>
+/// The server's data directory. The first start on an empty directory creates the TLS certificate, the master key and
+/// the admin token (all 0600); later starts load them. Layout in docs/operations.md.
+/// </summary>
+public sealed class DataDirectory
+{
+    private DataDirectory(string root)
+    {
+        Root = root;
+    }
+
+    /// <summary>Absolute path of the directory.</summary>
+    public string Root { get; }
+
+    /// <summary>PEM certificate.</summary>
+    public string CertificatePath => Path.Combine(Root, "tls", "server.crt");
+
+    /// <summary>PEM private key (0600).</summary>
+    public string CertificateKeyPath => Path.Combine(Root, "tls", "server.key");
+
+    /// <summary>Master key file (0600), unless <c>TURBOMFT_MASTER_KEY</c> is set.</summary>
+    public string MasterKeyPath => Path.Combine(Root, "keys", "master.key");
+
+    /// <summary>Admin API token (0600).</summary>
+    public string AdminTokenPath => Path.Combine(Root, "admin.token");
+
+    /// <summary>SQLite metadata database.</summary>
+    public string MetadataPath => Path.Combine(Root, "metadata.db");
+
+    /// <summary>Object store root (staging and objects).</summary>
+    public string StorePath => Path.Combine(Root, "store");
+
+    /// <summary>What the last <see cref="Open"/> created, for the start-up message.</summary>
+    public IReadOnlyList<string> Created { get; private set; } = [];
+
+    /// <summary>Opens <paramref name="path"/>, creating whatever a first start needs.</summary>
+    public static DataDirectory Open(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException("No data directory: pass --data DIR or set TURBOMFT_DATA.");
+        }
+
+        var directory = new DataDirectory(Path.GetFullPath(path));
+        var created = new List<string>();
+        CreateOwnerOnlyDirectory(directory.Root);
+        CreateOwnerOnlyDirectory(Path.Combine(directory.Root, "tls"));
+        CreateOwnerOnlyDirectory(Path.Combine(directory.Root, "keys"));
+        if (!File.Exists(directory.CertificatePath))
+        {
+            TlsCertificate.CreateSelfSigned(directory.CertificatePath, directory.CertificateKeyPath);
+            created.Add("TLS certificate");
+        }
+
+        if (KeyRing.FromEnvironment() is { } fromEnvironment)
+        {
+            fromEnvironment.Dispose();
+        }
+        else if (!File.Exists(directory.MasterKeyPath))
+        {
+            KeyRing.CreateKeyFile(directory.MasterKeyPath).Dispose();
+            created.Add("master key");
+        }
+
+        if (!File.Exists(directory.AdminTokenPath))
+        {
+            using var stream = DurableFileSystem.CreateOwnerOnly(directory.AdminTokenPath);
+            stream.Write(Encoding.ASCII.GetBytes(NewToken() + "\n"));
+            stream.Flush(flushToDisk: true);
+            created.Add("admin token");
+        }
+
+        directory.Created = created;
+        return directory;
+    }
+
+    /// <summary>Loads the node's key ring: <c>TURBOMFT_MASTER_KEY</c> if set, else the key file.</summary>
+    public KeyRing LoadKeyRing() => KeyRing.FromEnvironment() ?? KeyRing.LoadKeyFile(MasterKeyPath);
+
+    /// <summary>Reads the admin token, refusing a file others can read.</summary>
+    public string ReadAdminToken()
+    {
+        if (!OperatingSystem.IsWindows() && !DurableFileSystem.IsOwnerOnly(AdminTokenPath))
+        {
+            throw new IOException($"'{AdminTokenPath}' is readable by other users; run: chmod 600 {AdminTokenPath}");
+        }
+
+        return File.ReadAllText(AdminTokenPath).Trim();
+    }
+
+    /// <summary>A new API token: "tmf_" and 256 random bits in base64url.</summary>
+    public static string NewToken() => "tmf_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static void CreateOwnerOnlyDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Native;
+
+namespace TurboMft.Host.Server;
+
+/// <summary><c>GET /healthz</c> (anonymous, no version) and <c>GET /v1/info</c> (authenticated).</summary>
+public static class InfoEndpoints
+{
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapInfoEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
+        routes.MapGet("/v1/info", (ServerSettings settings) =>
+        {
+            var cpu = CpuFeatures.Current;
+            var quic = TurboMftServer.QuicAvailable;
+            return Results.Json(new
+            {
+                product = "TurboMft",
+                version = typeof(InfoEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
+                tls = "1.3",
+                protocols = quic ? new[] { "http/1.1", "h2", "h3" } : ["http/1.1", "h2"],
+                quic = new
+                {
+                    supported = quic,
+                    http3 = quic,
+                    reason = quic ? null : "libmsquic is not installed on this host; HTTP/3 is off",
+                },
+                cpu = new { model = cpu.ProcessorName, logicalCores = cpu.LogicalCores, features = cpu.Names },
+                limits = new
+                {
+                    minChunkSize = ChunkGeometry.MinChunkSize,
+                    maxChunkSize = ChunkGeometry.MaxChunkSize,
+                    defaultChunkSize = ChunkGeometry.DefaultChunkSize,
+                    uploadExpiryHours = settings.UploadExpiryHours,
+                    minRequestBodyBytesPerSecond = settings.MinRequestBodyBytesPerSecond,
+                },
+            });
+        });
+        return routes;
+    }
+}

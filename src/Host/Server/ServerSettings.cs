@@ -1,0 +1,43 @@
+using System.Net;
+using TurboMft.Engine.Chunks;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>
+/// Server settings, bound from (lowest to highest priority) an optional JSON config file, <c>TURBOMFT_*</c> environment
+/// variables and the command line: e.g. <c>TURBOMFT_LISTEN=0.0.0.0:8443</c> or <c>--listen 0.0.0.0:8443</c>.
+/// </summary>
+public sealed class ServerSettings
+{
+    /// <summary>Data directory: metadata, containers, TLS material, keys, admin token.</summary>
+    public string Data { get; set; } = string.Empty;
+
+    /// <summary>Listen endpoint HOST:PORT; port 0 picks a free port.</summary>
+    public string Listen { get; set; } = "127.0.0.1:8443";
+
+    /// <summary>Hours an upload session stays resumable without activity before it expires and its staging is removed.</summary>
+    public double UploadExpiryHours { get; set; } = 24;
+
+    /// <summary>Chunk size for one-shot uploads (PUT /v1/files/...).</summary>
+    public int OneShotChunkSize { get; set; } = ChunkGeometry.DefaultChunkSize;
+
+    /// <summary>Minimum request body rate in bytes per second before Kestrel cuts a slow client off.</summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
+    public IPEndPoint ParseListen()
+    {
+        var text = Listen.Trim();
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is < 0 or > 65535)
+        {
+            throw new ArgumentException($"--listen '{Listen}' is not HOST:PORT (for example 127.0.0.1:8443 or [::1]:8443).");
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        var address = host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+            : IPAddress.TryParse(host, out var parsed) ? parsed
+            : throw new ArgumentException($"--listen host '{host}' must be an IP address or localhost.");
+        return new IPEndPoint(address, port);
+    }
+}

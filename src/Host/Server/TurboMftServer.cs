@@ -1,0 +1,118 @@
+using System.Net.Quic;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Auth;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>
+/// Builds the Kestrel-hosted server: HTTPS only, TLS 1.3 only, HTTP/1.1 and HTTP/2 (and HTTP/3 where the platform has
+/// QUIC), the single authentication middleware, and the API endpoints (docs/protocol.md).
+/// </summary>
+public sealed class TurboMftServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly KeyRing _keys;
+    private readonly X509Certificate2 _certificate;
+
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data)
+    {
+        _app = app;
+        _keys = keys;
+        _certificate = certificate;
+        Data = data;
+    }
+
+    /// <summary>The data directory in use.</summary>
+    public DataDirectory Data { get; }
+
+    /// <summary>The certificate's SHA-256 fingerprint (<c>sha256:…</c>), for clients' <c>--pin</c>.</summary>
+    public string Fingerprint => TlsCertificate.Fingerprint(_certificate);
+
+    /// <summary>Whether HTTP/3 is served (needs libmsquic; Kestrel silently drops it otherwise, so it is decided here).</summary>
+    public static bool QuicAvailable => (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()) && QuicListener.IsSupported;
+
+    /// <summary>The bound address, e.g. <c>https://127.0.0.1:8443</c> (the real port when 0 was asked for).</summary>
+    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    /// <summary>Builds (does not start) a server over <paramref name="data"/>.</summary>
+    public static TurboMftServer Create(ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(data);
+        var endpoint = settings.ParseListen();
+        var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
+        var keys = data.LoadKeyRing();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft" });
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(settings.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(10));
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 16 << 20;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 8 << 20;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
+            kestrel.Listen(endpoint, listen =>
+            {
+                listen.Protocols = QuicAvailable ? HttpProtocols.Http1AndHttp2AndHttp3 : HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = certificate;
+                    https.SslProtocols = SslProtocols.Tls13;
+                });
+            });
+        });
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(data);
+        builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(new AdminToken(data.ReadAdminToken()));
+        builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseMiddleware<AdminTokenAuthentication>();
+        app.MapInfoEndpoints();
+        return new TurboMftServer(app, keys, certificate, data);
+    }
+
+    /// <summary>Starts listening.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app.Logger.LogInformation("TurboMft listening on {Address}; HTTP/3 {Quic}", Address, QuicAvailable ? "on" : "off (no libmsquic)");
+    }
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires or the host is stopped.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellationToken);
+
+    /// <summary>The application's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _keys.Dispose();
+        _certificate.Dispose();
+    }
+}
