@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Auth;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Server;
 
@@ -87,10 +88,17 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(new AdminToken(data.ReadAdminToken()));
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
+        builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
+        builder.Services.AddSingleton<ServerBuffers>();
+        builder.Services.AddSingleton<UploadRegistry>();
+        builder.Services.AddHostedService<UploadExpiryService>();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
+        app.UseProblemResponses();
         app.UseMiddleware<AdminTokenAuthentication>();
         app.MapInfoEndpoints();
+        app.MapUploadEndpoints();
+        app.MapFileEndpoints();
         return new TurboMftServer(app, keys, certificate, data);
     }
 

@@ -1,0 +1,301 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using TurboMft.Engine.Buffers;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Compression;
+using TurboMft.Engine.Container;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Native;
+using TurboMft.Engine.Protocol;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>One-shot upload, download with Range, delete and listing: <c>/v1/files</c> (docs/protocol.md, "One-shot files").</summary>
+public static class FileEndpoints
+{
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapFileEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPut("/v1/files/{**path}", PutAsync);
+        routes.MapMethods("/v1/files/{**path}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
+        routes.MapDelete("/v1/files/{**path}", DeleteAsync);
+        routes.MapGet("/v1/files", ListAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> PutAsync(
+        HttpContext context, ServerSettings settings, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, CancellationToken cancellationToken)
+    {
+        if (!RequestPaths.TryGet(context, "/v1/files/", out var remote, out var pathError))
+        {
+            return Problems.BadPath(pathError);
+        }
+
+        var request = context.Request;
+        var expected = new byte[SHA256.HashSizeInBytes];
+        var hasDigest = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ReprDigest], expected)
+            || DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ContentDigest], expected);
+        var chunkSize = settings.OneShotChunkSize;
+        var id = Guid.CreateVersion7();
+        var staging = store.CreateStagingPath(id);
+        using var key = DataKey.Generate();
+        var wrapped = new byte[ContainerFormat.WrappedKeySize];
+        keys.Wrap(key, id).WriteTo(wrapped);
+        var header = new ContainerHeader(id, chunkSize, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { WrappedKey = wrapped };
+        var declared = request.ContentLength;
+        var pool = buffers.For(chunkSize);
+        var committed = false;
+        try
+        {
+            ContainerSummary summary;
+            byte[] wholeSha;
+            using (var writer = ContainerWriter.Create(staging, header, key, declared is { } n ? new ChunkGeometry(n, chunkSize).ChunkCount : 16, declared is { } m ? ContainerWriter.MaxLength(m, chunkSize) : 0))
+            using (var sealer = writer.CreateSealer())
+            using (var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                var plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+                var scratch = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    long total = 0;
+                    for (long index = 0; ; index++)
+                    {
+                        var chunk = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, chunkSize);
+                        var read = await request.Body.ReadAtLeastAsync(chunk, chunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                        if (read == 0 && index > 0)
+                        {
+                            break;
+                        }
+
+                        var span = chunk.Span[..read];
+                        whole.AppendData(span);
+                        total += read;
+                        if (read > 0)
+                        {
+                            var sha = SHA256.HashData(span);
+                            writer.WriteChunk(sealer, ChunkCompressor.Adaptive, index, plain, read, ChunkCrc.Compute(span), sha, scratch);
+                        }
+
+                        if (read < chunkSize)
+                        {
+                            break;
+                        }
+                    }
+
+                    if (declared is { } d && d != total)
+                    {
+                        return Problems.Unverified("size-mismatch", $"The body held {total} bytes; Content-Length said {d}.");
+                    }
+
+                    wholeSha = whole.GetHashAndReset();
+                    if (hasDigest && !CryptographicOperations.FixedTimeEquals(wholeSha, expected))
+                    {
+                        return Problems.Unverified("file-digest-mismatch", "The body does not match its Repr-Digest/Content-Digest; nothing was committed.");
+                    }
+
+                    summary = writer.Complete(total, null, wholeSha);
+                }
+                finally
+                {
+                    pool.Return(plain);
+                    pool.Return(scratch);
+                }
+            }
+
+            var objectKey = id.ToString("N");
+            store.Commit(staging, objectKey);
+            committed = true;
+            var version = new FileVersion(id, remote.Value, summary.FileSize, chunkSize, summary.Digest.ToString(), "sha256:" + Convert.ToHexStringLower(wholeSha), objectKey, DateTimeOffset.UtcNow);
+            var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
+            if (previous is not null)
+            {
+                store.Delete(previous.ObjectKey);
+            }
+
+            return Results.Created($"/v1/files{remote.Value}", UploadEndpoints.Committed(version));
+        }
+        catch (IOException e) when (e is DiskFullException || e.HResult == 28)
+        {
+            return Problems.Result(StatusCodes.Status507InsufficientStorage, "insufficient-storage", "Insufficient storage", "The server's disk is full; nothing was committed.");
+        }
+        finally
+        {
+            if (!committed)
+            {
+                store.AbortStaging(staging);
+            }
+        }
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, CancellationToken cancellationToken)
+    {
+        if (!RequestPaths.TryGet(context, "/v1/files/", out var remote, out var pathError))
+        {
+            return Problems.BadPath(pathError);
+        }
+
+        var version = await metadata.GetCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false);
+        if (version is null)
+        {
+            return FileNotFound(remote);
+        }
+
+        var response = context.Response;
+        var headers = response.Headers;
+        headers[ProtocolHeaders.Digest] = version.Digest;
+        headers[ProtocolHeaders.ChunkSize] = version.ChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers.ETag = $"\"{version.VersionId:N}\"";
+        headers.AcceptRanges = "bytes";
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentDisposition = $"attachment; filename*=UTF-8''{Uri.EscapeDataString(remote.Name)}";
+        if (version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal))
+        {
+            headers[ProtocolHeaders.ReprDigest] = DigestFields.FormatSha256(Convert.FromHexString(sha["sha256:".Length..]));
+        }
+
+        long start = 0, end = version.Size - 1;
+        var partial = false;
+        if (context.Request.Headers.Range.ToString() is { Length: > 0 } range)
+        {
+            if (!TryParseRange(range, version.Size, out start, out end))
+            {
+                headers.ContentRange = $"bytes */{version.Size}";
+                return Problems.Result(StatusCodes.Status416RangeNotSatisfiable, "range-not-satisfiable", "Range not satisfiable", $"The file has {version.Size} bytes; only one range bytes=a-b inside it is served.");
+            }
+
+            partial = true;
+            headers.ContentRange = $"bytes {start}-{end}/{version.Size}";
+        }
+
+        response.StatusCode = partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
+        response.ContentType = "application/octet-stream";
+        response.ContentLength = version.Size == 0 ? 0 : end - start + 1;
+        if (HttpMethods.IsHead(context.Request.Method) || version.Size == 0)
+        {
+            return Results.Empty;
+        }
+
+        using var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
+        using var opener = reader.CreateOpener();
+        var pool = buffers.For(version.ChunkSize);
+        var record = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        ChunkBuffer? plain = null;
+        try
+        {
+            plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+            var geometry = reader.Geometry;
+            for (var index = start / geometry.ChunkSize; index <= end / geometry.ChunkSize; index++)
+            {
+                var length = reader.ReadChunk(opener, index, record, plain.Span);
+                var chunkStart = geometry.OffsetOf(index);
+                var from = (int)Math.Max(0, start - chunkStart);
+                var to = (int)Math.Min(length, end - chunkStart + 1);
+                await response.Body.WriteAsync(plain.Memory[from..to], cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            pool.Return(record);
+            if (plain is not null)
+            {
+                pool.Return(plain);
+            }
+        }
+
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> DeleteAsync(HttpContext context, LocalObjectStore store, IMetadataStore metadata, CancellationToken cancellationToken)
+    {
+        if (!RequestPaths.TryGet(context, "/v1/files/", out var remote, out var pathError))
+        {
+            return Problems.BadPath(pathError);
+        }
+
+        var removed = await metadata.DeleteCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false);
+        if (removed is null)
+        {
+            return FileNotFound(remote);
+        }
+
+        store.Delete(removed.ObjectKey);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> ListAsync(string? prefix, IMetadataStore metadata, CancellationToken cancellationToken)
+    {
+        var root = "/";
+        if (!string.IsNullOrEmpty(prefix) && prefix != "/")
+        {
+            if (!RemotePath.TryParse(prefix, out var parsed, out var error))
+            {
+                return Problems.BadPath(error!);
+            }
+
+            root = parsed.Value;
+        }
+
+        var versions = await metadata.ListCurrentVersionsAsync(root, 100_000, cancellationToken).ConfigureAwait(false);
+        return Results.Json(new
+        {
+            files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt }),
+        });
+    }
+
+    /// <summary>Parses one <c>bytes=a-b</c>, <c>bytes=a-</c> or <c>bytes=-n</c> range inside a file of <paramref name="size"/> bytes.</summary>
+    internal static bool TryParseRange(string header, long size, out long start, out long end)
+    {
+        start = end = 0;
+        if (!header.StartsWith("bytes=", StringComparison.Ordinal) || header.Contains(',', StringComparison.Ordinal) || size == 0)
+        {
+            return false;
+        }
+
+        var spec = header["bytes=".Length..].Trim();
+        var dash = spec.IndexOf('-', StringComparison.Ordinal);
+        if (dash < 0)
+        {
+            return false;
+        }
+
+        var first = spec[..dash];
+        var last = spec[(dash + 1)..];
+        if (first.Length == 0)
+        {
+            if (!long.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var suffix) || suffix <= 0)
+            {
+                return false;
+            }
+
+            start = Math.Max(0, size - suffix);
+            end = size - 1;
+            return true;
+        }
+
+        if (!long.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out start) || start >= size)
+        {
+            return false;
+        }
+
+        if (last.Length == 0)
+        {
+            end = size - 1;
+            return true;
+        }
+
+        if (!long.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out end) || end < start)
+        {
+            return false;
+        }
+
+        end = Math.Min(end, size - 1);
+        return true;
+    }
+
+    private static IResult FileNotFound(RemotePath path) => Problems.NotFound("file-not-found", $"No file at {path}.");
+}

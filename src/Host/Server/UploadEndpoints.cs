@@ -1,0 +1,328 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using TurboMft.Engine.Buffers;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Compression;
+using TurboMft.Engine.Container;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Protocol;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>Resumable uploads: <c>/v1/uploads</c> (docs/protocol.md, "Resumable uploads").</summary>
+public static class UploadEndpoints
+{
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapUploadEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/v1/uploads", CreateAsync);
+        routes.MapGet("/v1/uploads/{id:guid}", StatusAsync);
+        routes.MapPut("/v1/uploads/{id:guid}/chunks/{index:long}", PutChunkAsync);
+        routes.MapPost("/v1/uploads/{id:guid}/complete", CompleteAsync);
+        routes.MapDelete("/v1/uploads/{id:guid}", AbortAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, UploadRegistry uploads, CancellationToken cancellationToken)
+    {
+        CreateUploadRequest? request;
+        try
+        {
+            request = await context.Request.ReadFromJsonAsync<CreateUploadRequest>(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return Problems.BadRequest("invalid-request", "The body must be JSON: {\"path\", \"size\", \"chunkSize\", \"verify\", \"digest\"}.");
+        }
+
+        if (request is null)
+        {
+            return Problems.BadRequest("invalid-request", "The body must be JSON: {\"path\", \"size\", \"chunkSize\", \"verify\", \"digest\"}.");
+        }
+
+        if (!RemotePath.TryParse(request.Path, out var path, out var pathError))
+        {
+            return Problems.BadPath(pathError!);
+        }
+
+        var chunkSize = request.ChunkSize ?? ChunkGeometry.DefaultChunkSize;
+        if (request.Size is not >= 0 || !ChunkGeometry.IsValid(chunkSize))
+        {
+            return Problems.BadRequest("invalid-request", $"size must be ≥ 0 and chunkSize a power of two from {ChunkGeometry.MinChunkSize} to {ChunkGeometry.MaxChunkSize}.");
+        }
+
+        var verify = request.Verify ?? "fast";
+        if (verify is not ("fast" or "sha256"))
+        {
+            return Problems.BadRequest("invalid-request", "verify must be \"fast\" or \"sha256\".");
+        }
+
+        FileDigest? expected = null;
+        if (request.Digest is not null)
+        {
+            if (!FileDigest.TryParse(request.Digest, out var parsed))
+            {
+                return Problems.BadRequest("invalid-request", "digest must be sha256-tree:<64 lowercase hex digits>.");
+            }
+
+            expected = parsed;
+        }
+
+        var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, cancellationToken).ConfigureAwait(false);
+        return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
+    }
+
+    private static async Task<IResult> StatusAsync(Guid id, UploadRegistry uploads, CancellationToken cancellationToken)
+    {
+        var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        return session is null ? UploadNotFound(id)
+            : upload is null ? Results.Json(Describe(session, []))
+            : Results.Json(Describe(session, upload.Writer.HeldChunks()));
+    }
+
+    private static async Task<IResult> PutChunkAsync(
+        Guid id, long index, HttpContext context, UploadRegistry uploads, ServerBuffers buffers, IMetadataStore metadata, CancellationToken cancellationToken)
+    {
+        var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            return UploadNotFound(id);
+        }
+
+        if (upload is null)
+        {
+            return UploadClosed(id, session.State);
+        }
+
+        var geometry = upload.Geometry;
+        if (index < 0 || index >= geometry.ChunkCount)
+        {
+            return Problems.BadRequest("chunk-index-out-of-range", $"Chunk {index} does not exist: the file has {geometry.ChunkCount} chunks (0 to {geometry.ChunkCount - 1}).");
+        }
+
+        var request = context.Request;
+        if (request.ContentLength is not { } length)
+        {
+            return Problems.Result(StatusCodes.Status411LengthRequired, "length-required", "Length required", "A chunk PUT needs Content-Length.");
+        }
+
+        var plainLength = geometry.LengthOf(index);
+        var encoding = request.Headers.ContentEncoding.ToString() switch
+        {
+            "" or "identity" => ChunkEncoding.Raw,
+            ProtocolHeaders.Lz4BlockCoding => ChunkEncoding.Lz4,
+            _ => (ChunkEncoding?)null,
+        };
+        if (encoding is null)
+        {
+            return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-encoding", "Unsupported content coding", $"Content-Encoding must be absent or {ProtocolHeaders.Lz4BlockCoding}.");
+        }
+
+        var maxLength = encoding == ChunkEncoding.Raw ? plainLength : ChunkCompressor.MaxEncodedLength(plainLength);
+        if (length > maxLength || (encoding == ChunkEncoding.Raw && length != plainLength))
+        {
+            return Problems.BadRequest("chunk-too-large", $"Chunk {index} holds {plainLength} bytes; a {(encoding == ChunkEncoding.Raw ? "raw" : "LZ4")} body of {length} bytes cannot be it.");
+        }
+
+        if (!ChunkCrc.TryParse(request.Headers[ProtocolHeaders.ChunkCrc64].ToString(), out var crc))
+        {
+            return Problems.BadRequest("missing-crc", $"{ProtocolHeaders.ChunkCrc64} must carry the plaintext's CRC-64/NVME as 16 hex digits.");
+        }
+
+        var reprDigest = new byte[SHA256.HashSizeInBytes];
+        var hasRepr = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ReprDigest], reprDigest);
+        if (session.VerifyMode == "sha256" && !hasRepr)
+        {
+            return Problems.BadRequest("digest-required", "This upload verifies with sha256: send Repr-Digest: sha-256=:<base64 of the chunk's SHA-256>:.");
+        }
+
+        var contentDigest = new byte[SHA256.HashSizeInBytes];
+        var hasContent = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ContentDigest], contentDigest);
+
+        var pool = buffers.For(session.ChunkSize);
+        var received = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        ChunkBuffer? decoded = null;
+        try
+        {
+            var body = received.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)length);
+            var read = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (read != body.Length)
+            {
+                return Problems.BadRequest("chunk-too-large", $"The body ended after {read} of {length} bytes.");
+            }
+
+            Memory<byte> plain = body;
+            if (encoding == ChunkEncoding.Lz4)
+            {
+                decoded = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+                plain = decoded.Memory[..plainLength];
+                try
+                {
+                    ChunkCompressor.Decode(ChunkEncoding.Lz4, body.Span, plain.Span);
+                }
+                catch (ChunkDecodeException e)
+                {
+                    return Problems.BadRequest("chunk-too-large", $"Chunk {index}: {e.Message}");
+                }
+            }
+
+            if (hasContent && !CryptographicOperations.FixedTimeEquals(SHA256.HashData(body.Span), contentDigest))
+            {
+                return Problems.Unverified("chunk-digest-mismatch", $"Chunk {index}: the body does not match its Content-Digest.");
+            }
+
+            if (ChunkCrc.Compute(plain.Span) != crc)
+            {
+                return Problems.Unverified("chunk-crc-mismatch", $"Chunk {index}: the plaintext does not match {ProtocolHeaders.ChunkCrc64} {ChunkCrc.Format(crc)}; resend the chunk.");
+            }
+
+            var sha = SHA256.HashData(plain.Span);
+            if (hasRepr && !CryptographicOperations.FixedTimeEquals(sha, reprDigest))
+            {
+                return Problems.Unverified("chunk-digest-mismatch", $"Chunk {index}: the plaintext does not match its Repr-Digest.");
+            }
+
+            ChunkEntry entry = default;
+            var written = upload.TryWrite(sealer => entry = upload.Writer.WriteEncodedChunk(sealer, index, received, (int)length, encoding.Value, plainLength, crc, sha));
+            if (!written)
+            {
+                return UploadClosed(id, UploadState.Completed);
+            }
+
+            await metadata.RecordChunkAsync(
+                new ChunkReceipt(id, index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, DateTimeOffset.UtcNow),
+                cancellationToken).ConfigureAwait(false);
+            return Results.Json(new { index, storedLength = entry.StoredLength, encoding = encoding == ChunkEncoding.Lz4 ? ProtocolHeaders.Lz4BlockCoding : "identity" });
+        }
+        finally
+        {
+            pool.Return(received);
+            if (decoded is not null)
+            {
+                pool.Return(decoded);
+            }
+        }
+    }
+
+    private static async Task<IResult> CompleteAsync(Guid id, HttpContext context, UploadRegistry uploads, CancellationToken cancellationToken)
+    {
+        // The body is optional and may come chunked (no Content-Length), so read whatever is there.
+        FileDigest? expected = null;
+        string text;
+        using (var body = new StreamReader(context.Request.Body))
+        {
+            text = await body.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            CompleteUploadRequest? request;
+            try
+            {
+                request = System.Text.Json.JsonSerializer.Deserialize<CompleteUploadRequest>(text, JsonOptions);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return Problems.BadRequest("invalid-request", "The body must be JSON: {\"digest\": \"sha256-tree:…\"}.");
+            }
+
+            if (request?.Digest is { } digestText)
+            {
+                if (!FileDigest.TryParse(digestText, out var parsed))
+                {
+                    return Problems.BadRequest("invalid-request", "digest must be sha256-tree:<64 lowercase hex digits>.");
+                }
+
+                expected = parsed;
+            }
+        }
+
+        var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            return UploadNotFound(id);
+        }
+
+        if (upload is null)
+        {
+            return UploadClosed(id, session.State);
+        }
+
+        try
+        {
+            var version = await uploads.CompleteAsync(upload, expected, cancellationToken).ConfigureAwait(false);
+            return Results.Json(Committed(version));
+        }
+        catch (ContainerException e) when (e.Fault == ContainerFault.ChunkMissing)
+        {
+            var held = upload.Writer.HeldChunks().ToHashSet();
+            var missing = Enumerable.Range(0, (int)Math.Min(upload.Geometry.ChunkCount, int.MaxValue)).Where(i => !held.Contains(i)).Take(1000).ToArray();
+            return Problems.Conflict("chunks-missing", $"{missing.Length} chunk(s) have not arrived; send them, then complete again.", new Dictionary<string, object?> { ["missing"] = missing });
+        }
+        catch (ContainerException e) when (e.Fault == ContainerFault.FileDigestMismatch)
+        {
+            return Problems.Unverified("file-digest-mismatch", "The chunks received hash to a different sha256-tree than expected; nothing was committed.");
+        }
+        catch (UploadClosedException)
+        {
+            return UploadClosed(id, UploadState.Completed);
+        }
+    }
+
+    private static async Task<IResult> AbortAsync(Guid id, UploadRegistry uploads, IMetadataStore metadata, CancellationToken cancellationToken)
+    {
+        var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            return UploadNotFound(id);
+        }
+
+        if (session.State != UploadState.Open)
+        {
+            return UploadClosed(id, session.State);
+        }
+
+        await uploads.AbortAsync(session, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    /// <summary>The JSON shape of a committed version (complete and one-shot PUT).</summary>
+    internal static object Committed(FileVersion version) => new
+    {
+        path = version.Path,
+        size = version.Size,
+        chunkSize = version.ChunkSize,
+        digest = version.Digest,
+        sha256 = version.Sha256,
+        versionId = version.VersionId,
+        committedAt = version.CommittedAt,
+    };
+
+    private static object Describe(UploadSession session, long[] received) => new
+    {
+        id = session.Id,
+        path = session.Path,
+        size = session.Size,
+        chunkSize = session.ChunkSize,
+        chunkCount = new ChunkGeometry(session.Size, session.ChunkSize).ChunkCount,
+        verify = session.VerifyMode,
+        state = session.State.ToString().ToLowerInvariant(),
+        expiresAt = session.ExpiresAt,
+        received,
+    };
+
+    private static IResult UploadNotFound(Guid id) => Problems.NotFound("upload-not-found", $"No upload {id}.");
+
+    private static IResult UploadClosed(Guid id, UploadState state) =>
+        Problems.Conflict("upload-closed", $"Upload {id} is {state.ToString().ToLowerInvariant()}; open a new upload.");
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    private sealed record CreateUploadRequest(string? Path, long? Size, int? ChunkSize, string? Verify, string? Digest);
+
+    private sealed record CompleteUploadRequest(string? Digest);
+}

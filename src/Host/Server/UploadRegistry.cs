@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Container;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>
+/// Upload sessions: creates them, keeps their staging containers open while chunks arrive, reopens them after a restart
+/// (the container's authentic records are the truth of what was received: <see cref="ContainerRecovery"/>), and
+/// completes (verify, commit atomically) or aborts them.
+/// </summary>
+public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore store, KeyRing keys, ServerSettings settings, ILogger<UploadRegistry> logger) : IDisposable
+{
+    private readonly ConcurrentDictionary<Guid, OpenUpload> _open = new();
+    private readonly SemaphoreSlim _opening = new(1, 1);
+
+    /// <summary>Opens a new session and its staging container (disk space reserved up front).</summary>
+    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, CancellationToken cancellationToken)
+    {
+        var id = Guid.CreateVersion7();
+        var staging = store.CreateStagingPath(id);
+        var now = DateTimeOffset.UtcNow;
+        var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open);
+        var key = DataKey.Generate();
+        try
+        {
+            var wrapped = new byte[ContainerFormat.WrappedKeySize];
+            keys.Wrap(key, id).WriteTo(wrapped);
+            var header = new ContainerHeader(id, chunkSize, now.ToUnixTimeMilliseconds()) { WrappedKey = wrapped };
+            var geometry = new ChunkGeometry(size, chunkSize);
+            var writer = ContainerWriter.Create(staging, header, key, geometry.ChunkCount, ContainerWriter.MaxLength(size, chunkSize));
+            var upload = new OpenUpload(session, writer, key);
+            try
+            {
+                await metadata.CreateUploadAsync(session, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                upload.Dispose();
+                store.AbortStaging(staging);
+                throw;
+            }
+
+            _open[id] = upload;
+            return upload;
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The open session <paramref name="id"/>, reopening its staging container after a restart; null if unknown.</summary>
+    public async Task<(OpenUpload? Upload, UploadSession? Session)> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (_open.TryGetValue(id, out var open))
+        {
+            return (open, open.Session);
+        }
+
+        var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is null || session.State != UploadState.Open)
+        {
+            return (null, session);
+        }
+
+        await _opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_open.TryGetValue(id, out open))
+            {
+                return (open, open.Session);
+            }
+
+            if (!File.Exists(session.StagingPath))
+            {
+                logger.LogWarning("Upload {Id}: staging container is gone; marking the session aborted", id);
+                await metadata.SetUploadStateAsync(id, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+                return (null, session with { State = UploadState.Aborted });
+            }
+
+            var recovered = ContainerRecovery.Scan(session.StagingPath, Resolve);
+            var key = Resolve(recovered.Header.FileId, recovered.Header.WrappedKey);
+            var writer = ContainerWriter.Resume(session.StagingPath, key, recovered);
+            open = new OpenUpload(session, writer, key);
+            _open[id] = open;
+            logger.LogInformation("Upload {Id}: reopened with {Chunks} chunks recovered", id, recovered.Records.Count);
+            return (open, session);
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
+    /// <summary>
+    /// Completes: every chunk held, <c>sha256-tree</c> equal to the expected digests, trailer written and flushed, container
+    /// renamed into the store, directory flushed, version committed in one metadata transaction. The previous version's
+    /// container is removed after the commit.
+    /// </summary>
+    public async Task<FileVersion> CompleteAsync(OpenUpload upload, FileDigest? expected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        var session = upload.Session;
+        var wanted = expected ?? (session.ExpectedDigest is { } e ? FileDigest.Parse(e) : null);
+        if (expected is { } a && session.ExpectedDigest is { } b && a != FileDigest.Parse(b))
+        {
+            throw new ContainerException(ContainerFault.FileDigestMismatch, session.Path, null, $"the digest sent at complete ({a}) differs from the one given at open ({b}).");
+        }
+
+        if (!upload.TryClose(() => upload.Writer.Complete(session.Size, wanted), out var summary))
+        {
+            throw new UploadClosedException(session.Id);
+        }
+
+        _open.TryRemove(session.Id, out _);
+        upload.Dispose();
+        var objectKey = session.Id.ToString("N");
+        store.Commit(session.StagingPath, objectKey);
+        var version = new FileVersion(session.Id, session.Path, session.Size, session.ChunkSize, summary.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow);
+        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        if (previous is not null)
+        {
+            store.Delete(previous.ObjectKey);
+        }
+
+        return version;
+    }
+
+    /// <summary>Aborts a session: closes and removes its staging container and records <paramref name="state"/>.</summary>
+    public async Task AbortAsync(UploadSession session, UploadState state, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (_open.TryRemove(session.Id, out var open))
+        {
+            open.TryClose(() => 0, out _);
+            open.Dispose();
+        }
+
+        store.AbortStaging(session.StagingPath);
+        await metadata.SetUploadStateAsync(session.Id, state, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Aborts every open session whose expiry has passed; returns how many.</summary>
+    public async Task<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var expired = await metadata.ListExpiredUploadsAsync(now, cancellationToken).ConfigureAwait(false);
+        foreach (var session in expired)
+        {
+            await AbortAsync(session, UploadState.Expired, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Upload {Id} for {Path} expired; staging removed", session.Id, session.Path);
+        }
+
+        return expired.Count;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var upload in _open.Values)
+        {
+            upload.Dispose();
+        }
+
+        _open.Clear();
+        _opening.Dispose();
+    }
+
+    private DataKey Resolve(Guid fileId, ReadOnlySpan<byte> wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId);
+}
+
+/// <summary>The upload session was completed, aborted or expired; it takes no more chunks.</summary>
+public sealed class UploadClosedException(Guid id) : InvalidOperationException($"Upload {id} is closed: it was completed, aborted or expired.")
+{
+    /// <summary>The session.</summary>
+    public Guid UploadId { get; } = id;
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Tests.Server;
+
+/// <summary>A real TurboMft server (Kestrel, TLS 1.3) on a free loopback port over a temporary data directory, and a client pinned to it.</summary>
+internal sealed class ServerFixture : IAsyncDisposable
+{
+    private ServerFixture(string dataPath, TurboMftServer server, string token)
+    {
+        DataPath = dataPath;
+        Server = server;
+        Token = token;
+        Client = CreateClient(server.Fingerprint, token, HttpVersion.Version11);
+    }
+
+    public string DataPath { get; }
+
+    public TurboMftServer Server { get; private set; }
+
+    public string Token { get; }
+
+    public HttpClient Client { get; private set; }
+
+    public Uri Address => Server.Address;
+
+    public static async Task<ServerFixture> StartAsync(string? dataPath = null, Action<ServerSettings>? configure = null)
+    {
+        dataPath ??= Directory.CreateTempSubdirectory("tmf-server-").FullName;
+        var server = await StartServerAsync(dataPath, configure);
+        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken());
+    }
+
+    /// <summary>Stops the server and starts a new one on the same data directory (and a new port).</summary>
+    public async Task RestartAsync()
+    {
+        Client.Dispose();
+        await Server.DisposeAsync();
+        Server = await StartServerAsync(DataPath, null);
+        Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
+    }
+
+    public static HttpClient CreateClient(string pin, string? token, Version version)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is not null && ("sha256:" + Convert.ToHexStringLower(SHA256.HashData(certificate.GetRawCertData()))) == pin,
+            },
+        };
+        var client = new HttpClient(handler) { DefaultRequestVersion = version, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromMinutes(2) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public Uri Url(string relative) => new(Address, relative);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Server.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataPath, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure)
+    {
+        var settings = new ServerSettings { Data = dataPath, Listen = "127.0.0.1:0" };
+        configure?.Invoke(settings);
+        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath));
+        await server.StartAsync();
+        return server;
+    }
+}

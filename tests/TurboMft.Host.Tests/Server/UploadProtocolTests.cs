@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Compression;
+using TurboMft.Engine.Datasets;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Protocol;
+
+namespace TurboMft.Host.Tests.Server;
+
+public class UploadProtocolTests : IAsyncLifetime
+{
+    private const int Chunk = 1 << 20;
+    private ServerFixture _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await ServerFixture.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Session_upload_with_raw_and_lz4_chunks_commits_and_downloads_exactly()
+    {
+        var data = new byte[(3 * Chunk) + 777];
+        DatasetGenerator.Fill(DatasetKind.HistorianCsv, 3, 0, data.AsSpan(0, 2 * Chunk));
+        DatasetGenerator.Fill(DatasetKind.Random, 3, 0, data.AsSpan(2 * Chunk));
+        var digest = TreeOf(data);
+        var id = await CreateAsync("/ot/plant1/historian.csv", data.Length, digest: digest.ToString());
+
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 1, data, compress: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 3, data)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 0, data, compress: true)).StatusCode);
+        using (var status = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))))
+        {
+            Assert.Equal([0, 1, 3], status.RootElement.GetProperty("received").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 2, data)).StatusCode);
+        var complete = await _server.Client.PostAsJsonAsync(_server.Url($"/v1/uploads/{id}/complete"), new { digest = digest.ToString() });
+        Assert.Equal(HttpStatusCode.OK, complete.StatusCode);
+        using var committed = JsonDocument.Parse(await complete.Content.ReadAsStringAsync());
+        Assert.Equal(digest.ToString(), committed.RootElement.GetProperty("digest").GetString());
+
+        var download = await _server.Client.GetAsync(_server.Url("/v1/files/ot/plant1/historian.csv"));
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(data, await download.Content.ReadAsByteArrayAsync());
+        Assert.Equal(digest.ToString(), download.Headers.GetValues(ProtocolHeaders.Digest).Single());
+        Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("attachment", download.Content.Headers.ContentDisposition?.DispositionType);
+
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, _server.Url("/v1/files/ot/plant1/historian.csv"));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(Chunk - 10, (2 * Chunk) + 9);
+        var part = await _server.Client.SendAsync(ranged);
+        Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
+        Assert.Equal(data.AsSpan(Chunk - 10, Chunk + 20).ToArray(), await part.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task Wrong_crc_is_refused_and_the_chunk_is_not_held()
+    {
+        var data = RandomNumberGenerator.GetBytes(2 * Chunk);
+        var id = await CreateAsync("/a/b.bin", data.Length);
+        var response = await PutChunkAsync(id, 0, data, crcOverride: ChunkCrc.Compute(data.AsSpan(0, Chunk)) ^ 1);
+        await AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "chunk-crc-mismatch");
+        using var status = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}")));
+        Assert.Equal(0, status.RootElement.GetProperty("received").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Index_out_of_range_too_large_body_and_missing_crc_are_specific_errors()
+    {
+        var data = RandomNumberGenerator.GetBytes((2 * Chunk) + 5);
+        var id = await CreateAsync("/a/c.bin", data.Length);
+        await AssertProblemAsync(await PutChunkAsync(id, 3, data.Concat(new byte[2 * Chunk]).ToArray()), HttpStatusCode.BadRequest, "chunk-index-out-of-range");
+
+        using var tooLarge = new ByteArrayContent(new byte[Chunk + 1]);
+        tooLarge.Headers.Add(ProtocolHeaders.ChunkCrc64, ChunkCrc.Format(0));
+        await AssertProblemAsync(await _server.Client.PutAsync(_server.Url($"/v1/uploads/{id}/chunks/0"), tooLarge), HttpStatusCode.BadRequest, "chunk-too-large");
+
+        using var noCrc = new ByteArrayContent(data.AsSpan(0, Chunk).ToArray());
+        await AssertProblemAsync(await _server.Client.PutAsync(_server.Url($"/v1/uploads/{id}/chunks/0"), noCrc), HttpStatusCode.BadRequest, "missing-crc");
+    }
+
+    [Fact]
+    public async Task Complete_with_missing_chunks_lists_them_and_digest_mismatch_commits_nothing()
+    {
+        var data = RandomNumberGenerator.GetBytes(3 * Chunk);
+        var id = await CreateAsync("/x/y.bin", data.Length);
+        await PutChunkAsync(id, 1, data);
+        var missing = await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null);
+        var problem = await AssertProblemAsync(missing, HttpStatusCode.Conflict, "chunks-missing");
+        Assert.Equal([0, 2], problem.GetProperty("missing").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+
+        await PutChunkAsync(id, 0, data);
+        await PutChunkAsync(id, 2, data);
+        var wrong = TreeOf(RandomNumberGenerator.GetBytes(10));
+        await AssertProblemAsync(await _server.Client.PostAsJsonAsync(_server.Url($"/v1/uploads/{id}/complete"), new { digest = wrong.ToString() }), HttpStatusCode.UnprocessableEntity, "file-digest-mismatch");
+        Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync(_server.Url("/v1/files/x/y.bin"))).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _server.Client.DeleteAsync(_server.Url($"/v1/uploads/{id}"))).StatusCode);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataPath, "store", "staging")));
+        await AssertProblemAsync(await PutChunkAsync(id, 0, data), HttpStatusCode.Conflict, "upload-closed");
+        await AssertProblemAsync(await _server.Client.GetAsync(_server.Url($"/v1/uploads/{Guid.NewGuid()}")), HttpStatusCode.NotFound, "upload-not-found");
+    }
+
+    [Fact]
+    public async Task Sha256_mode_requires_and_checks_repr_digest()
+    {
+        var data = RandomNumberGenerator.GetBytes(Chunk);
+        var id = await CreateAsync("/s/one.bin", data.Length, verify: "sha256");
+        await AssertProblemAsync(await PutChunkAsync(id, 0, data), HttpStatusCode.BadRequest, "digest-required");
+        await AssertProblemAsync(await PutChunkAsync(id, 0, data, reprDigest: SHA256.HashData(data.AsSpan(1))), HttpStatusCode.UnprocessableEntity, "chunk-digest-mismatch");
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 0, data, reprDigest: SHA256.HashData(data))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Session_survives_a_server_restart_and_resumes_from_the_chunks_held()
+    {
+        var data = new byte[4 * Chunk];
+        DatasetGenerator.Fill(DatasetKind.ImagingFrames, 5, 0, data);
+        var id = await CreateAsync("/img/frame.raw", data.Length);
+        await PutChunkAsync(id, 0, data);
+        await PutChunkAsync(id, 2, data, compress: true);
+
+        await _server.RestartAsync();
+
+        using (var status = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))))
+        {
+            Assert.Equal([0, 2], status.RootElement.GetProperty("received").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+        }
+
+        await PutChunkAsync(id, 1, data);
+        await PutChunkAsync(id, 3, data);
+        var complete = await _server.Client.PostAsJsonAsync(_server.Url($"/v1/uploads/{id}/complete"), new { digest = TreeOf(data).ToString() });
+        Assert.Equal(HttpStatusCode.OK, complete.StatusCode);
+        Assert.Equal(data, await _server.Client.GetByteArrayAsync(_server.Url("/v1/files/img/frame.raw")));
+    }
+
+    [Fact]
+    public async Task Expired_sessions_are_aborted_and_their_staging_removed()
+    {
+        var id = await CreateAsync("/e/x.bin", 10);
+        Assert.Single(Directory.GetFiles(Path.Combine(_server.DataPath, "store", "staging")));
+        var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
+        Assert.Equal(1, await registry.ExpireAsync(DateTimeOffset.UtcNow.AddDays(2), CancellationToken.None));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataPath, "store", "staging")));
+        await AssertProblemAsync(await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null), HttpStatusCode.Conflict, "upload-closed");
+    }
+
+    private async Task<Guid> CreateAsync(string path, long size, string verify = "fast", string? digest = null)
+    {
+        var response = await _server.Client.PostAsJsonAsync(_server.Url("/v1/uploads"), new { path, size, chunkSize = Chunk, verify, digest });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("id").GetGuid();
+    }
+
+    private async Task<HttpResponseMessage> PutChunkAsync(Guid id, long index, byte[] file, bool compress = false, ulong? crcOverride = null, byte[]? reprDigest = null)
+    {
+        var geometry = new ChunkGeometry(file.Length, Chunk);
+        var plain = file.AsSpan((int)geometry.OffsetOf(index), geometry.LengthOf(index)).ToArray();
+        var body = plain;
+        var encoded = false;
+        if (compress)
+        {
+            var target = new byte[ChunkCompressor.MaxEncodedLength(plain.Length)];
+            if (ChunkCompressor.Adaptive.Compress(plain, target, out var written) == ChunkEncoding.Lz4)
+            {
+                body = target.AsSpan(0, written).ToArray();
+                encoded = true;
+            }
+        }
+
+        var content = new ByteArrayContent(body);
+        content.Headers.Add(ProtocolHeaders.ChunkCrc64, ChunkCrc.Format(crcOverride ?? ChunkCrc.Compute(plain)));
+        if (encoded)
+        {
+            content.Headers.ContentEncoding.Add(ProtocolHeaders.Lz4BlockCoding);
+        }
+
+        if (reprDigest is not null)
+        {
+            content.Headers.Add(ProtocolHeaders.ReprDigest, DigestFields.FormatSha256(reprDigest));
+        }
+
+        return await _server.Client.PutAsync(_server.Url($"/v1/uploads/{id}/chunks/{index}"), content);
+    }
+
+    internal static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(text);
+        Assert.Equal("urn:turbomft:problem:" + type, problem.RootElement.GetProperty("type").GetString());
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        return problem.RootElement.Clone();
+    }
+
+    private static FileDigest TreeOf(byte[] data)
+    {
+        var geometry = new ChunkGeometry(data.Length, Chunk);
+        var tree = new TreeDigestBuilder(geometry);
+        for (long i = 0; i < geometry.ChunkCount; i++)
+        {
+            tree.AddChunk(i, data.AsSpan((int)geometry.OffsetOf(i), geometry.LengthOf(i)));
+        }
+
+        return tree.Finish();
+    }
+}
