@@ -1,0 +1,66 @@
+namespace TurboMft.Host.Metadata;
+
+/// <summary>
+/// The metadata database: upload sessions, chunk receipts and committed file versions. SQLite embedded
+/// (<see cref="SqliteMetadataStore"/>); PostgreSQL when several nodes share one database (DESIGN.md, "Storage").
+/// </summary>
+/// <remarks>
+/// Paths are canonical <c>RemotePath.Value</c> texts and are compared ordinally (byte-wise): an implementation on
+/// PostgreSQL must use <c>COLLATE "C"</c> for the path column so that ordering and prefix ranges match. The current
+/// version of a path is the last one committed, unless it was deleted; deleting does not bring back an older version.
+/// </remarks>
+public interface IMetadataStore : IAsyncDisposable
+{
+    /// <summary>Records a new upload session.</summary>
+    /// <exception cref="MetadataException">With <see cref="MetadataError.UploadExists"/> when the id is taken.</exception>
+    Task CreateUploadAsync(UploadSession upload, CancellationToken cancellationToken = default);
+
+    /// <summary>The upload with <paramref name="uploadId"/>, or null.</summary>
+    Task<UploadSession?> GetUploadAsync(Guid uploadId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves an open upload to <see cref="UploadState.Aborted"/> or <see cref="UploadState.Expired"/> (completion goes
+    /// through <see cref="CommitVersionAsync"/>). Returns false when the upload had already left <see cref="UploadState.Open"/>.
+    /// </summary>
+    /// <exception cref="MetadataException">With <see cref="MetadataError.UploadNotFound"/>.</exception>
+    Task<bool> SetUploadStateAsync(Guid uploadId, UploadState state, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that a chunk arrived; a re-sent chunk replaces the earlier receipt for the same index.</summary>
+    /// <exception cref="MetadataException">With <see cref="MetadataError.UploadNotFound"/> or <see cref="MetadataError.UploadNotOpen"/>.</exception>
+    Task RecordChunkAsync(ChunkReceipt chunk, CancellationToken cancellationToken = default);
+
+    /// <summary>The chunk receipts of an upload, by index.</summary>
+    Task<IReadOnlyList<ChunkReceipt>> ListChunksAsync(Guid uploadId, CancellationToken cancellationToken = default);
+
+    /// <summary>Open uploads whose expiry is at or before <paramref name="now"/>, oldest expiry first.</summary>
+    Task<IReadOnlyList<UploadSession>> ListExpiredUploadsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>All open uploads, oldest first (to resume or expire them after a restart).</summary>
+    Task<IReadOnlyList<UploadSession>> ListOpenUploadsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// In one durable transaction: makes <paramref name="version"/> the current version of its path and, when
+    /// <paramref name="uploadId"/> is given, marks that upload <see cref="UploadState.Completed"/>. Returns the version it
+    /// replaced, if any, so the caller can keep or delete its object.
+    /// </summary>
+    /// <exception cref="MetadataException">
+    /// With <see cref="MetadataError.VersionExists"/>, <see cref="MetadataError.UploadNotFound"/>,
+    /// <see cref="MetadataError.UploadNotOpen"/> or <see cref="MetadataError.UploadPathMismatch"/>; nothing is changed.
+    /// </exception>
+    Task<FileVersion?> CommitVersionAsync(FileVersion version, Guid? uploadId, CancellationToken cancellationToken = default);
+
+    /// <summary>The current version of <paramref name="path"/>, or null when there is none or it was deleted.</summary>
+    Task<FileVersion?> GetCurrentVersionAsync(string path, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Current versions at or below <paramref name="prefix"/> (a canonical path, or "/" for everything), segment-wise:
+    /// "/a/b" lists "/a/b" and "/a/b/…" but not "/a/bc". At most <paramref name="limit"/>, ordered by path.
+    /// </summary>
+    Task<IReadOnlyList<FileVersion>> ListCurrentVersionsAsync(string prefix, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks the current version of <paramref name="path"/> deleted and returns it (so the caller can remove its object), or null.</summary>
+    Task<FileVersion?> DeleteCurrentVersionAsync(string path, CancellationToken cancellationToken = default);
+
+    /// <summary>The most recently committed current version with this <c>sha256-tree</c> digest, or null (for deduplication).</summary>
+    Task<FileVersion?> FindByDigestAsync(string digest, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,724 @@
+using Microsoft.Data.Sqlite;
+using TurboMft.Engine.Storage;
+
+namespace TurboMft.Host.Metadata;
+
+/// <summary>
+/// The embedded metadata store: one SQLite database file, <c>DIR/metadata.db</c>, in WAL mode with foreign keys on.
+/// Safe for concurrent use; every call takes a pooled connection of its own.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Durability: connections run with <c>synchronous=NORMAL</c>, under which a power loss may roll back the last few
+/// transactions (never corrupt the file). That is acceptable for upload bookkeeping and chunk receipts: a lost receipt
+/// only makes the client send that chunk again. Commits and deletes run with <c>synchronous=FULL</c>, which syncs the WAL
+/// before returning, because the caller acts on them outside the database (acknowledges the file, deletes the old
+/// object) and the design promises that a committed file survives power loss.
+/// </para>
+/// <para>
+/// Storage: ids are text GUIDs ("D" format); times are INTEGER Unix milliseconds, UTC (sub-millisecond parts are
+/// dropped); CRC-64s are INTEGER holding the unsigned value's bits (unchecked cast). The schema version is in
+/// <c>schema_version</c> and is migrated on open. Microsoft.Data.Sqlite's async methods complete synchronously.
+/// </para>
+/// </remarks>
+public sealed class SqliteMetadataStore : IMetadataStore
+{
+    /// <summary>The database file's name in the data directory.</summary>
+    public const string FileName = "metadata.db";
+
+    /// <summary>The schema version this build creates and reads.</summary>
+    public const int SchemaVersion = 1;
+
+    private const int BusyTimeoutMilliseconds = 30_000;
+    private const int SqliteConstraintPrimaryKey = 1555;
+    private const string UploadColumns =
+        "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state";
+    private const string ChunkColumns =
+        "upload_id, chunk_index, byte_offset, stored_length, plain_length, encoding, crc64, sha256, received_at";
+    private const string VersionColumns =
+        "version_id, path, size, chunk_size, digest, sha256, object_key, committed_at";
+
+    // Index i migrates from version i to i + 1; append, never edit a shipped entry.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE uploads (
+            id              TEXT    NOT NULL PRIMARY KEY,
+            path            TEXT    NOT NULL,
+            size            INTEGER NOT NULL CHECK (size >= 0),
+            chunk_size      INTEGER NOT NULL CHECK (chunk_size > 0),
+            verify_mode     TEXT    NOT NULL CHECK (verify_mode IN ('fast', 'sha256')),
+            expected_digest TEXT,
+            staging_path    TEXT    NOT NULL,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            state           INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3)
+        ) STRICT;
+        CREATE INDEX uploads_by_state_expiry ON uploads (state, expires_at);
+
+        CREATE TABLE chunks (
+            upload_id     TEXT    NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+            chunk_index   INTEGER NOT NULL CHECK (chunk_index >= 0),
+            byte_offset   INTEGER NOT NULL CHECK (byte_offset >= 0),
+            stored_length INTEGER NOT NULL CHECK (stored_length >= 0),
+            plain_length  INTEGER NOT NULL CHECK (plain_length >= 0),
+            encoding      INTEGER NOT NULL,
+            crc64         INTEGER NOT NULL,
+            sha256        BLOB    NOT NULL CHECK (length(sha256) = 32),
+            received_at   INTEGER NOT NULL,
+            PRIMARY KEY (upload_id, chunk_index)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE versions (
+            seq          INTEGER NOT NULL PRIMARY KEY,
+            version_id   TEXT    NOT NULL UNIQUE,
+            path         TEXT    NOT NULL,
+            size         INTEGER NOT NULL CHECK (size >= 0),
+            chunk_size   INTEGER NOT NULL CHECK (chunk_size > 0),
+            digest       TEXT    NOT NULL,
+            sha256       TEXT,
+            object_key   TEXT    NOT NULL,
+            committed_at INTEGER NOT NULL,
+            upload_id    TEXT    REFERENCES uploads (id) ON DELETE SET NULL,
+            is_current   INTEGER NOT NULL CHECK (is_current IN (0, 1)),
+            deleted_at   INTEGER
+        ) STRICT;
+        CREATE UNIQUE INDEX versions_current_by_path ON versions (path) WHERE is_current = 1;
+        CREATE INDEX versions_current_by_digest ON versions (digest) WHERE is_current = 1;
+        """,
+    ];
+
+    private readonly string _connectionString;
+    private volatile bool _disposed;
+
+    private SqliteMetadataStore(string databasePath)
+    {
+        DatabasePath = databasePath;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWrite,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            ForeignKeys = true,
+            DefaultTimeout = BusyTimeoutMilliseconds / 1000,
+        }.ToString();
+    }
+
+    /// <summary>The database file (absolute).</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>
+    /// Opens the store in <paramref name="directory"/>, creating the directory (0700 on Unix), the database file (0600)
+    /// and the schema when missing, and migrating an older schema.
+    /// </summary>
+    /// <exception cref="MetadataException">With <see cref="MetadataError.SchemaTooNew"/> when a newer build wrote the database.</exception>
+    public static async Task<SqliteMetadataStore> OpenAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var root = Path.GetFullPath(directory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(root);
+        }
+        else
+        {
+            Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var databasePath = Path.Combine(root, FileName);
+        CreatePrivateFile(databasePath);
+
+        var store = new SqliteMetadataStore(databasePath);
+        try
+        {
+            await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return store;
+    }
+
+    /// <inheritdoc />
+    public async Task CreateUploadAsync(UploadSession upload, CancellationToken cancellationToken = default)
+    {
+        ValidateUpload(upload);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            INSERT INTO uploads ({UploadColumns})
+            VALUES ($id, $path, $size, $chunkSize, $verifyMode, $expectedDigest, $stagingPath, $createdAt, $expiresAt, $state)
+            """;
+        command.Parameters.AddWithValue("$id", IdText(upload.Id));
+        command.Parameters.AddWithValue("$path", upload.Path);
+        command.Parameters.AddWithValue("$size", upload.Size);
+        command.Parameters.AddWithValue("$chunkSize", upload.ChunkSize);
+        command.Parameters.AddWithValue("$verifyMode", upload.VerifyMode);
+        command.Parameters.AddWithValue("$expectedDigest", (object?)upload.ExpectedDigest ?? DBNull.Value);
+        command.Parameters.AddWithValue("$stagingPath", upload.StagingPath);
+        command.Parameters.AddWithValue("$createdAt", upload.CreatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expiresAt", upload.ExpiresAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$state", (int)upload.State);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintPrimaryKey)
+        {
+            throw new MetadataException(MetadataError.UploadExists, $"Upload {upload.Id} already exists; create each upload with a new id.", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<UploadSession?> GetUploadAsync(Guid uploadId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadUploadAsync(connection, null, uploadId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> SetUploadStateAsync(Guid uploadId, UploadState state, CancellationToken cancellationToken = default)
+    {
+        if (state is not (UploadState.Aborted or UploadState.Expired))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state,
+                "An upload can only be set to Aborted or Expired; it is completed by CommitVersionAsync.");
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE uploads SET state = $state WHERE id = $id AND state = $open";
+        command.Parameters.AddWithValue("$state", (int)state);
+        command.Parameters.AddWithValue("$id", IdText(uploadId));
+        command.Parameters.AddWithValue("$open", (int)UploadState.Open);
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+        {
+            return true;
+        }
+
+        _ = await ReadUploadStateAsync(connection, null, uploadId, cancellationToken).ConfigureAwait(false)
+            ?? throw UploadNotFound(uploadId);
+        return false;
+    }
+
+    /// <inheritdoc />
+    public async Task RecordChunkAsync(ChunkReceipt chunk, CancellationToken cancellationToken = default)
+    {
+        ValidateChunk(chunk);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+
+        // One statement, so the receipt lands only while the upload is open; the WHERE also keeps SQLite's
+        // INSERT … SELECT … ON CONFLICT grammar unambiguous.
+        command.CommandText = $"""
+            INSERT INTO chunks ({ChunkColumns})
+            SELECT $uploadId, $index, $offset, $storedLength, $plainLength, $encoding, $crc64, $sha256, $receivedAt
+            WHERE EXISTS (SELECT 1 FROM uploads WHERE id = $uploadId AND state = $open)
+            ON CONFLICT (upload_id, chunk_index) DO UPDATE SET
+                byte_offset = excluded.byte_offset,
+                stored_length = excluded.stored_length,
+                plain_length = excluded.plain_length,
+                encoding = excluded.encoding,
+                crc64 = excluded.crc64,
+                sha256 = excluded.sha256,
+                received_at = excluded.received_at
+            """;
+        command.Parameters.AddWithValue("$uploadId", IdText(chunk.UploadId));
+        command.Parameters.AddWithValue("$index", chunk.Index);
+        command.Parameters.AddWithValue("$offset", chunk.Offset);
+        command.Parameters.AddWithValue("$storedLength", chunk.StoredLength);
+        command.Parameters.AddWithValue("$plainLength", chunk.PlainLength);
+        command.Parameters.AddWithValue("$encoding", (int)chunk.Encoding);
+        command.Parameters.AddWithValue("$crc64", unchecked((long)chunk.Crc64));
+        command.Parameters.AddWithValue("$sha256", chunk.Sha256);
+        command.Parameters.AddWithValue("$receivedAt", chunk.ReceivedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$open", (int)UploadState.Open);
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+        {
+            return;
+        }
+
+        var state = await ReadUploadStateAsync(connection, null, chunk.UploadId, cancellationToken).ConfigureAwait(false)
+            ?? throw UploadNotFound(chunk.UploadId);
+        throw UploadNotOpen(chunk.UploadId, state, $"cannot accept chunk {chunk.Index}");
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ChunkReceipt>> ListChunksAsync(Guid uploadId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {ChunkColumns} FROM chunks WHERE upload_id = $uploadId ORDER BY chunk_index";
+        command.Parameters.AddWithValue("$uploadId", IdText(uploadId));
+        var chunks = new List<ChunkReceipt>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            chunks.Add(new ChunkReceipt(
+                Guid.Parse(reader.GetString(0)),
+                reader.GetInt64(1),
+                reader.GetInt64(2),
+                reader.GetInt32(3),
+                reader.GetInt32(4),
+                reader.GetByte(5),
+                unchecked((ulong)reader.GetInt64(6)),
+                (byte[])reader.GetValue(7),
+                FromUnixMilliseconds(reader.GetInt64(8))));
+        }
+
+        return chunks;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<UploadSession>> ListExpiredUploadsAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {UploadColumns} FROM uploads WHERE state = $open AND expires_at <= $now ORDER BY expires_at, id";
+        command.Parameters.AddWithValue("$open", (int)UploadState.Open);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        return await ReadUploadsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<UploadSession>> ListOpenUploadsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {UploadColumns} FROM uploads WHERE state = $open ORDER BY created_at, id";
+        command.Parameters.AddWithValue("$open", (int)UploadState.Open);
+        return await ReadUploadsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersion?> CommitVersionAsync(FileVersion version, Guid? uploadId, CancellationToken cancellationToken = default)
+    {
+        ValidateVersion(version);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+
+        if (await ExistsAsync(connection, transaction, "SELECT 1 FROM versions WHERE version_id = $id", IdText(version.VersionId), cancellationToken)
+            .ConfigureAwait(false))
+        {
+            throw new MetadataException(MetadataError.VersionExists, $"Version {version.VersionId} of '{version.Path}' is already committed.");
+        }
+
+        if (uploadId is { } id)
+        {
+            var upload = await ReadUploadAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false)
+                ?? throw UploadNotFound(id);
+            if (upload.State != UploadState.Open)
+            {
+                throw UploadNotOpen(id, upload.State, $"cannot be committed as '{version.Path}'");
+            }
+
+            if (!string.Equals(upload.Path, version.Path, StringComparison.Ordinal))
+            {
+                throw new MetadataException(MetadataError.UploadPathMismatch,
+                    $"Upload {id} is for '{upload.Path}' but the version being committed is for '{version.Path}'.");
+            }
+        }
+
+        var previous = await ReadCurrentVersionAsync(connection, transaction, version.Path, cancellationToken).ConfigureAwait(false);
+
+        await using (var demote = connection.CreateCommand())
+        {
+            demote.Transaction = transaction;
+            demote.CommandText = "UPDATE versions SET is_current = 0 WHERE path = $path AND is_current = 1";
+            demote.Parameters.AddWithValue("$path", version.Path);
+            await demote.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = $"""
+                INSERT INTO versions ({VersionColumns}, upload_id, is_current)
+                VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1)
+                """;
+            insert.Parameters.AddWithValue("$id", IdText(version.VersionId));
+            insert.Parameters.AddWithValue("$path", version.Path);
+            insert.Parameters.AddWithValue("$size", version.Size);
+            insert.Parameters.AddWithValue("$chunkSize", version.ChunkSize);
+            insert.Parameters.AddWithValue("$digest", version.Digest);
+            insert.Parameters.AddWithValue("$sha256", (object?)version.Sha256 ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$objectKey", version.ObjectKey);
+            insert.Parameters.AddWithValue("$committedAt", version.CommittedAt.ToUnixTimeMilliseconds());
+            insert.Parameters.AddWithValue("$uploadId", uploadId is { } u ? IdText(u) : DBNull.Value);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (uploadId is { } completed)
+        {
+            await using var complete = connection.CreateCommand();
+            complete.Transaction = transaction;
+            complete.CommandText = "UPDATE uploads SET state = $completed WHERE id = $id";
+            complete.Parameters.AddWithValue("$completed", (int)UploadState.Completed);
+            complete.Parameters.AddWithValue("$id", IdText(completed));
+            await complete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return previous;
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersion?> GetCurrentVersionAsync(string path, CancellationToken cancellationToken = default)
+    {
+        RequireCanonicalPath(path, allowRoot: false, nameof(path));
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadCurrentVersionAsync(connection, null, path, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A byte range rather than LIKE: SQLite's LIKE ignores ASCII case ("/A/x" would match "/a/%") and treats '%' and '_'
+    /// in names as wildcards. With the BINARY collation, a path lies below "/a/b" exactly when it sorts in
+    /// ["/a/b/", "/a/b0"), because '0' is the character after '/'.
+    /// </remarks>
+    public async Task<IReadOnlyList<FileVersion>> ListCurrentVersionsAsync(string prefix, int limit, CancellationToken cancellationToken = default)
+    {
+        var root = RequireCanonicalPath(prefix, allowRoot: true, nameof(prefix)).IsRoot;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = root
+            ? $"SELECT {VersionColumns} FROM versions WHERE is_current = 1 ORDER BY path LIMIT $limit"
+            : $"""
+                SELECT {VersionColumns} FROM versions
+                WHERE is_current = 1 AND (path = $prefix OR (path >= $below AND path < $after))
+                ORDER BY path LIMIT $limit
+                """;
+        command.Parameters.AddWithValue("$prefix", prefix);
+        command.Parameters.AddWithValue("$below", prefix + "/");
+        command.Parameters.AddWithValue("$after", prefix + "0");
+        command.Parameters.AddWithValue("$limit", limit);
+        var versions = new List<FileVersion>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            versions.Add(ReadVersion(reader));
+        }
+
+        return versions;
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersion?> DeleteCurrentVersionAsync(string path, CancellationToken cancellationToken = default)
+    {
+        RequireCanonicalPath(path, allowRoot: false, nameof(path));
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var current = await ReadCurrentVersionAsync(connection, transaction, path, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return null;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE versions SET is_current = 0, deleted_at = $now WHERE path = $path AND is_current = 1";
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$path", path);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersion?> FindByDigestAsync(string digest, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(digest);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {VersionColumns} FROM versions WHERE digest = $digest AND is_current = 1 ORDER BY seq DESC LIMIT 1";
+        command.Parameters.AddWithValue("$digest", digest);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
+    }
+
+    /// <summary>Closes the store's pooled connections, releasing the database file.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            using var connection = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+        // WAL is a property of the file and persists; it cannot be switched inside a transaction.
+        await using (var wal = connection.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode = WAL";
+            var mode = (string?)await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new IOException($"The metadata database '{DatabasePath}' could not be switched to WAL mode (it is in '{mode}' mode); check that its file system supports shared memory.");
+            }
+        }
+
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT";
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long current;
+        await using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
+            current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        if (current > SchemaVersion)
+        {
+            throw new MetadataException(MetadataError.SchemaTooNew,
+                $"The metadata database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft.");
+        }
+
+        if (current == SchemaVersion)
+        {
+            return;
+        }
+
+        for (var version = (int)current; version < SchemaVersion; version++)
+        {
+            await using var migrate = connection.CreateCommand();
+            migrate.Transaction = transaction;
+            migrate.CommandText = Migrations[version];
+            await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var record = connection.CreateCommand())
+        {
+            record.Transaction = transaction;
+            record.CommandText = "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ($version)";
+            record.Parameters.AddWithValue("$version", SchemaVersion);
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // Per connection, and reset on every open because a pooled connection may come back from a durable commit.
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {BusyTimeoutMilliseconds}";
+            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task SetSynchronousFullAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous = FULL";
+        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> ExistsAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, string sql, string id, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$id", id);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    private static async Task<UploadSession?> ReadUploadAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, Guid uploadId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {UploadColumns} FROM uploads WHERE id = $id";
+        command.Parameters.AddWithValue("$id", IdText(uploadId));
+        var uploads = await ReadUploadsAsync(command, cancellationToken).ConfigureAwait(false);
+        return uploads.Count == 0 ? null : uploads[0];
+    }
+
+    private static async Task<UploadState?> ReadUploadStateAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, Guid uploadId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT state FROM uploads WHERE id = $id";
+        command.Parameters.AddWithValue("$id", IdText(uploadId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long state ? (UploadState)state : null;
+    }
+
+    private static async Task<IReadOnlyList<UploadSession>> ReadUploadsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var uploads = new List<UploadSession>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            uploads.Add(new UploadSession(
+                Guid.Parse(reader.GetString(0)),
+                reader.GetString(1),
+                reader.GetInt64(2),
+                reader.GetInt32(3),
+                reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.GetString(6),
+                FromUnixMilliseconds(reader.GetInt64(7)),
+                FromUnixMilliseconds(reader.GetInt64(8)),
+                (UploadState)reader.GetInt32(9)));
+        }
+
+        return uploads;
+    }
+
+    private static async Task<FileVersion?> ReadCurrentVersionAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, string path, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {VersionColumns} FROM versions WHERE path = $path AND is_current = 1";
+        command.Parameters.AddWithValue("$path", path);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
+    }
+
+    private static FileVersion ReadVersion(SqliteDataReader reader) => new(
+        Guid.Parse(reader.GetString(0)),
+        reader.GetString(1),
+        reader.GetInt64(2),
+        reader.GetInt32(3),
+        reader.GetString(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5),
+        reader.GetString(6),
+        FromUnixMilliseconds(reader.GetInt64(7)));
+
+    private static void ValidateUpload(UploadSession upload)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        RequireId(upload.Id, nameof(upload));
+        RequireCanonicalPath(upload.Path, allowRoot: false, nameof(upload));
+        ArgumentOutOfRangeException.ThrowIfNegative(upload.Size, nameof(upload));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(upload.ChunkSize, nameof(upload));
+        if (upload.VerifyMode is not (UploadSession.FastVerify or UploadSession.Sha256Verify))
+        {
+            throw new ArgumentException($"Verify mode '{upload.VerifyMode}' is unknown; use \"fast\" or \"sha256\".", nameof(upload));
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(upload.StagingPath, nameof(upload));
+        if (upload.State != UploadState.Open)
+        {
+            throw new ArgumentException($"A new upload must be Open, not {upload.State}.", nameof(upload));
+        }
+    }
+
+    private static void ValidateChunk(ChunkReceipt chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunk.Index, nameof(chunk));
+        ArgumentOutOfRangeException.ThrowIfNegative(chunk.Offset, nameof(chunk));
+        ArgumentOutOfRangeException.ThrowIfNegative(chunk.StoredLength, nameof(chunk));
+        ArgumentOutOfRangeException.ThrowIfNegative(chunk.PlainLength, nameof(chunk));
+        if (chunk.Sha256 is not { Length: 32 })
+        {
+            throw new ArgumentException($"Chunk {chunk.Index} of upload {chunk.UploadId}: the SHA-256 must be 32 bytes.", nameof(chunk));
+        }
+    }
+
+    private static void ValidateVersion(FileVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        RequireId(version.VersionId, nameof(version));
+        RequireCanonicalPath(version.Path, allowRoot: false, nameof(version));
+        ArgumentOutOfRangeException.ThrowIfNegative(version.Size, nameof(version));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(version.ChunkSize, nameof(version));
+        if (version.Digest is null || !version.Digest.StartsWith("sha256-tree:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The digest of '{version.Path}' must be a \"sha256-tree:…\" digest.", nameof(version));
+        }
+
+        if (version.Sha256 is not null && !version.Sha256.StartsWith("sha256:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The SHA-256 of '{version.Path}' must be a \"sha256:…\" digest or null.", nameof(version));
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(version.ObjectKey, nameof(version));
+    }
+
+    private static void RequireId(Guid id, string parameterName)
+    {
+        if (id == Guid.Empty)
+        {
+            throw new ArgumentException("The id must not be the empty GUID.", parameterName);
+        }
+    }
+
+    // Only canonical paths enter the database, so that equality and prefix ranges are plain ordinal comparisons.
+    private static RemotePath RequireCanonicalPath(string path, bool allowRoot, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(path, parameterName);
+        var parsed = RemotePath.Parse(path, allowRoot);
+        if (!string.Equals(parsed.Value, path, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The path '{path}' is not canonical; pass RemotePath.Value ('{parsed.Value}').", parameterName);
+        }
+
+        return parsed;
+    }
+
+    private static void CreatePrivateFile(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            // An empty file is an empty SQLite database; creating it ourselves sets its mode, which SQLite's WAL and
+            // shared-memory files then copy.
+            using var file = new FileStream(path, options);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Already there: an existing database.
+        }
+    }
+
+    private static string IdText(Guid id) => id.ToString("D");
+
+    private static DateTimeOffset FromUnixMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    private static MetadataException UploadNotFound(Guid uploadId) =>
+        new(MetadataError.UploadNotFound, $"Upload {uploadId} does not exist; start a new upload.");
+
+    private static MetadataException UploadNotOpen(Guid uploadId, UploadState state, string what) =>
+        new(MetadataError.UploadNotOpen, $"Upload {uploadId} is {state} and {what}; start a new upload.");
+}
