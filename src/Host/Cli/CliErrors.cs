@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Client;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
@@ -51,6 +52,8 @@ public static class CliErrors
 
     private static int? Classify(Exception e) => e switch
     {
+        TransferVerificationException or ServerTrustException or ServerProblemException or TransferException => ExitCodes.Failed,
+        HttpRequestException or TimeoutException => ExitCodes.Failed,
         InvalidChunkSizeException or FormatException or ArgumentException => ExitCodes.Usage,
         ContainerException or SourceUnreadableException or CryptographicException => ExitCodes.Failed,
         UnauthorizedAccessException or IOException => ExitCodes.Failed,

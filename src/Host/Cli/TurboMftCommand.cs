@@ -8,7 +8,7 @@ public static class TurboMftCommand
     /// <summary>Builds the command tree writing to the given streams.</summary>
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
-        return new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.")
+        var root = new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.")
         {
             ServeCommand.Create(output, error),
             DigestCommand.Create(output, error),
@@ -16,6 +16,12 @@ public static class TurboMftCommand
             KeysCommand.Create(output, error),
             ContainerCommand.Create(output, error),
         };
+        foreach (var transfer in TransferCommands.Create(output, error))
+        {
+            root.Subcommands.Add(transfer);
+        }
+
+        return root;
     }
 
     /// <summary>Parses and runs the command line; returns the process exit code.</summary>

@@ -1,0 +1,68 @@
+using TurboMft.Engine.Integrity;
+
+namespace TurboMft.Engine.Client;
+
+/// <summary>A transfer failed; the message says which file and what to do. Base of the client's typed errors.</summary>
+public class TransferException : IOException
+{
+    /// <summary>Creates the error.</summary>
+    public TransferException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>The server's committed digest, or the downloaded bytes' digest, differs from the expected one: nothing is trusted.</summary>
+public sealed class TransferVerificationException : TransferException
+{
+    /// <summary>Creates the error naming both digests.</summary>
+    public TransferVerificationException(string path, string expected, string actual, string what)
+        : base($"Verification failed for '{path}': {what}: expected {expected}, got {actual}. The transfer was not accepted; run it again, and if it repeats, check the disk and network path.")
+    {
+        Path = path;
+        Expected = expected;
+        Actual = actual;
+    }
+
+    /// <summary>Creates the error naming both tree digests.</summary>
+    public TransferVerificationException(string path, FileDigest expected, FileDigest actual, string what)
+        : this(path, expected.ToString(), actual.ToString(), what)
+    {
+    }
+
+    /// <summary>The local or remote path concerned.</summary>
+    public string Path { get; }
+
+    /// <summary>The digest that should have been seen.</summary>
+    public string Expected { get; }
+
+    /// <summary>The digest that was seen.</summary>
+    public string Actual { get; }
+}
+
+/// <summary>The server answered with an error (an RFC 9457 problem); <see cref="ProblemType"/> is the stable part to branch on.</summary>
+public sealed class ServerProblemException : TransferException
+{
+    /// <summary>The URN prefix of every TurboMft problem type.</summary>
+    public const string TypePrefix = "urn:turbomft:problem:";
+
+    /// <summary>Creates the error.</summary>
+    public ServerProblemException(int status, string? problemType, string message)
+        : base(message)
+    {
+        Status = status;
+        ProblemType = problemType;
+    }
+
+    /// <summary>The HTTP status code.</summary>
+    public int Status { get; }
+
+    /// <summary>The problem type without its URN prefix (e.g. <c>upload-not-found</c>); null when the body was not a problem.</summary>
+    public string? ProblemType { get; }
+
+    /// <summary>True for answers that may succeed when sent again (5xx, 408, 429).</summary>
+    public bool IsTransient => Status >= 500 || Status is 408 or 429;
+}
+
+/// <summary>The TLS handshake was refused because the server's certificate is not trusted; no request was sent.</summary>
+public sealed class ServerTrustException(string message, Exception? inner = null) : TransferException(message, inner);

@@ -1,0 +1,609 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Text.Json;
+using TurboMft.Engine.Buffers;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Pipeline;
+
+namespace TurboMft.Engine.Client;
+
+/// <summary>
+/// The TurboMft HTTP client (docs/protocol.md): parallel, resumable, verified uploads and ranged downloads over TLS 1.3,
+/// with N chunks in flight on N HTTP/1.1 connections or HTTP/2 streams. Thread-safe; dispose to close connections.
+/// </summary>
+public sealed class TurboMftClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly TurboMftClientOptions _options;
+    private readonly ServerTrust _trust;
+    private readonly HttpClient _http;
+    private readonly ResumeStore _resume;
+    private readonly Lazy<ChunkBufferPool> _uploadPool;
+    private readonly Dictionary<int, ChunkBufferPool> _downloadPools = [];
+
+    /// <summary>Creates a client; throws <see cref="ArgumentException"/> for settings that cannot work.</summary>
+    public TurboMftClient(TurboMftClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _trust = ServerTrust.From(options);
+        _resume = new ResumeStore(options.ResumeDirectory);
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = options.Connections,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = _trust.Validate,
+            },
+        };
+        _http = new HttpClient(handler)
+        {
+            BaseAddress = options.BaseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = options.HttpVersion,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        _uploadPool = new Lazy<ChunkBufferPool>(() => new ChunkBufferPool(ChunkSender.BufferSizeFor(options.ChunkSize), 2 * options.Connections));
+    }
+
+    /// <summary>The settings in use.</summary>
+    public TurboMftClientOptions Options => _options;
+
+    /// <summary>
+    /// Uploads one file through a resumable session: chunks read, hashed and compressed on <see cref="TurboMftClientOptions.Connections"/>
+    /// workers; chunks the server already holds from an earlier run are skipped; the committed digest must equal the local one.
+    /// </summary>
+    public async Task<TransferResult> UploadFileAsync(string localPath, string remotePath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(localPath);
+        var size = new FileInfo(localPath) is { Exists: true } info ? info.Length : 0;
+        return await UploadSessionAsync(localPath, RemotePaths.Normalize(remotePath), new TransferProgressTracker(size, 1, progress), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Uploads many files: those smaller than one chunk by one-shot PUTs, N at once; larger ones one after another through
+    /// sessions (each with N chunks in flight). Every file is verified.
+    /// </summary>
+    public async Task<TransferResult> PushAsync(IReadOnlyList<TransferItem> items, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var started = Stopwatch.GetTimestamp();
+        var sized = items.Select(i => (Item: i, Size: new FileInfo(i.LocalPath).Length)).ToList();
+        var tracker = new TransferProgressTracker(sized.Sum(s => s.Size), sized.Count, progress);
+        var total = new TransferResult();
+        var gate = new Lock();
+        await Parallel.ForEachAsync(
+            sized.Where(s => s.Size < _options.ChunkSize),
+            new ParallelOptions { MaxDegreeOfParallelism = _options.Connections, CancellationToken = cancellationToken },
+            async (small, token) =>
+            {
+                var result = await UploadSmallAsync(small.Item.LocalPath, RemotePaths.Normalize(small.Item.RemotePath), tracker, token).ConfigureAwait(false);
+                lock (gate)
+                {
+                    total = total.Plus(result);
+                }
+            }).ConfigureAwait(false);
+        foreach (var (item, _) in sized.Where(s => s.Size >= _options.ChunkSize))
+        {
+            total = total.Plus(await UploadSessionAsync(item.LocalPath, RemotePaths.Normalize(item.RemotePath), tracker, cancellationToken).ConfigureAwait(false));
+        }
+
+        return total with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
+    }
+
+    /// <summary>
+    /// Downloads the current version of <paramref name="remotePath"/> with parallel chunk-aligned range requests into
+    /// <c>&lt;localPath&gt;.tmf-partial</c>, checks the <c>sha256-tree</c> against the server's <c>TMF-Digest</c>, then renames.
+    /// </summary>
+    public async Task<TransferResult> DownloadFileAsync(string remotePath, string localPath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(localPath);
+        var remote = RemotePaths.Normalize(remotePath);
+        var started = Stopwatch.GetTimestamp();
+        var url = FilesUrl(remote);
+        var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, url), (response, _) => Task.FromResult(RemoteVersion.From(remote, response)), cancellationToken).ConfigureAwait(false);
+        var geometry = new ChunkGeometry(head.Size, head.ChunkSize);
+        var tree = new TreeDigestBuilder(geometry);
+        var tracker = new TransferProgressTracker(head.Size, 1, progress);
+        var target = Path.GetFullPath(localPath);
+        var partial = target + ".tmf-partial";
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var pool = DownloadPool(head.ChunkSize);
+        var received = 0L;
+        var done = false;
+        try
+        {
+            using (var file = File.OpenHandle(partial, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, head.Size))
+            {
+                await BoundedWorkers.RunAsync(
+                    geometry.ChunkCount,
+                    _options.Connections,
+                    token => new PooledBuffer(pool, token),
+                    async (buffer, index, token) =>
+                    {
+                        var offset = geometry.OffsetOf(index);
+                        var length = geometry.LengthOf(index);
+                        await SendAsync(
+                            () =>
+                            {
+                                var request = new HttpRequestMessage(HttpMethod.Get, url);
+                                request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
+                                return request;
+                            },
+                            (response, t) => ReadRangeAsync(response, head, index, buffer.Buffer.Memory[..length], t),
+                            token,
+                            HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+                        tree.SetChunkDigest(index, SHA256.HashData(buffer.Buffer.Span[..length]));
+                        RandomAccess.Write(file, buffer.Buffer.Span[..length], offset);
+                        Interlocked.Add(ref received, length);
+                        tracker.AddBytes(length);
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                RandomAccess.FlushToDisk(file);
+            }
+
+            var digest = tree.Finish();
+            if (digest != head.Digest)
+            {
+                throw new TransferVerificationException(remote, head.Digest, digest, "the downloaded bytes do not hash to the server's TMF-Digest; the partial file was deleted");
+            }
+
+            File.Move(partial, target, overwrite: true);
+            done = true;
+            tracker.FileDone();
+            return new TransferResult
+            {
+                Bytes = head.Size,
+                BytesSent = received,
+                Files = 1,
+                Chunks = geometry.ChunkCount,
+                Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
+                Digest = digest.ToString(),
+            };
+        }
+        finally
+        {
+            if (!done)
+            {
+                File.Delete(partial);
+            }
+        }
+    }
+
+    /// <summary>Lists the current versions under <paramref name="prefix"/> (segment-wise; <c>/</c> for everything).</summary>
+    public Task<IReadOnlyList<RemoteFile>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        var url = "v1/files?prefix=" + Uri.EscapeDataString(RemotePaths.Normalize(prefix));
+        return SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, url),
+            async (response, token) =>
+            {
+                var list = await response.Content.ReadFromJsonAsync<ListResponse>(Json, token).ConfigureAwait(false);
+                return (IReadOnlyList<RemoteFile>)(list?.Files ?? []);
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Deletes the file at <paramref name="remotePath"/>.</summary>
+    public Task DeleteAsync(string remotePath, CancellationToken cancellationToken = default)
+    {
+        var url = FilesUrl(RemotePaths.Normalize(remotePath));
+        return SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, url), (_, _) => Task.FromResult(true), cancellationToken);
+    }
+
+    /// <summary>The server's <c>GET /v1/info</c> document (version, TLS, QUIC state, limits).</summary>
+    public Task<JsonElement> InfoAsync(CancellationToken cancellationToken = default) => SendAsync(
+        () => new HttpRequestMessage(HttpMethod.Get, "v1/info"),
+        async (response, token) =>
+        {
+            using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false), cancellationToken: token).ConfigureAwait(false);
+            return document.RootElement.Clone();
+        },
+        cancellationToken);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _http.Dispose();
+        _trust.Dispose();
+        if (_uploadPool.IsValueCreated)
+        {
+            _uploadPool.Value.Dispose();
+        }
+
+        lock (_downloadPools)
+        {
+            foreach (var pool in _downloadPools.Values)
+            {
+                pool.Dispose();
+            }
+        }
+    }
+
+    private static string FilesUrl(string remote) => "v1/files" + RemotePaths.ToUrlPath(remote);
+
+    private async Task<TransferResult> UploadSessionAsync(string localPath, string remote, TransferProgressTracker tracker, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var full = Path.GetFullPath(localPath);
+        using var source = SourceFile.Open(full);
+        var size = RandomAccess.GetLength(source.Handle);
+        var modified = File.GetLastWriteTimeUtc(full).Ticks;
+        var geometry = new ChunkGeometry(size, _options.ChunkSize);
+        var (uploadId, held) = await OpenOrResumeAsync(full, size, modified, remote, cancellationToken).ConfigureAwait(false);
+        var tree = new TreeDigestBuilder(geometry);
+        var sent = 0L;
+        var skipped = 0L;
+        var pool = _uploadPool.Value;
+        await BoundedWorkers.RunAsync(
+            geometry.ChunkCount,
+            _options.Connections,
+            token => new ChunkSender(pool, geometry.ChunkSize, token),
+            async (sender, index, token) =>
+            {
+                var length = geometry.LengthOf(index);
+                var crc = ChunkCrc.Format(sender.ReadAndHash(source, geometry.OffsetOf(index), length, index));
+                tree.SetChunkDigest(index, sender.Sha256);
+                if (held.Contains(index))
+                {
+                    Interlocked.Increment(ref skipped);
+                    tracker.AddBytes(length);
+                    return;
+                }
+
+                var encoded = sender.Encode(length, _options.Compression);
+                var (offset, count) = encoded > 0 ? (sender.EncodedOffset, encoded) : (0, length);
+                var reprDigest = _options.Verify == TransferVerify.Sha256 ? $"sha-256=:{Convert.ToBase64String(sender.Sha256)}:" : null;
+                await SendAsync(
+                    () =>
+                    {
+                        // The body is the pooled buffer itself; a retry builds a new request over the same bytes.
+                        var request = new HttpRequestMessage(HttpMethod.Put, $"v1/uploads/{uploadId}/chunks/{index}") { Content = new ByteArrayContent(sender.Array, offset, count) };
+                        request.Headers.TryAddWithoutValidation("TMF-Chunk-CRC64", crc);
+                        if (encoded > 0)
+                        {
+                            request.Content.Headers.ContentEncoding.Add("lz4-block");
+                        }
+
+                        if (reprDigest is not null)
+                        {
+                            request.Headers.TryAddWithoutValidation("Repr-Digest", reprDigest);
+                        }
+
+                        return request;
+                    },
+                    (_, _) => Task.FromResult(true),
+                    token).ConfigureAwait(false);
+                Interlocked.Add(ref sent, count);
+                tracker.AddBytes(length);
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var local = tree.Finish();
+        var committed = await CompleteAsync(uploadId, remote, local, cancellationToken).ConfigureAwait(false);
+        _resume.Remove(full, _options.BaseAddress, remote, geometry.ChunkSize);
+        if (committed != local)
+        {
+            throw new TransferVerificationException(full, local, committed, $"the server committed '{remote}' with a different digest than the local file's");
+        }
+
+        tracker.FileDone();
+        return new TransferResult
+        {
+            Bytes = size,
+            BytesSent = sent,
+            Files = 1,
+            Chunks = geometry.ChunkCount,
+            ChunksSkipped = skipped,
+            Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
+            Digest = local.ToString(),
+        };
+    }
+
+    private async Task<(string Id, HashSet<long> Held)> OpenOrResumeAsync(string full, long size, long modified, string remote, CancellationToken cancellationToken)
+    {
+        var record = _resume.Find(full, size, modified, _options.BaseAddress, remote, _options.ChunkSize);
+        if (record is not null)
+        {
+            try
+            {
+                var status = await GetJsonAsync<UploadStatus>($"v1/uploads/{Uri.EscapeDataString(record.UploadId)}", cancellationToken).ConfigureAwait(false);
+                if (status.State is null or "open" && status.Size == size && status.ChunkSize == _options.ChunkSize && status.Path == remote)
+                {
+                    return (record.UploadId, [.. status.Received ?? []]);
+                }
+            }
+            catch (ServerProblemException problem) when (problem.Status is 404 or 409 or 410)
+            {
+                // The session expired, was aborted or completed: start a new one.
+            }
+        }
+
+        var verify = _options.Verify == TransferVerify.Sha256 ? "sha256" : "fast";
+        var opened = await SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/uploads") { Content = JsonContent.Create(new UploadOpenRequest(remote, size, _options.ChunkSize, verify), options: Json) },
+            ReadJsonAsync<UploadStatus>,
+            cancellationToken).ConfigureAwait(false);
+        _resume.Save(new ResumeRecord(full, size, modified, _options.BaseAddress.ToString(), remote, _options.ChunkSize, opened.Id));
+        return (opened.Id, []);
+    }
+
+    private async Task<FileDigest> CompleteAsync(string uploadId, string remote, FileDigest local, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var commit = await SendAsync(
+                () => new HttpRequestMessage(HttpMethod.Post, $"v1/uploads/{uploadId}/complete") { Content = JsonContent.Create(new UploadCompleteRequest(local.ToString()), options: Json) },
+                ReadJsonAsync<CommitResponse>,
+                cancellationToken).ConfigureAwait(false);
+            return ParseDigest(commit.Digest, remote);
+        }
+        catch (ServerProblemException problem) when (problem.ProblemType == "file-digest-mismatch")
+        {
+            throw new TransferVerificationException(remote, local.ToString(), "a different tree on the server", $"the server refused to commit ({problem.Message})");
+        }
+        catch (ServerProblemException problem) when (problem.ProblemType == "upload-closed")
+        {
+            // A complete whose answer was lost and that was retried: the version is there if the first one committed.
+            var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, FilesUrl(remote)), (response, _) => Task.FromResult(RemoteVersion.From(remote, response)), cancellationToken).ConfigureAwait(false);
+            return head.Digest;
+        }
+    }
+
+    private async Task<TransferResult> UploadSmallAsync(string localPath, string remote, TransferProgressTracker tracker, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var full = Path.GetFullPath(localPath);
+        var pool = _uploadPool.Value;
+        var buffer = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            int size;
+            using (var source = SourceFile.Open(full))
+            {
+                var length = RandomAccess.GetLength(source.Handle);
+                if (length >= _options.ChunkSize)
+                {
+                    throw new TransferException($"'{full}' grew to {length} bytes while the push was running; run the push again.");
+                }
+
+                size = (int)length;
+                source.ReadExactly(buffer.Span[..size], 0, 0);
+            }
+
+            var sha = SHA256.HashData(buffer.Span[..size]);
+            var reprDigest = $"sha-256=:{Convert.ToBase64String(sha)}:";
+            var commit = await SendAsync(
+                () =>
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Put, FilesUrl(remote)) { Content = new ByteArrayContent(buffer.Array, 0, size) };
+                    request.Headers.TryAddWithoutValidation("Repr-Digest", reprDigest);
+                    return request;
+                },
+                ReadJsonAsync<CommitResponse>,
+                cancellationToken).ConfigureAwait(false);
+
+            var localSha = "sha256:" + Convert.ToHexStringLower(sha);
+            if (commit.Sha256 is not null && !string.Equals(commit.Sha256, localSha, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new TransferVerificationException(full, localSha, commit.Sha256, $"the server committed '{remote}' with a different SHA-256");
+            }
+
+            var committed = ParseDigest(commit.Digest, remote);
+            if (ChunkGeometry.IsValid(commit.ChunkSize) && size <= commit.ChunkSize)
+            {
+                // One chunk: its SHA-256 is the whole file's, so the tree follows without another pass.
+                var geometry = new ChunkGeometry(size, commit.ChunkSize);
+                var local = TreeDigestBuilder.Compute(geometry, size == 0 ? [] : sha);
+                if (local != committed)
+                {
+                    throw new TransferVerificationException(full, local, committed, $"the server committed '{remote}' with a different digest than the local file's");
+                }
+            }
+            else if (commit.Sha256 is null)
+            {
+                throw new TransferException($"The server's answer for '{remote}' carries neither a whole-file sha256 nor a chunk size the client can check; the upload cannot be verified.");
+            }
+
+            tracker.AddBytes(size);
+            tracker.FileDone();
+            return new TransferResult
+            {
+                Bytes = size,
+                BytesSent = size,
+                Files = 1,
+                Chunks = 1,
+                Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
+                Digest = committed.ToString(),
+            };
+        }
+        finally
+        {
+            pool.Return(buffer);
+        }
+    }
+
+    private static async Task<bool> ReadRangeAsync(HttpResponseMessage response, RemoteVersion expected, long index, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var etag = response.Headers.ETag?.Tag;
+        if (expected.ETag is not null && etag is not null && etag != expected.ETag)
+        {
+            throw new TransferException($"'{expected.Path}' changed on the server during the download (version {expected.ETag} became {etag}); run the pull again.");
+        }
+
+        if (response.StatusCode != HttpStatusCode.PartialContent && !(response.StatusCode == HttpStatusCode.OK && expected.Size == destination.Length))
+        {
+            throw new TransferException($"The server answered {(int)response.StatusCode} instead of 206 to a range request for chunk {index} of '{expected.Path}'.");
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.ReadExactlyAsync(destination, cancellationToken).ConfigureAwait(false);
+            if (await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) != 0)
+            {
+                throw new IOException($"Chunk {index} of '{expected.Path}' arrived longer than {destination.Length} bytes.");
+            }
+        }
+
+        return true;
+    }
+
+    private ChunkBufferPool DownloadPool(int chunkSize)
+    {
+        lock (_downloadPools)
+        {
+            if (!_downloadPools.TryGetValue(chunkSize, out var pool))
+            {
+                pool = new ChunkBufferPool(chunkSize, 2 * _options.Connections);
+                _downloadPools[chunkSize] = pool;
+            }
+
+            return pool;
+        }
+    }
+
+    private Task<T> GetJsonAsync<T>(string url, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), ReadJsonAsync<T>, cancellationToken);
+
+    private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false)
+        ?? throw new TransferException($"The server sent an empty answer to {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath}.");
+
+    private static FileDigest ParseDigest(string? text, string remote) =>
+        FileDigest.TryParse(text, out var digest) ? digest : throw new TransferException($"The server's digest for '{remote}' is not a sha256-tree digest: '{text}'.");
+
+    /// <summary>
+    /// Sends a request built by <paramref name="build"/> and reads its answer with <paramref name="read"/>, both under the
+    /// per-request timeout, retrying the pair per <see cref="TurboMftClientOptions.Retry"/>. Error answers become
+    /// <see cref="ServerProblemException"/>, refused certificates <see cref="ServerTrustException"/>.
+    /// </summary>
+    private Task<T> SendAsync<T>(
+        Func<HttpRequestMessage> build,
+        Func<HttpResponseMessage, CancellationToken, Task<T>> read,
+        CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        _options.Retry.ExecuteAsync(
+            async token =>
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+                timeout.CancelAfter(_options.RequestTimeout);
+                using var request = build();
+                try
+                {
+                    using var response = await _http.SendAsync(request, completion, timeout.Token).ConfigureAwait(false);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        throw await ProblemFromAsync(response, timeout.Token).ConfigureAwait(false);
+                    }
+
+                    return await read(response, timeout.Token).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (FindAuthenticationFailure(e) is not null)
+                {
+                    throw new ServerTrustException(
+                        $"Refused the TLS connection to {_options.BaseAddress.Authority}: {_trust.LastRejection ?? FindAuthenticationFailure(e)!.Message}. Nothing was sent.", e);
+                }
+                catch (OperationCanceledException e) when (!token.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"{request.Method} {request.RequestUri} got no complete answer within {_options.RequestTimeout.TotalSeconds:0} s.", e);
+                }
+            },
+            cancellationToken);
+
+    private static AuthenticationException? FindAuthenticationFailure(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is AuthenticationException authentication)
+            {
+                return authentication;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<ServerProblemException> ProblemFromAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var what = $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath}";
+        string? type = null;
+        string? detail = null;
+        try
+        {
+            if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
+            {
+                using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var root = document.RootElement;
+                type = root.TryGetProperty("type", out var t) ? t.GetString() : null;
+                detail = root.TryGetProperty("detail", out var d) ? d.GetString() : root.TryGetProperty("title", out var ti) ? ti.GetString() : null;
+                if (root.TryGetProperty("missing", out var missing))
+                {
+                    detail += $" (missing chunks: {missing.GetRawText()})";
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or IOException or HttpRequestException)
+        {
+            // An unreadable error body still leaves the status to report.
+        }
+
+        if (type?.StartsWith(ServerProblemException.TypePrefix, StringComparison.Ordinal) == true)
+        {
+            type = type[ServerProblemException.TypePrefix.Length..];
+        }
+
+        var hint = status switch
+        {
+            401 => " Check the token (--token-file or TURBOMFT_TOKEN).",
+            403 => " The token lacks the permission for this path.",
+            _ => string.Empty,
+        };
+        return new ServerProblemException(status, type, $"{what}: the server answered {status}{(type is null ? string.Empty : " " + type)}{(detail is null ? string.Empty : ": " + detail)}.{hint}");
+    }
+
+    /// <summary>The current version of a remote file, from the headers of HEAD or GET.</summary>
+    private sealed record RemoteVersion(string Path, long Size, int ChunkSize, FileDigest Digest, string? ETag)
+    {
+        public static RemoteVersion From(string path, HttpResponseMessage response)
+        {
+            var size = response.Content.Headers.ContentLength
+                ?? throw new TransferException($"The server gave no Content-Length for '{path}'; it does not speak TurboMft protocol v1.");
+            var chunkText = response.Headers.TryGetValues("TMF-Chunk-Size", out var c) ? c.FirstOrDefault() : null;
+            if (!int.TryParse(chunkText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var chunkSize) || !ChunkGeometry.IsValid(chunkSize))
+            {
+                throw new TransferException($"The server gave no valid TMF-Chunk-Size for '{path}' ('{chunkText}'); it does not speak TurboMft protocol v1.");
+            }
+
+            var digestText = response.Headers.TryGetValues("TMF-Digest", out var d) ? d.FirstOrDefault() : null;
+            if (!FileDigest.TryParse(digestText, out var digest))
+            {
+                throw new TransferException($"The server gave no TMF-Digest for '{path}', so the download cannot be verified.");
+            }
+
+            return new RemoteVersion(path, size, chunkSize, digest, response.Headers.ETag?.Tag);
+        }
+    }
+
+    /// <summary>A pooled buffer held by one download worker.</summary>
+    private sealed class PooledBuffer(ChunkBufferPool pool, CancellationToken cancellationToken) : IDisposable
+    {
+        public ChunkBuffer Buffer { get; } = pool.Rent(cancellationToken);
+
+        public void Dispose() => pool.Return(Buffer);
+    }
+}

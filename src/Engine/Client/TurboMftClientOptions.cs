@@ -1,0 +1,106 @@
+using TurboMft.Engine.Chunks;
+
+namespace TurboMft.Engine.Client;
+
+/// <summary>How a <see cref="TurboMftClient"/> reaches, trusts and talks to a server (docs/protocol.md).</summary>
+public sealed record TurboMftClientOptions
+{
+    /// <summary>The server, e.g. <c>https://host:8443/</c>; HTTPS only.</summary>
+    public required Uri BaseAddress { get; init; }
+
+    /// <summary>The bearer API token sent on every request.</summary>
+    public required string Token { get; init; }
+
+    /// <summary>A PEM or DER CA certificate (or the server's own self-signed certificate) to trust instead of the system store.</summary>
+    public string? CaCertificatePath { get; init; }
+
+    /// <summary>
+    /// The SHA-256 of the server certificate's DER, written <c>sha256:&lt;hex&gt;</c> (as <c>turbomft serve</c> prints it).
+    /// With a pin, host name and chain errors are ignored but the pin must match.
+    /// </summary>
+    public string? PinSha256 { get; init; }
+
+    /// <summary>Chunks in flight at once: parallel HTTP/1.1 connections, or concurrent HTTP/2 streams.</summary>
+    public int Connections { get; init; } = 4;
+
+    /// <summary>HTTP/1.1 (one connection per chunk in flight) or HTTP/2 (streams on one connection).</summary>
+    public Version HttpVersion { get; init; } = System.Net.HttpVersion.Version11;
+
+    /// <summary>Bytes per chunk for uploads: a power of two from 1 to 64 MiB. Downloads use the server's chunk size.</summary>
+    public int ChunkSize { get; init; } = ChunkGeometry.DefaultChunkSize;
+
+    /// <summary>Whether upload chunks travel LZ4-compressed.</summary>
+    public TransferCompression Compression { get; init; } = TransferCompression.Auto;
+
+    /// <summary>Whether the sender also proves every chunk with SHA-256 (<c>Repr-Digest</c>).</summary>
+    public TransferVerify Verify { get; init; } = TransferVerify.Fast;
+
+    /// <summary>Retries of one request after a network error or a 5xx answer.</summary>
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
+    /// <summary>Time allowed for one request (one chunk), not for a whole transfer.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Where upload resume records live; null means <see cref="ResumeStore.DefaultDirectory"/>.</summary>
+    public string? ResumeDirectory { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(BaseAddress);
+        if (!BaseAddress.IsAbsoluteUri || BaseAddress.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException($"'{BaseAddress}' is not an https:// address; TurboMft speaks HTTPS only.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Token))
+        {
+            throw new ArgumentException("No API token: pass --token-file FILE or set TURBOMFT_TOKEN (the server's admin token is in DATA/admin.token).");
+        }
+
+        if (CaCertificatePath is not null && PinSha256 is not null)
+        {
+            throw new ArgumentException("Give either a CA file (--ca) or a pin (--pin), not both.");
+        }
+
+        if (PinSha256 is not null)
+        {
+            CertificatePin.Parse(PinSha256);
+        }
+
+        if (Connections is < 1 or > 256)
+        {
+            throw new ArgumentException($"Connections must be from 1 to 256, not {Connections}.");
+        }
+
+        if (HttpVersion != System.Net.HttpVersion.Version11 && HttpVersion != System.Net.HttpVersion.Version20)
+        {
+            throw new ArgumentException($"HTTP version {HttpVersion} is not supported; use 1.1 or 2.");
+        }
+
+        ChunkGeometry.Validate(ChunkSize);
+    }
+}
+
+/// <summary>Compression of upload chunks on the wire.</summary>
+public enum TransferCompression
+{
+    /// <summary>Adaptive LZ4: a chunk travels compressed only when it shrinks by a useful margin (ChunkCompressor.Adaptive).</summary>
+    Auto,
+
+    /// <summary>LZ4 whenever the block is smaller than the chunk at all.</summary>
+    Lz4,
+
+    /// <summary>Every chunk travels raw.</summary>
+    None,
+}
+
+/// <summary>End-to-end verification strength (docs/protocol.md and DESIGN "two tiers").</summary>
+public enum TransferVerify
+{
+    /// <summary>CRC-64/NVME per chunk from the sender; SHA-256 tree by the server, compared with the local tree.</summary>
+    Fast,
+
+    /// <summary>Also a SHA-256 per chunk from the sender (<c>Repr-Digest</c>), checked by the server on receipt.</summary>
+    Sha256,
+}

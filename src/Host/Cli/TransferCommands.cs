@@ -1,0 +1,229 @@
+using System.CommandLine;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Client;
+using TurboMft.Engine.Pipeline;
+
+namespace TurboMft.Host.Cli;
+
+/// <summary><c>turbomft push|pull|ls|rm</c>: transfers against a TurboMft server (docs/protocol.md), URL = https://host:port/remote/path.</summary>
+internal static class TransferCommands
+{
+    public static IEnumerable<Command> Create(TextWriter output, TextWriter error) => [Push(output, error), Pull(output, error), List(output, error), Remove(output, error)];
+
+    private static Command Push(TextWriter output, TextWriter error)
+    {
+        // One argument for SRC... URL: the parser cannot give a variadic argument back its last token.
+        var paths = new Argument<string[]>("SRC... URL")
+        {
+            Description = "Files or directories (sent recursively with their structure), then where to: https://host:port/remote/path (a trailing / means 'into this folder').",
+            Arity = new ArgumentArity(2, 100_000),
+        };
+        var common = new TransferOptions();
+        var command = new Command("push", "Upload files and directories; every file is verified against the server's committed digest.") { paths };
+        common.AddTo(command, withUploadOptions: true);
+        command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
+        {
+            var all = parse.GetRequiredValue(paths);
+            var target = TransferUrl.Parse(all[^1]);
+            var items = TransferPlan.ForPush(all[..^1], target);
+            using var client = new TurboMftClient(common.ToClientOptions(parse, target.BaseAddress));
+            var total = items.Sum(i => new FileInfo(i.LocalPath).Length);
+            var asJson = parse.GetValue(common.Json);
+            var result = await ProgressDisplay.RunAsync("push", total, !asJson, progress =>
+                client.PushAsync(items, Adapt(progress), cancellationToken)).ConfigureAwait(false);
+            await Report(output, asJson, "pushed", result, items.Count == 1 ? items[0].RemotePath : target.RemotePath).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Pull(TextWriter output, TextWriter error)
+    {
+        var url = UrlArgument("What: https://host:port/remote/path (a trailing / pulls everything under that folder).");
+        var destination = new Argument<string>("DEST") { Description = "Local file or directory." };
+        var common = new TransferOptions();
+        var command = new Command("pull", "Download with parallel range requests; every file is verified against the server's digest before it is renamed into place.") { url, destination };
+        common.AddTo(command, withUploadOptions: false);
+        command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
+        {
+            var source = TransferUrl.Parse(parse.GetRequiredValue(url));
+            using var client = new TurboMftClient(common.ToClientOptions(parse, source.BaseAddress));
+            var listed = source.IsFolder ? await client.ListAsync(source.RemotePath, cancellationToken).ConfigureAwait(false) : [];
+            var items = TransferPlan.ForPull(source, listed, parse.GetRequiredValue(destination));
+            var asJson = parse.GetValue(common.Json);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var result = new TransferResult();
+            var total = source.IsFolder ? listed.Sum(f => f.Size) : 0;
+            result = await ProgressDisplay.RunAsync("pull", total, !asJson, async progress =>
+            {
+                var sum = new TransferResult();
+                foreach (var item in items)
+                {
+                    sum = sum.Plus(await client.DownloadFileAsync(item.RemotePath, item.LocalPath, items.Count == 1 ? Adapt(progress) : null, cancellationToken).ConfigureAwait(false));
+                    progress?.Report(new PipelineProgress(sum.Files, items.Count, sum.Bytes, total));
+                }
+
+                return sum;
+            }).ConfigureAwait(false);
+            result = result with { Seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds };
+            await Report(output, asJson, "pulled", result, items.Count == 1 ? items[0].LocalPath : parse.GetRequiredValue(destination)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command List(TextWriter output, TextWriter error)
+    {
+        var url = UrlArgument("The folder or prefix: https://host:port/remote/path.");
+        var common = new TransferOptions();
+        var command = new Command("ls", "List the files under a remote path.") { url };
+        common.AddTo(command, withUploadOptions: false);
+        command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
+        {
+            var target = TransferUrl.Parse(parse.GetRequiredValue(url));
+            using var client = new TurboMftClient(common.ToClientOptions(parse, target.BaseAddress));
+            var files = await client.ListAsync(target.RemotePath, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(common.Json))
+            {
+                await output.WriteLineAsync(CliJson.Serialize(new { files })).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var file in files)
+                {
+                    await output.WriteLineAsync($"{file.Size,15}  {file.CommittedAt:yyyy-MM-dd HH:mm:ss}  {file.Path}").ConfigureAwait(false);
+                }
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Remove(TextWriter output, TextWriter error)
+    {
+        var url = UrlArgument("The file: https://host:port/remote/path.");
+        var common = new TransferOptions();
+        var command = new Command("rm", "Delete a remote file.") { url };
+        common.AddTo(command, withUploadOptions: false);
+        command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
+        {
+            var target = TransferUrl.Parse(parse.GetRequiredValue(url));
+            if (target.IsFolder)
+            {
+                throw new ArgumentException($"'{parse.GetRequiredValue(url)}' names a folder; rm deletes one file, write its path without a trailing /.");
+            }
+
+            using var client = new TurboMftClient(common.ToClientOptions(parse, target.BaseAddress));
+            await client.DeleteAsync(target.RemotePath, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync(parse.GetValue(common.Json) ? CliJson.Serialize(new { deleted = target.RemotePath }) : $"deleted {target.RemotePath}").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Argument<string> UrlArgument(string description) => new("URL") { Description = description };
+
+    private static async Task Report(TextWriter output, bool asJson, string verb, TransferResult result, string where)
+    {
+        if (asJson)
+        {
+            await output.WriteLineAsync(CliJson.Serialize(result)).ConfigureAwait(false);
+            return;
+        }
+
+        var skipped = result.ChunksSkipped > 0 ? $", {result.ChunksSkipped} chunks already there" : string.Empty;
+        await output.WriteLineAsync(
+            $"{verb} {result.Files} file(s), {ByteSize.Format(result.Bytes)} ({ByteSize.Format(result.BytesSent)} on the wire{skipped}) in {result.Seconds:0.00} s, {result.ThroughputMBps:0.0} MB/s, verified").ConfigureAwait(false);
+        if (result.Digest is not null)
+        {
+            await output.WriteLineAsync($"{result.Digest}  {where}").ConfigureAwait(false);
+        }
+    }
+
+    private static IProgress<TransferProgress>? Adapt(IProgress<PipelineProgress>? display) =>
+        display is null ? null : new Progress(display);
+
+    private sealed class Progress(IProgress<PipelineProgress> display) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) => display.Report(new PipelineProgress(value.FilesDone, value.FileCount, value.BytesDone, value.TotalBytes));
+    }
+
+    /// <summary>The options every transfer command shares, and their mapping to <see cref="TurboMftClientOptions"/>.</summary>
+    private sealed class TransferOptions
+    {
+        public Option<FileInfo?> Ca { get; } = new("--ca") { Description = "Trust the server through this CA (or its own certificate), PEM or DER.", HelpName = "FILE" };
+
+        public Option<string?> Pin { get; } = new("--pin") { Description = "Trust exactly the server certificate with this SHA-256 (as 'turbomft serve' prints it).", HelpName = "sha256:HEX" };
+
+        public Option<FileInfo?> TokenFile { get; } = new("--token-file") { Description = "File holding the API token (default: environment variable TURBOMFT_TOKEN).", HelpName = "FILE" };
+
+        public Option<int> Connections { get; } = new("--connections")
+        {
+            Description = "Chunks in flight: parallel connections (default 4).",
+            DefaultValueFactory = _ => 4,
+            Validators = { r => { if (r.GetValueOrDefault<int>() is < 1 or > 256) { r.AddError("--connections must be from 1 to 256."); } } },
+            HelpName = "N",
+        };
+
+        public Option<int> ChunkSize { get; } = CliOptions.ChunkSize();
+
+        public Option<string> Compress { get; } = new Option<string>("--compress") { Description = "auto (LZ4 when it pays), lz4 (whenever smaller) or none.", DefaultValueFactory = _ => "auto" }
+            .AcceptOnlyFromAmong("auto", "lz4", "none");
+
+        public Option<string> Verify { get; } = new Option<string>("--verify") { Description = "fast (CRC-64 per chunk, SHA-256 tree by the server) or sha256 (the sender proves every chunk too).", DefaultValueFactory = _ => "fast" }
+            .AcceptOnlyFromAmong("fast", "sha256");
+
+        public Option<bool> Json { get; } = CliOptions.Json();
+
+        public void AddTo(Command command, bool withUploadOptions)
+        {
+            command.Options.Add(Ca);
+            command.Options.Add(Pin);
+            command.Options.Add(TokenFile);
+            command.Options.Add(Connections);
+            if (withUploadOptions)
+            {
+                command.Options.Add(ChunkSize);
+                command.Options.Add(Compress);
+                command.Options.Add(Verify);
+            }
+
+            command.Options.Add(Json);
+        }
+
+        public TurboMftClientOptions ToClientOptions(ParseResult parse, Uri server)
+        {
+            var tokenFile = parse.GetValue(TokenFile);
+            string token;
+            if (tokenFile is not null)
+            {
+                try
+                {
+                    token = File.ReadAllText(tokenFile.FullName).Trim();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new IOException($"Cannot read the token file '{tokenFile.FullName}': {e.Message}", e);
+                }
+            }
+            else
+            {
+                token = Environment.GetEnvironmentVariable("TURBOMFT_TOKEN")?.Trim() ?? string.Empty;
+            }
+
+            var chunkSize = parse.GetResult(ChunkSize) is null ? ChunkGeometry.DefaultChunkSize : parse.GetValue(ChunkSize);
+            return new TurboMftClientOptions
+            {
+                BaseAddress = server,
+                Token = token,
+                CaCertificatePath = parse.GetValue(Ca)?.FullName,
+                PinSha256 = parse.GetValue(Pin),
+                Connections = parse.GetValue(Connections),
+                ChunkSize = chunkSize,
+                Compression = parse.GetResult(Compress) is null ? TransferCompression.Auto : Enum.Parse<TransferCompression>(parse.GetValue(Compress)!, ignoreCase: true),
+                Verify = parse.GetResult(Verify) is null ? TransferVerify.Fast : Enum.Parse<TransferVerify>(parse.GetValue(Verify)!, ignoreCase: true),
+            };
+        }
+    }
+}
