@@ -10,10 +10,9 @@ namespace TurboMft.Host.Tests.Client;
 /// <summary>End-to-end transfers against the real server on loopback (docs/protocol.md).</summary>
 public sealed class PushPullTests
 {
-    private const string Pending = "server endpoints not merged yet";
     private const int ChunkSize = 1 << 20;
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task A_20_MiB_random_file_pushed_and_pulled_back_is_byte_identical_with_equal_digests()
     {
         await using var server = await TestServer.StartAsync();
@@ -34,7 +33,7 @@ public sealed class PushPullTests
         Assert.False(File.Exists(target + ".tmf-partial"));
     }
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task Historian_data_with_compress_auto_sends_fewer_bytes_than_the_file()
     {
         await using var server = await TestServer.StartAsync();
@@ -49,7 +48,7 @@ public sealed class PushPullTests
         Assert.Equal(result.Digest, Assert.Single(await client.ListAsync("/ot", TestContext.Current.CancellationToken)).Digest);
     }
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task A_wrong_pin_fails_clearly_and_the_server_receives_nothing()
     {
         await using var server = await TestServer.StartAsync();
@@ -64,7 +63,7 @@ public sealed class PushPullTests
         Assert.Empty(await right.ListAsync("/", TestContext.Current.CancellationToken));
     }
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task A_push_resumes_a_session_that_already_holds_some_chunks()
     {
         await using var server = await TestServer.StartAsync();
@@ -100,7 +99,7 @@ public sealed class PushPullTests
         Assert.Equal(result.Digest, pulled.Digest);
     }
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task A_directory_of_200_small_files_is_pushed_and_listed()
     {
         await using var server = await TestServer.StartAsync();
