@@ -9,11 +9,17 @@ namespace TurboMft.Host.Tests.Server;
 
 public class FileProtocolTests : IAsyncLifetime
 {
+    // The data directory sits alone in a parent of its own, so anything written beside it would show.
+    private readonly string _parent = Directory.CreateTempSubdirectory("tmf-files-").FullName;
     private ServerFixture _server = null!;
 
-    public async ValueTask InitializeAsync() => _server = await ServerFixture.StartAsync();
+    public async ValueTask InitializeAsync() => _server = await ServerFixture.StartAsync(Path.Combine(_parent, "data"));
 
-    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Directory.Delete(_parent, recursive: true);
+    }
 
     [Fact]
     public async Task One_shot_put_verifies_repr_digest_and_lists_and_deletes()
@@ -66,7 +72,6 @@ public class FileProtocolTests : IAsyncLifetime
     [InlineData("/v1/files/a/b.")]
     public async Task Bad_paths_are_refused_and_nothing_is_written_outside_the_data_directory(string url)
     {
-        var before = Directory.GetFileSystemEntries(Path.GetDirectoryName(_server.DataPath)!).Length;
         using var content = new ByteArrayContent([1, 2, 3]);
         var request = new HttpRequestMessage(HttpMethod.Put, new Uri(_server.Address + url.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true })) { Content = content };
         var response = await _server.Client.SendAsync(request);
@@ -77,7 +82,7 @@ public class FileProtocolTests : IAsyncLifetime
             await UploadProtocolTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "invalid-path");
         }
 
-        Assert.Equal(before, Directory.GetFileSystemEntries(Path.GetDirectoryName(_server.DataPath)!).Length);
+        Assert.Equal([_server.DataPath], Directory.GetFileSystemEntries(_parent));
         Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataPath, "store", "objects"), "*", SearchOption.AllDirectories));
     }
 
