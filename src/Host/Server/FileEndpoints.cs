@@ -21,10 +21,10 @@ public static class FileEndpoints
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapFileEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapPut("/v1/files/{**path}", PutAsync);
-        routes.MapMethods("/v1/files/{**path}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
-        routes.MapDelete("/v1/files/{**path}", DeleteAsync);
-        routes.MapGet("/v1/files", ListAsync);
+        routes.MapPut("/v1/files/{**path}", PutAsync).WithSummary("One-shot streaming upload of any size; Repr-Digest/Content-Digest sha-256 verified if sent.");
+        routes.MapMethods("/v1/files/{**path}", [HttpMethods.Get, HttpMethods.Head], GetAsync).WithSummary("Download the current version; one Range; TMF-Digest, Repr-Digest when known.");
+        routes.MapDelete("/v1/files/{**path}", DeleteAsync).WithSummary("Delete the current version.");
+        routes.MapGet("/v1/files", ListAsync).WithSummary("List current versions under a prefix (segment-wise).");
         return routes;
     }
 

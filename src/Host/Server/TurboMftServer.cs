@@ -93,12 +93,19 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "TurboMft";
+            document.Info.Description = "TurboMft HTTP API v1; the contract is docs/protocol.md. Every route but /healthz needs Authorization: Bearer <token>.";
+            return Task.CompletedTask;
+        }));
         var app = builder.Build();
         app.UseProblemResponses();
         app.UseMiddleware<AdminTokenAuthentication>();
         app.MapInfoEndpoints();
         app.MapUploadEndpoints();
         app.MapFileEndpoints();
+        app.MapOpenApi("/openapi/{documentName}.json");
         return new TurboMftServer(app, keys, certificate, data);
     }
 

@@ -19,11 +19,11 @@ public static class UploadEndpoints
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapUploadEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v1/uploads", CreateAsync);
-        routes.MapGet("/v1/uploads/{id:guid}", StatusAsync);
-        routes.MapPut("/v1/uploads/{id:guid}/chunks/{index:long}", PutChunkAsync);
-        routes.MapPost("/v1/uploads/{id:guid}/complete", CompleteAsync);
-        routes.MapDelete("/v1/uploads/{id:guid}", AbortAsync);
+        routes.MapPost("/v1/uploads", CreateAsync).WithSummary("Open a resumable upload session for a path, size and chunk size.");
+        routes.MapGet("/v1/uploads/{id:guid}", StatusAsync).WithSummary("Which chunks the server holds, for resume.");
+        routes.MapPut("/v1/uploads/{id:guid}/chunks/{index:long}", PutChunkAsync).WithSummary("Send one chunk (TMF-Chunk-CRC64; optional Content-Encoding: lz4-block; Repr-Digest in sha256 mode). Idempotent.");
+        routes.MapPost("/v1/uploads/{id:guid}/complete", CompleteAsync).WithSummary("Verify the sha256-tree and commit atomically.");
+        routes.MapDelete("/v1/uploads/{id:guid}", AbortAsync).WithSummary("Abort the session and remove its staging container.");
         return routes;
     }
 

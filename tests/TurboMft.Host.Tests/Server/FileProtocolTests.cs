@@ -115,6 +115,19 @@ public class FileProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Openapi_document_describes_the_api_and_needs_the_token()
+    {
+        using var anonymous = ServerFixture.CreateClient(_server.Server.Fingerprint, null, HttpVersion.Version11);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(_server.Url("/openapi/v1.json"))).StatusCode);
+        using var document = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url("/openapi/v1.json")));
+        var paths = document.RootElement.GetProperty("paths");
+        foreach (var path in new[] { "/v1/uploads", "/v1/uploads/{id}/chunks/{index}", "/v1/uploads/{id}/complete", "/v1/files/{path}", "/v1/files", "/v1/info" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} missing from the OpenAPI document");
+        }
+    }
+
+    [Fact]
     public async Task Openssl_tls12_handshake_is_refused_and_tls13_succeeds()
     {
         var endpoint = $"127.0.0.1:{_server.Address.Port}";
