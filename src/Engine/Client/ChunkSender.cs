@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using System.Security.Cryptography;
 using K4os.Compression.LZ4;
 using TurboMft.Engine.Buffers;
@@ -13,10 +12,7 @@ namespace TurboMft.Engine.Client;
 /// </summary>
 internal sealed class ChunkSender : IDisposable
 {
-    // Read, CRC and SHA-256 run together over L2-sized slices, so each slice is hashed while still in cache (as PackWorker).
-    private const int SliceSize = 256 * 1024;
-    private readonly Crc64 _crc = new(Crc64ParameterSet.Nvme);
-    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly HashingChunkReader _reader = new();
     private readonly ChunkBufferPool _pool;
     private readonly ChunkBuffer _buffer;
     private readonly int _chunkSize;
@@ -41,21 +37,8 @@ internal sealed class ChunkSender : IDisposable
     public static int BufferSizeFor(int chunkSize) => chunkSize + ChunkCompressor.MaxEncodedLength(chunkSize);
 
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>, hashing them in the same pass; returns the CRC and leaves the SHA-256 in <see cref="Sha256"/>.</summary>
-    public ulong ReadAndHash(SourceFile source, long offset, int length, long index)
-    {
-        var destination = _buffer.Span[..length];
-        _crc.Reset();
-        for (var at = 0; at < length; at += SliceSize)
-        {
-            var slice = destination.Slice(at, Math.Min(SliceSize, length - at));
-            source.ReadExactly(slice, offset + at, index);
-            _crc.Append(slice);
-            _sha.AppendData(slice);
-        }
-
-        _sha.GetHashAndReset(Sha256);
-        return _crc.GetCurrentHashAsUInt64();
-    }
+    public ulong ReadAndHash(SourceFile source, long offset, int length, long index) =>
+        _reader.ReadAndHash(source, _buffer.Span[..length], offset, index, Sha256);
 
     /// <summary>Compresses the plaintext per <paramref name="mode"/>; returns the LZ4 block length, or 0 to send the plaintext.</summary>
     public int Encode(int length, TransferCompression mode)
@@ -77,7 +60,7 @@ internal sealed class ChunkSender : IDisposable
 
     public void Dispose()
     {
-        _sha.Dispose();
+        _reader.Dispose();
         _pool.Return(_buffer);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.IO.Hashing;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using TurboMft.Engine.Buffers;
@@ -89,37 +88,25 @@ public static class ContainerPacker
     }
 }
 
-/// <summary>One packing worker's state: its AES-GCM sealer and incremental CRC and SHA-256, reused for every chunk.</summary>
+/// <summary>One packing worker's state: its AES-GCM sealer and its hashing reader, reused for every chunk.</summary>
 internal sealed class PackWorker(ChunkSealer sealer) : IDisposable
 {
-    // Read, CRC and SHA-256 run together over L2-sized slices, so each slice is hashed while still in cache.
-    private const int SliceSize = 256 * 1024;
-    private readonly Crc64 _crc = new(Crc64ParameterSet.Nvme);
-    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly HashingChunkReader _reader = new();
 
     public ChunkSealer Sealer => sealer;
 
     /// <summary>Reads chunk <paramref name="index"/> into <paramref name="destination"/>, records its SHA-256 in the tree and returns its CRC-64/NVME.</summary>
     public ulong ReadAndHash(SourceFile source, Span<byte> destination, long offset, long index, TreeDigestBuilder tree)
     {
-        _crc.Reset();
-        for (var at = 0; at < destination.Length; at += SliceSize)
-        {
-            var slice = destination.Slice(at, Math.Min(SliceSize, destination.Length - at));
-            source.ReadExactly(slice, offset + at, index);
-            _crc.Append(slice);
-            _sha.AppendData(slice);
-        }
-
         Span<byte> sha = stackalloc byte[SHA256.HashSizeInBytes];
-        _sha.GetHashAndReset(sha);
+        var crc = _reader.ReadAndHash(source, destination, offset, index, sha);
         tree.SetChunkDigest(index, sha);
-        return _crc.GetCurrentHashAsUInt64();
+        return crc;
     }
 
     public void Dispose()
     {
-        _sha.Dispose();
+        _reader.Dispose();
         sealer.Dispose();
     }
 }
