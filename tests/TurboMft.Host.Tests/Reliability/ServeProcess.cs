@@ -34,11 +34,11 @@ internal sealed partial class ServeProcess : IDisposable
     /// Starts the server on <paramref name="port"/> (0 = any) and waits for its start-up lines. A port just freed by a
     /// killed server may still be unavailable for a moment, so a failed bind is tried again a few times.
     /// </summary>
-    public static async Task<ServeProcess> StartAsync(string dataPath, int port, CancellationToken cancellationToken)
+    public static async Task<ServeProcess> StartAsync(string dataPath, int port, CancellationToken cancellationToken, IDictionary<string, string?>? environment = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var process = TurboMftProcess.Start(null, "serve", "--data", dataPath, "--listen", $"127.0.0.1:{port}");
+            var process = TurboMftProcess.Start(environment, "serve", "--data", dataPath, "--listen", $"127.0.0.1:{port}");
             try
             {
                 while (!process.HasExited && !CertificateLine().IsMatch(process.Output))
@@ -71,6 +71,9 @@ internal sealed partial class ServeProcess : IDisposable
             await Task.Delay(250, cancellationToken);
         }
     }
+
+    /// <summary>What the server logged at warning level or above: one line each, never a stack trace.</summary>
+    public string[] LoggedProblems => [.. Process.Output.Split('\n').Where(line => line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))];
 
     /// <summary>SIGKILL, then wait until the process is gone.</summary>
     public async Task KillAsync(CancellationToken cancellationToken)
