@@ -66,7 +66,7 @@ public static class FileEndpoints
                     for (long index = 0; ; index++)
                     {
                         var chunk = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, chunkSize);
-                        var read = await request.Body.ReadAtLeastAsync(chunk, chunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                        var read = await RequestBody.ReadAtLeastAsync(request, chunk, chunkSize, cancellationToken).ConfigureAwait(false);
                         if (read == 0 && index > 0)
                         {
                             break;

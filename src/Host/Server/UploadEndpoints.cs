@@ -149,7 +149,7 @@ public static class UploadEndpoints
         try
         {
             var body = received.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)length);
-            var read = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            var read = await RequestBody.ReadAtLeastAsync(request, body, body.Length, cancellationToken).ConfigureAwait(false);
             if (read != body.Length)
             {
                 return Problems.BadRequest("chunk-too-large", $"The body ended after {read} of {length} bytes.");

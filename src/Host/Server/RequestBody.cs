@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Http;
+
+namespace TurboMft.Host.Server;
+
+/// <summary>Reads request bodies so that a transport that fails under them counts as the client's fault, not the server's.</summary>
+internal static class RequestBody
+{
+    /// <summary>
+    /// <see cref="Stream.ReadAtLeastAsync(Memory{byte}, int, bool, CancellationToken)"/> on the request body; a connection
+    /// that dies mid-body (a killed client cuts a TLS record short: SslStream throws a plain <see cref="IOException"/>)
+    /// becomes a 400 <see cref="BadHttpRequestException"/>, which <see cref="ErrorResponses"/> logs as the client's doing.
+    /// </summary>
+    public static async ValueTask<int> ReadAtLeastAsync(HttpRequest request, Memory<byte> buffer, int minimum, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await request.Body.ReadAtLeastAsync(buffer, minimum, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e is not BadHttpRequestException)
+        {
+            throw new BadHttpRequestException($"The connection failed while the request body was read: {e.Message}", StatusCodes.Status400BadRequest, e);
+        }
+    }
+}
