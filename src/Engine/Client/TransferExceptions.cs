@@ -61,7 +61,7 @@ public sealed class ServerProblemException : TransferException
     public string? ProblemType { get; }
 
     /// <summary>True for answers that may succeed when sent again (5xx, 408, 429).</summary>
-    public bool IsTransient => Status >= 500 || Status is 408 or 429;
+    public bool IsTransient => (Status >= 500 && Status != 507) || Status is 408 or 429;
 }
 
 /// <summary>The TLS handshake was refused because the server's certificate is not trusted; no request was sent.</summary>

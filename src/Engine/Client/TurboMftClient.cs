@@ -571,9 +571,10 @@ public sealed class TurboMftClient : IDisposable
         {
             401 => " Check the token (--token-file or TURBOMFT_TOKEN).",
             403 => " The token lacks the permission for this path.",
+            507 => " Free space on the server, then run the same command again.",
             _ => string.Empty,
         };
-        return new ServerProblemException(status, type, $"{what}: the server answered {status}{(type is null ? string.Empty : " " + type)}{(detail is null ? string.Empty : ": " + detail)}.{hint}");
+        return new ServerProblemException(status, type, $"{what}: the server answered {status}{(type is null ? string.Empty : " " + type)}{(detail is null ? string.Empty : ": " + detail.TrimEnd('.'))}.{hint}");
     }
 
     /// <summary>The current version of a remote file, from the headers of HEAD or GET.</summary>

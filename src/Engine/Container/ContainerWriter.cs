@@ -61,6 +61,12 @@ public sealed class ContainerWriter : IDisposable
         var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         try
         {
+            if (!OperatingSystem.IsWindows())
+            {
+                // Encrypted, but still nobody else's business: containers are owner-only like every file under the data root.
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
             if (reserveBytes > 0)
             {
                 FileHints.TryPreallocate(file, reserveBytes);

@@ -76,6 +76,9 @@ public sealed class RetryPolicyTests
         Assert.True(RetryPolicy.IsRetryable(new ServerProblemException(429, null, "x"), CancellationToken.None));
         Assert.True(RetryPolicy.IsRetryable(new HttpRequestException("bad gateway", null, HttpStatusCode.BadGateway), CancellationToken.None));
         Assert.False(RetryPolicy.IsRetryable(new HttpRequestException("reset"), new CancellationToken(canceled: true)));
+
+        // A full disk does not heal by retrying: the push stops at once and says so.
+        Assert.False(RetryPolicy.IsRetryable(new ServerProblemException(507, "insufficient-storage", "x"), CancellationToken.None));
     }
 
     [Fact]
