@@ -137,9 +137,10 @@ fetch_tmf() { curl -sS --fail --cacert "$CERT" -H "Authorization: Bearer $TOKEN"
 drop_tmf() { curl -sS --fail --cacert "$CERT" -H "Authorization: Bearer $TOKEN" -X DELETE -o /dev/null "https://127.0.0.1:$TMF_PORT/v1/files/$1"; }
 
 push() { # push NAME FILE [flags...]
-  local name=$1 file=$2; shift 2
-  measure "$name" "$(basename "$file")" "$SERVER" "$TMF" push "$file" "https://127.0.0.1:$TMF_PORT/bench/$name" --ca "$CERT" --token-file "$TOKEN_FILE" --json $EXTRA_PUSH "$@"
-  fetch_tmf "bench/$name" "$WORK/check.bin"; same "$file" "$WORK/check.bin"; rm -f "$WORK/check.bin"; drop_tmf "bench/$name"
+  local name=$1 file=$2 remote; shift 2
+  remote=bench/${name// /-}
+  measure "$name" "$(basename "$file")" "$SERVER" "$TMF" push "$file" "https://127.0.0.1:$TMF_PORT/$remote" --ca "$CERT" --token-file "$TOKEN_FILE" --json $EXTRA_PUSH "$@"
+  fetch_tmf "$remote" "$WORK/check.bin"; same "$file" "$WORK/check.bin"; rm -f "$WORK/check.bin"; drop_tmf "$remote"
 }
 sink() { measure "sink c$1" random.bin "$SINK" "$TMF" bench sink-client --connect "127.0.0.1:$SINK_PORT" --connections "$1" --size "$BYTES" --json; }
 
