@@ -38,8 +38,15 @@ def ratio(a, b, file="random.bin"):
     return f"{x / y:.2f}" if x and y else "–"
 
 
-print("\n| ratio (same run, medians) | random.bin | historian.csv |")
-print("|---|---:|---:|")
+def paired(a, b, file="random.bin"):
+    """Median over rounds of the ratio within one round: robust to load that drifts between rounds."""
+    wall = {(r["tool"], r["round"]): float(r["wall_s"]) for r in rows if r["file"] == file}
+    ratios = [wall[(b, n)] / wall[(a, n)] for (t, n) in wall if t == a and (b, n) in wall]
+    return f"{statistics.median(ratios):.2f}" if ratios else "–"
+
+
+print("\n| ratio (same run) | random.bin: of medians | random.bin: median per round | historian.csv: of medians | historian.csv: median per round |")
+print("|---|---:|---:|---:|---:|")
 for label, a, b in [
     ("push ÷ scp upload", "push", "scp aes256-gcm upload"),
     ("push ÷ curl PUT → nginx", "push", "curl PUT → nginx TLS 1.3"),
@@ -54,4 +61,4 @@ for label, a, b in [
 ]:
     r1, r2 = ratio(a, b), ratio(a, b, "historian.csv")
     if r1 != "–" or r2 != "–":
-        print(f"| {label} | {r1} | {r2} |")
+        print(f"| {label} | {r1} | {paired(a, b)} | {r2} | {paired(a, b, 'historian.csv')} |")
