@@ -85,7 +85,13 @@ internal static class BenchCommand
             return ExitCodes.Ok;
         }));
 
-        return new Command("bench", "Measure this machine.") { kernels };
+        var bench = new Command("bench", "Measure this machine.") { kernels };
+        foreach (var hidden in TransferBenchCommands.Create(output, error))
+        {
+            bench.Subcommands.Add(hidden);
+        }
+
+        return bench;
     }
 
     private static long Fail(System.CommandLine.Parsing.ArgumentResult result)

@@ -174,6 +174,9 @@ internal static class TransferCommands
         public Option<string> Verify { get; } = new Option<string>("--verify") { Description = "fast (CRC-64 per chunk, SHA-256 tree by the server) or sha256 (the sender proves every chunk too).", DefaultValueFactory = _ => "fast" }
             .AcceptOnlyFromAmong("fast", "sha256");
 
+        public Option<string> Http { get; } = new Option<string>("--http") { Description = "HTTP version: 1.1 (one connection per chunk in flight) or 2 (streams on one connection).", DefaultValueFactory = _ => "1.1", HelpName = "1.1|2" }
+            .AcceptOnlyFromAmong("1.1", "2");
+
         public Option<bool> Json { get; } = CliOptions.Json();
 
         public void AddTo(Command command, bool withUploadOptions)
@@ -182,6 +185,7 @@ internal static class TransferCommands
             command.Options.Add(Pin);
             command.Options.Add(TokenFile);
             command.Options.Add(Connections);
+            command.Options.Add(Http);
             if (withUploadOptions)
             {
                 command.Options.Add(ChunkSize);
@@ -220,6 +224,7 @@ internal static class TransferCommands
                 CaCertificatePath = parse.GetValue(Ca)?.FullName,
                 PinSha256 = parse.GetValue(Pin),
                 Connections = parse.GetValue(Connections),
+                HttpVersion = parse.GetValue(Http) == "2" ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
                 ChunkSize = chunkSize,
                 Compression = parse.GetResult(Compress) is null ? TransferCompression.Auto : Enum.Parse<TransferCompression>(parse.GetValue(Compress)!, ignoreCase: true),
                 Verify = parse.GetResult(Verify) is null ? TransferVerify.Fast : Enum.Parse<TransferVerify>(parse.GetValue(Verify)!, ignoreCase: true),
