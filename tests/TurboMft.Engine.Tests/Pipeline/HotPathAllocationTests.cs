@@ -43,15 +43,22 @@ public class HotPathAllocationTests
             PackChunk(i);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 8; i < 40; i++)
+        // A per-chunk allocation shows in every window; a one-off by the runtime (a method tiering up under load) in one
+        // at most. So the least of three windows must be exactly zero.
+        var least = long.MaxValue;
+        for (var window = 0; window < 3; window++)
         {
-            PackChunk(i);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 8 + (window * 16); i < 24 + (window * 16); i++)
+            {
+                PackChunk(i);
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-
-        for (var i = 40; i < 64; i++)
+        Assert.Equal(0, least);
+        for (var i = 56; i < 64; i++)
         {
             PackChunk(i);
         }
@@ -64,13 +71,19 @@ public class HotPathAllocationTests
             reader.ReadChunk(opener, i, scratch, plain.Span);
         }
 
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 8; i < 40; i++)
+        least = long.MaxValue;
+        for (var window = 0; window < 3; window++)
         {
-            reader.ReadChunk(opener, i, scratch, plain.Span);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 8 + (window * 16); i < 24 + (window * 16); i++)
+            {
+                reader.ReadChunk(opener, i, scratch, plain.Span);
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, least);
         pool.Return(plain);
         pool.Return(scratch);
     }
