@@ -59,19 +59,12 @@ public static class ChunkPipeline
                         failed.Cancel();
                     }
                 },
-                token,
+                CancellationToken.None, // every worker starts and sees the token itself, so an early failure is never masked as a cancellation
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
         }
 
-        try
-        {
-            await Task.WhenAll(tasks).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (firstError is null)
-        {
-            // A worker cancelled before it started; handled below.
-        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
 
         if (firstError is not null)
         {
