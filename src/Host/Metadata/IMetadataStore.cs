@@ -25,6 +25,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <exception cref="MetadataException">With <see cref="MetadataError.UploadNotFound"/>.</exception>
     Task<bool> SetUploadStateAsync(Guid uploadId, UploadState state, CancellationToken cancellationToken = default);
 
+    /// <summary>Moves an open upload's expiry to <paramref name="expiresAt"/> (activity keeps a session alive); false if it is not open.</summary>
+    Task<bool> ExtendUploadAsync(Guid uploadId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+
     /// <summary>Records that a chunk arrived; a re-sent chunk replaces the earlier receipt for the same index.</summary>
     /// <exception cref="MetadataException">With <see cref="MetadataError.UploadNotFound"/> or <see cref="MetadataError.UploadNotOpen"/>.</exception>
     Task RecordChunkAsync(ChunkReceipt chunk, CancellationToken cancellationToken = default);

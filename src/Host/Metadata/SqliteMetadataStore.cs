@@ -274,6 +274,18 @@ public sealed class SqliteMetadataStore : IMetadataStore
     }
 
     /// <inheritdoc />
+    public async Task<bool> ExtendUploadAsync(Guid uploadId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE uploads SET expires_at = $expires WHERE id = $id AND state = $open";
+        command.Parameters.AddWithValue("$expires", expiresAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$id", IdText(uploadId));
+        command.Parameters.AddWithValue("$open", (int)UploadState.Open);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<UploadSession>> ListExpiredUploadsAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

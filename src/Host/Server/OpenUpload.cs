@@ -17,6 +17,7 @@ public sealed class OpenUpload : IDisposable
     private readonly ReaderWriterLockSlim _gate = new();
     private readonly DataKey _key;
     private bool _closed;
+    private long _lastExtendedTicks;
 
     /// <summary>Wraps an open writer; takes ownership of <paramref name="key"/>.</summary>
     public OpenUpload(UploadSession session, ContainerWriter writer, DataKey key)
@@ -35,6 +36,13 @@ public sealed class OpenUpload : IDisposable
 
     /// <summary>The file's size and chunking.</summary>
     public ChunkGeometry Geometry { get; }
+
+    /// <summary>True at most once per <paramref name="interval"/>: whether this chunk should push the session's expiry forward.</summary>
+    public bool ShouldExtendExpiry(DateTimeOffset now, TimeSpan interval)
+    {
+        var last = Interlocked.Read(ref _lastExtendedTicks);
+        return now.UtcTicks - last >= interval.Ticks && Interlocked.CompareExchange(ref _lastExtendedTicks, now.UtcTicks, last) == last;
+    }
 
     /// <summary>Runs <paramref name="write"/> with a sealer while the session is open; false if it was closed meanwhile.</summary>
     public bool TryWrite(Action<ChunkSealer> write)

@@ -85,7 +85,7 @@ public static class UploadEndpoints
     }
 
     private static async Task<IResult> PutChunkAsync(
-        Guid id, long index, HttpContext context, UploadRegistry uploads, ServerBuffers buffers, IMetadataStore metadata, CancellationToken cancellationToken)
+        Guid id, long index, HttpContext context, UploadRegistry uploads, ServerBuffers buffers, IMetadataStore metadata, ServerSettings settings, CancellationToken cancellationToken)
     {
         var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
@@ -191,6 +191,13 @@ public static class UploadEndpoints
             if (!written)
             {
                 return UploadClosed(id, UploadState.Completed);
+            }
+
+            // A session lives as long as chunks keep arriving: the expiry counts from the last activity.
+            var now = DateTimeOffset.UtcNow;
+            if (upload.ShouldExtendExpiry(now, TimeSpan.FromMinutes(1)))
+            {
+                await metadata.ExtendUploadAsync(id, now.AddHours(settings.UploadExpiryHours), cancellationToken).ConfigureAwait(false);
             }
 
             await metadata.RecordChunkAsync(

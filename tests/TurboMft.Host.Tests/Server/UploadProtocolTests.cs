@@ -139,6 +139,25 @@ public class UploadProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Arriving_chunks_push_the_expiry_forward()
+    {
+        var data = RandomNumberGenerator.GetBytes(Chunk);
+        var id = await CreateAsync("/e/alive.bin", data.Length);
+        DateTimeOffset ExpiresAt(string json)
+        {
+            using var status = JsonDocument.Parse(json);
+            return status.RootElement.GetProperty("expiresAt").GetDateTimeOffset();
+        }
+
+        var opened = ExpiresAt(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}")));
+        await Task.Delay(50);
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 0, data)).StatusCode);
+        var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
+        Assert.Equal(0, await registry.ExpireAsync(opened.AddMilliseconds(1), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.OK, (await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null)).StatusCode);
+    }
+
+    [Fact]
     public async Task Expired_sessions_are_aborted_and_their_staging_removed()
     {
         var id = await CreateAsync("/e/x.bin", 10);
