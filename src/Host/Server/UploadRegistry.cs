@@ -78,6 +78,15 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
                 return (open, open.Session);
             }
 
+            if (!File.Exists(session.StagingPath) && store.Exists(session.Id.ToString("N")))
+            {
+                // The server stopped between renaming the completed container into the store and the metadata commit:
+                // the container is whole and verified, so finish the commit instead of losing the upload.
+                var version = await FinishInterruptedCommitAsync(session, cancellationToken).ConfigureAwait(false);
+                logger.LogWarning("Upload {Id}: finished a commit interrupted by a restart ({Digest})", id, version.Digest);
+                return (null, session with { State = UploadState.Completed });
+            }
+
             if (!File.Exists(session.StagingPath))
             {
                 logger.LogWarning("Upload {Id}: staging container is gone; marking the session aborted", id);
@@ -124,6 +133,20 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
         var objectKey = session.Id.ToString("N");
         store.Commit(session.StagingPath, objectKey);
         var version = new FileVersion(session.Id, session.Path, session.Size, session.ChunkSize, summary.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow);
+        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        if (previous is not null)
+        {
+            store.Delete(previous.ObjectKey);
+        }
+
+        return version;
+    }
+
+    private async Task<FileVersion> FinishInterruptedCommitAsync(UploadSession session, CancellationToken cancellationToken)
+    {
+        var objectKey = session.Id.ToString("N");
+        using var reader = ContainerReader.Open(store.GetObjectPath(objectKey), Resolve);
+        var version = new FileVersion(session.Id, session.Path, reader.Geometry.FileSize, reader.Geometry.ChunkSize, reader.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow);
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
         if (previous is not null)
         {

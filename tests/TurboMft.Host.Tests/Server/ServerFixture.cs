@@ -35,10 +35,11 @@ internal sealed class ServerFixture : IAsyncDisposable
     }
 
     /// <summary>Stops the server and starts a new one on the same data directory (and a new port).</summary>
-    public async Task RestartAsync()
+    public async Task RestartAsync(Action<string>? whileStopped = null)
     {
         Client.Dispose();
         await Server.DisposeAsync();
+        whileStopped?.Invoke(DataPath);
         Server = await StartServerAsync(DataPath, null);
         Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
     }

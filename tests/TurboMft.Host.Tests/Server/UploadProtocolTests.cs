@@ -139,6 +139,39 @@ public class UploadProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_commit_cut_off_between_rename_and_metadata_is_finished_after_restart()
+    {
+        var data = RandomNumberGenerator.GetBytes(2 * Chunk);
+        var id = await CreateAsync("/c/cut.bin", data.Length);
+        await PutChunkAsync(id, 0, data);
+        await PutChunkAsync(id, 1, data);
+
+        // While stopped, do what complete does up to (not including) the metadata commit: trailer, fsync, rename.
+        await _server.RestartAsync(dataPath =>
+        {
+            using var keys = TurboMft.Engine.Crypto.KeyRing.LoadKeyFile(Path.Combine(dataPath, "keys", "master.key"));
+            var store = new TurboMft.Engine.Storage.LocalObjectStore(Path.Combine(dataPath, "store"));
+            var staging = store.CreateStagingPath(id);
+            TurboMft.Engine.Container.DataKeyResolver resolve = (fileId, wrapped) => keys.Unwrap(TurboMft.Engine.Crypto.WrappedKey.Read(wrapped), fileId);
+            var recovered = TurboMft.Engine.Container.ContainerRecovery.Scan(staging, resolve);
+            using (var key = resolve(recovered.Header.FileId, recovered.Header.WrappedKey))
+            using (var writer = TurboMft.Engine.Container.ContainerWriter.Resume(staging, key, recovered))
+            {
+                writer.Complete(data.Length);
+            }
+
+            store.Commit(staging, id.ToString("N"));
+        });
+
+        using (var status = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))))
+        {
+            Assert.Equal("completed", status.RootElement.GetProperty("state").GetString());
+        }
+
+        Assert.Equal(data, await _server.Client.GetByteArrayAsync(_server.Url("/v1/files/c/cut.bin")));
+    }
+
+    [Fact]
     public async Task Arriving_chunks_push_the_expiry_forward()
     {
         var data = RandomNumberGenerator.GetBytes(Chunk);
