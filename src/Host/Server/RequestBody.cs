@@ -14,7 +14,10 @@ internal static class RequestBody
     {
         try
         {
-            return await request.Body.ReadAtLeastAsync(buffer, minimum, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            // Not cancelled from outside: a dead connection fails the read itself, whereas cancelling it midway left
+            // Kestrel draining a body whose read was still in progress (logged as an error by Kestrel).
+            cancellationToken.ThrowIfCancellationRequested();
+            return await request.Body.ReadAtLeastAsync(buffer, minimum, throwOnEndOfStream: false, CancellationToken.None).ConfigureAwait(false);
         }
         catch (IOException e) when (e is not BadHttpRequestException)
         {
