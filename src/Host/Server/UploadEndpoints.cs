@@ -76,12 +76,17 @@ public static class UploadEndpoints
         return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
     }
 
-    private static async Task<IResult> StatusAsync(Guid id, UploadRegistry uploads, CancellationToken cancellationToken)
+    private static async Task<IResult> StatusAsync(Guid id, UploadRegistry uploads, IMetadataStore metadata, CancellationToken cancellationToken)
     {
         var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        return session is null ? UploadNotFound(id)
-            : upload is null ? Results.Json(Describe(session, []))
-            : Results.Json(Describe(session, upload.Writer.HeldChunks()));
+        if (session is null)
+        {
+            return UploadNotFound(id);
+        }
+
+        // The stored row has the current expiry (chunks move it forward); the open writer has the chunks held.
+        var stored = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) ?? session;
+        return Results.Json(Describe(stored, upload is null ? [] : upload.Writer.HeldChunks()));
     }
 
     private static async Task<IResult> PutChunkAsync(

@@ -187,6 +187,7 @@ public class UploadProtocolTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 0, data)).StatusCode);
         var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
         Assert.Equal(0, await registry.ExpireAsync(opened.AddMilliseconds(1), CancellationToken.None));
+        Assert.True(ExpiresAt(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))) > opened);
         Assert.Equal(HttpStatusCode.OK, (await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null)).StatusCode);
     }
 
