@@ -18,6 +18,9 @@ public static class Problems
     /// <summary>401: missing or wrong credentials.</summary>
     public static IResult Unauthorized() => Result(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", "Send Authorization: Bearer <token>.");
 
+    /// <summary>403: authenticated, but not allowed; the same body whether or not the path exists.</summary>
+    public static IResult Forbidden() => Result(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", "Your credentials do not allow this on this path.");
+
     /// <summary>400: the remote path is not acceptable.</summary>
     public static IResult BadPath(string detail) => Result(StatusCodes.Status400BadRequest, "invalid-path", "Invalid path", detail);
 
