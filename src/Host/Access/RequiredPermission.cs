@@ -73,6 +73,13 @@ public static class AccessContext
             : throw new InvalidOperationException("The request has no authenticated principal.");
     }
 
+    /// <summary>The request's principal, or null before authentication.</summary>
+    public static Principal? TryGetPrincipal(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Items.TryGetValue(PrincipalKey, out var value) ? value as Principal : null;
+    }
+
     /// <summary>Sets the request's principal (authentication middleware only).</summary>
     public static void SetPrincipal(this HttpContext context, Principal principal)
     {
