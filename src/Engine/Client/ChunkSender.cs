@@ -36,9 +36,12 @@ internal sealed class ChunkSender : IDisposable
     /// <summary>The pooled buffer size an upload of <paramref name="chunkSize"/> needs per worker.</summary>
     public static int BufferSizeFor(int chunkSize) => chunkSize + ChunkCompressor.MaxEncodedLength(chunkSize);
 
-    /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>, hashing them in the same pass; returns the CRC and leaves the SHA-256 in <see cref="Sha256"/>.</summary>
-    public ulong ReadAndHash(SourceFile source, long offset, int length, long index) =>
-        _reader.ReadAndHash(source, _buffer.Span[..length], offset, index, Sha256);
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes at <paramref name="offset"/>, hashing them in the same pass; returns the CRC and,
+    /// when <paramref name="sha256"/> is set, leaves the SHA-256 in <see cref="Sha256"/>.
+    /// </summary>
+    public ulong ReadAndHash(SourceFile source, long offset, int length, long index, bool sha256) =>
+        _reader.ReadAndHash(source, _buffer.Span[..length], offset, index, sha256 ? Sha256 : []);
 
     /// <summary>Compresses the plaintext per <paramref name="mode"/>; returns the LZ4 block length, or 0 to send the plaintext.</summary>
     public int Encode(int length, TransferCompression mode)

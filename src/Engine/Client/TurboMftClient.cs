@@ -64,7 +64,9 @@ public sealed class TurboMftClient : IDisposable
 
     /// <summary>
     /// Uploads one file through a resumable session: chunks read, hashed and compressed on <see cref="TurboMftClientOptions.Connections"/>
-    /// workers; chunks the server already holds from an earlier run are skipped; the committed digest must equal the local one.
+    /// workers; chunks the server already holds from an earlier run are skipped. Every chunk's CRC-64/NVME is checked by the
+    /// server; with <see cref="TransferVerify.Sha256"/> the client also computes the <c>sha256-tree</c> and the committed
+    /// digest must equal it, while <see cref="TransferVerify.Fast"/> leaves SHA-256 to the server (docs/protocol.md, "Verification").
     /// </summary>
     public async Task<TransferResult> UploadFileAsync(string localPath, string remotePath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -244,7 +246,9 @@ public sealed class TurboMftClient : IDisposable
         var modified = File.GetLastWriteTimeUtc(full).Ticks;
         var geometry = new ChunkGeometry(size, _options.ChunkSize);
         var (uploadId, held) = await OpenOrResumeAsync(full, size, modified, remote, cancellationToken).ConfigureAwait(false);
-        var tree = new TreeDigestBuilder(geometry);
+        // Fast mode: CRC-64/NVME per chunk end to end, SHA-256 on the server only; the client neither hashes nor re-reads held chunks.
+        var withSha = _options.Verify == TransferVerify.Sha256;
+        var tree = withSha ? new TreeDigestBuilder(geometry) : null;
         var sent = 0L;
         var skipped = 0L;
         var pool = _uploadPool.Value;
@@ -255,8 +259,15 @@ public sealed class TurboMftClient : IDisposable
             async (sender, index, token) =>
             {
                 var length = geometry.LengthOf(index);
-                var crc = ChunkCrc.Format(sender.ReadAndHash(source, geometry.OffsetOf(index), length, index));
-                tree.SetChunkDigest(index, sender.Sha256);
+                if (held.Contains(index) && tree is null)
+                {
+                    Interlocked.Increment(ref skipped);
+                    tracker.AddBytes(length);
+                    return;
+                }
+
+                var crc = ChunkCrc.Format(sender.ReadAndHash(source, geometry.OffsetOf(index), length, index, withSha));
+                tree?.SetChunkDigest(index, sender.Sha256);
                 if (held.Contains(index))
                 {
                     Interlocked.Increment(ref skipped);
@@ -266,7 +277,7 @@ public sealed class TurboMftClient : IDisposable
 
                 var encoded = sender.Encode(length, _options.Compression);
                 var (offset, count) = encoded > 0 ? (sender.EncodedOffset, encoded) : (0, length);
-                var reprDigest = _options.Verify == TransferVerify.Sha256 ? $"sha-256=:{Convert.ToBase64String(sender.Sha256)}:" : null;
+                var reprDigest = withSha ? $"sha-256=:{Convert.ToBase64String(sender.Sha256)}:" : null;
                 await SendAsync(
                     () =>
                     {
@@ -292,12 +303,12 @@ public sealed class TurboMftClient : IDisposable
             },
             cancellationToken).ConfigureAwait(false);
 
-        var local = tree.Finish();
+        var local = tree?.Finish();
         var committed = await CompleteAsync(uploadId, remote, local, cancellationToken).ConfigureAwait(false);
         _resume.Remove(full, _options.BaseAddress, remote, geometry.ChunkSize);
-        if (committed != local)
+        if (local is not null && committed != local)
         {
-            throw new TransferVerificationException(full, local, committed, $"the server committed '{remote}' with a different digest than the local file's");
+            throw new TransferVerificationException(full, local.Value, committed, $"the server committed '{remote}' with a different digest than the local file's");
         }
 
         tracker.FileDone();
@@ -309,7 +320,7 @@ public sealed class TurboMftClient : IDisposable
             Chunks = geometry.ChunkCount,
             ChunksSkipped = skipped,
             Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
-            Digest = local.ToString(),
+            Digest = committed.ToString(),
         };
     }
 
@@ -341,19 +352,19 @@ public sealed class TurboMftClient : IDisposable
         return (opened.Id, []);
     }
 
-    private async Task<FileDigest> CompleteAsync(string uploadId, string remote, FileDigest local, CancellationToken cancellationToken)
+    private async Task<FileDigest> CompleteAsync(string uploadId, string remote, FileDigest? local, CancellationToken cancellationToken)
     {
         try
         {
             var commit = await SendAsync(
-                () => new HttpRequestMessage(HttpMethod.Post, $"v1/uploads/{uploadId}/complete") { Content = JsonContent.Create(new UploadCompleteRequest(local.ToString()), options: Json) },
+                () => new HttpRequestMessage(HttpMethod.Post, $"v1/uploads/{uploadId}/complete") { Content = JsonContent.Create(new UploadCompleteRequest(local?.ToString()), options: Json) },
                 ReadJsonAsync<CommitResponse>,
                 cancellationToken).ConfigureAwait(false);
             return ParseDigest(commit.Digest, remote);
         }
         catch (ServerProblemException problem) when (problem.ProblemType == "file-digest-mismatch")
         {
-            throw new TransferVerificationException(remote, local.ToString(), "a different tree on the server", $"the server refused to commit ({problem.Message})");
+            throw new TransferVerificationException(remote, local?.ToString() ?? "(not computed)", "a different tree on the server", $"the server refused to commit ({problem.Message})");
         }
         catch (ServerProblemException problem) when (problem.ProblemType == "upload-closed")
         {
