@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Native;
+using TurboMft.Host.Audit;
 
 namespace TurboMft.Host.Server;
 
@@ -42,6 +43,11 @@ public static class ErrorResponses
                     // A body cut short or malformed framing, typically a client that went away mid-request.
                     logger?.LogInformation("Request {Method} {Path} could not be read: {Message}", context.Request.Method, context.Request.Path, bad.Message);
                     result = Problems.Result(bad.StatusCode, "invalid-request", "Bad request", bad.Message);
+                    break;
+                case AuditUnavailableException:
+                    // Fail closed: an action that cannot be audited is not acknowledged.
+                    logger?.LogCritical(exception, "Request {Method} {Path} failed: the audit log cannot be written", context.Request.Method, context.Request.Path);
+                    result = Problems.Result(StatusCodes.Status503ServiceUnavailable, "audit-unavailable", "Audit log unavailable", "The server cannot write its audit log; the operator has been told.");
                     break;
                 case ContainerException e:
                     logger?.LogError(exception, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);

@@ -11,6 +11,8 @@ using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Native;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Access;
+using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Server;
@@ -18,20 +20,26 @@ namespace TurboMft.Host.Server;
 /// <summary>One-shot upload, download with Range, delete and listing: <c>/v1/files</c> (docs/protocol.md, "One-shot files").</summary>
 public static class FileEndpoints
 {
+    private const string Prefix = "/v1/files/";
+
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapFileEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapPut("/v1/files/{**path}", PutAsync).WithSummary("One-shot streaming upload of any size; Repr-Digest/Content-Digest sha-256 verified if sent.");
-        routes.MapMethods("/v1/files/{**path}", [HttpMethods.Get, HttpMethods.Head], GetAsync).WithSummary("Download the current version; one Range; TMF-Digest, Repr-Digest when known.");
-        routes.MapDelete("/v1/files/{**path}", DeleteAsync).WithSummary("Delete the current version.");
-        routes.MapGet("/v1/files", ListAsync).WithSummary("List current versions under a prefix (segment-wise).");
+        routes.MapPut("/v1/files/{**path}", PutAsync).WithSummary("One-shot streaming upload of any size; Repr-Digest/Content-Digest sha-256 verified if sent.")
+            .RequirePermission(Permission.Write, PathSource.Route, Prefix);
+        routes.MapMethods("/v1/files/{**path}", [HttpMethods.Get, HttpMethods.Head], GetAsync).WithSummary("Download the current version; one Range; TMF-Digest, Repr-Digest when known.")
+            .RequirePermission(Permission.Read, PathSource.Route, Prefix);
+        routes.MapDelete("/v1/files/{**path}", DeleteAsync).WithSummary("Delete the current version.")
+            .RequirePermission(Permission.Delete, PathSource.Route, Prefix);
+        routes.MapGet("/v1/files", ListAsync).WithSummary("List current versions under a prefix (segment-wise), limited to the areas the caller may list.")
+            .RequirePermission(Permission.List, PathSource.Deferred);
         return routes;
     }
 
     private static async Task<IResult> PutAsync(
-        HttpContext context, ServerSettings settings, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, CancellationToken cancellationToken)
+        HttpContext context, ServerSettings settings, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
-        if (!RequestPaths.TryGet(context, "/v1/files/", out var remote, out var pathError))
+        if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
             return Problems.BadPath(pathError);
         }
@@ -89,12 +97,14 @@ public static class FileEndpoints
 
                     if (declared is { } d && d != total)
                     {
+                        audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, remote.Value) with { Size = total, Detail = "size-mismatch" });
                         return Problems.Unverified("size-mismatch", $"The body held {total} bytes; Content-Length said {d}.");
                     }
 
                     wholeSha = whole.GetHashAndReset();
                     if (hasDigest && !CryptographicOperations.FixedTimeEquals(wholeSha, expected))
                     {
+                        audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, remote.Value) with { Size = total, Detail = "file-digest-mismatch" });
                         return Problems.Unverified("file-digest-mismatch", "The body does not match its Repr-Digest/Content-Digest; nothing was committed.");
                     }
 
@@ -117,6 +127,7 @@ public static class FileEndpoints
                 store.Delete(previous.ObjectKey);
             }
 
+            await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, version), cancellationToken).ConfigureAwait(false);
             return Results.Created($"/v1/files{remote.Value}", UploadEndpoints.Committed(version));
         }
         catch (IOException e) when (e is DiskFullException || e.HResult == 28)
@@ -132,9 +143,9 @@ public static class FileEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext context, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
-        if (!RequestPaths.TryGet(context, "/v1/files/", out var remote, out var pathError))
+        if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
             return Problems.BadPath(pathError);
         }
@@ -170,6 +181,16 @@ public static class FileEndpoints
 
             partial = true;
             headers.ContentRange = $"bytes {start}-{end}/{version.Size}";
+        }
+
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            audit.Append(AuditActors.Event(context, "file.download", AuditOutcome.Success, version.Path) with
+            {
+                Size = version.Size,
+                Digest = version.Digest,
+                Detail = partial ? $"bytes {start}-{end}" : null,
+            });
         }
 
         response.StatusCode = partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
@@ -210,9 +231,9 @@ public static class FileEndpoints
         return Results.Empty;
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, LocalObjectStore store, IMetadataStore metadata, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(HttpContext context, LocalObjectStore store, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
-        if (!RequestPaths.TryGet(context, "/v1/files/", out var remote, out var pathError))
+        if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
             return Problems.BadPath(pathError);
         }
@@ -224,12 +245,14 @@ public static class FileEndpoints
         }
 
         store.Delete(removed.ObjectKey);
+        await audit.AppendDurableAsync(AuditActors.Event(context, "file.delete", AuditOutcome.Success, removed.Path) with { Size = removed.Size, Digest = removed.Digest }, cancellationToken).ConfigureAwait(false);
         return Results.NoContent();
     }
 
-    private static async Task<IResult> ListAsync(string? prefix, IMetadataStore metadata, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? prefix, HttpContext context, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
-        var root = "/";
+        const int Limit = 100_000;
+        var root = RemotePath.Root;
         if (!string.IsNullOrEmpty(prefix) && prefix != "/")
         {
             if (!RemotePath.TryParse(prefix, out var parsed, out var error))
@@ -237,10 +260,35 @@ public static class FileEndpoints
                 return Problems.BadPath(error!);
             }
 
-            root = parsed.Value;
+            root = parsed;
         }
 
-        var versions = await metadata.ListCurrentVersionsAsync(root, 100_000, cancellationToken).ConfigureAwait(false);
+        // Whole prefix listable, or only some areas below it (listed one by one), or nothing: 403.
+        var areas = context.GetPrincipal().Grants.AreasWith(Permission.List);
+        IReadOnlyList<FileVersion> versions;
+        if (areas.Any(root.IsUnder))
+        {
+            versions = await metadata.ListCurrentVersionsAsync(root.Value, Limit, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var below = areas.Where(a => a.IsUnder(root)).ToList();
+            below.RemoveAll(a => below.Any(other => other != a && a.IsUnder(other)));
+            if (below.Count == 0)
+            {
+                return AccessResults.Deny(context, root, Permission.List);
+            }
+
+            var found = new List<FileVersion>();
+            foreach (var area in below.OrderBy(a => a.Value, StringComparer.Ordinal))
+            {
+                found.AddRange(await metadata.ListCurrentVersionsAsync(area.Value, Limit, cancellationToken).ConfigureAwait(false));
+            }
+
+            versions = [.. found.OrderBy(v => v.Path, StringComparer.Ordinal).Take(Limit)];
+        }
+
+        audit.Append(AuditActors.Event(context, "file.list", AuditOutcome.Success, root.Value) with { Detail = $"{versions.Count} files" });
         return Results.Json(new
         {
             files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt }),

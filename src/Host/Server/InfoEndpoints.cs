@@ -4,16 +4,17 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Native;
+using TurboMft.Host.Access;
 
 namespace TurboMft.Host.Server;
 
-/// <summary><c>GET /healthz</c> (anonymous, no version) and <c>GET /v1/info</c> (authenticated).</summary>
+/// <summary><c>GET /healthz</c> (anonymous, no version) and <c>GET /v1/info</c> (any authenticated caller).</summary>
 public static class InfoEndpoints
 {
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapInfoEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
+        routes.MapGet("/healthz", () => Results.Text("ok\n", "text/plain")).AllowAnonymousAccess();
         routes.MapGet("/v1/info", (ServerSettings settings) =>
         {
             var cpu = CpuFeatures.Current;
@@ -40,7 +41,7 @@ public static class InfoEndpoints
                     minRequestBodyBytesPerSecond = settings.MinRequestBodyBytesPerSecond,
                 },
             });
-        });
+        }).RequirePermission(Permission.None);
         return routes;
     }
 }

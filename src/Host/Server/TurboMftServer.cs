@@ -10,14 +10,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
-using TurboMft.Host.Auth;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using TurboMft.Host.Access;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Server;
 
 /// <summary>
 /// Builds the Kestrel-hosted server: HTTPS only, TLS 1.3 only, HTTP/1.1 and HTTP/2 (and HTTP/3 where the platform has
-/// QUIC), the single authentication middleware, and the API endpoints (docs/protocol.md).
+/// QUIC), the single access (authentication and authorization) middleware, and the API endpoints (docs/protocol.md).
 /// </summary>
 public sealed class TurboMftServer : IAsyncDisposable
 {
@@ -79,6 +80,11 @@ public sealed class TurboMftServer : IAsyncDisposable
                 {
                     https.ServerCertificate = certificate;
                     https.SslProtocols = SslProtocols.Tls13;
+
+                    // Peers may present a client certificate; whether it maps to a registered peer (pin or configured CA)
+                    // is decided by the one authentication middleware, so the handshake accepts any and requires none.
+                    https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                    https.ClientCertificateValidation = (_, _, _) => true;
                 });
             });
         });
@@ -86,7 +92,8 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(keys);
-        builder.Services.AddSingleton(new AdminToken(data.ReadAdminToken()));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AuthenticationThrottle>();
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
         builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
         builder.Services.AddSingleton<ServerBuffers>();
@@ -101,11 +108,12 @@ public sealed class TurboMftServer : IAsyncDisposable
         }));
         var app = builder.Build();
         app.UseProblemResponses();
-        app.UseMiddleware<AdminTokenAuthentication>();
+        app.UseRouting();
+        app.UseMiddleware<AccessMiddleware>();
         app.MapInfoEndpoints();
         app.MapUploadEndpoints();
         app.MapFileEndpoints();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
         return new TurboMftServer(app, keys, certificate, data);
     }
 

@@ -9,6 +9,8 @@ using TurboMft.Engine.Container;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Access;
+using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Server;
@@ -19,15 +21,21 @@ public static class UploadEndpoints
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapUploadEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v1/uploads", CreateAsync).WithSummary("Open a resumable upload session for a path, size and chunk size.");
-        routes.MapGet("/v1/uploads/{id:guid}", StatusAsync).WithSummary("Which chunks the server holds, for resume.");
-        routes.MapPut("/v1/uploads/{id:guid}/chunks/{index:long}", PutChunkAsync).WithSummary("Send one chunk (TMF-Chunk-CRC64; optional Content-Encoding: lz4-block; Repr-Digest in sha256 mode). Idempotent.");
-        routes.MapPost("/v1/uploads/{id:guid}/complete", CompleteAsync).WithSummary("Verify the sha256-tree and commit atomically.");
-        routes.MapDelete("/v1/uploads/{id:guid}", AbortAsync).WithSummary("Abort the session and remove its staging container.");
+        // Every upload route needs write on the upload's path, which is in the body or the session: checked in the handler.
+        routes.MapPost("/v1/uploads", CreateAsync).WithSummary("Open a resumable upload session for a path, size and chunk size.")
+            .RequirePermission(Permission.Write, PathSource.Deferred);
+        routes.MapGet("/v1/uploads/{id:guid}", StatusAsync).WithSummary("Which chunks the server holds, for resume.")
+            .RequirePermission(Permission.Write, PathSource.Deferred);
+        routes.MapPut("/v1/uploads/{id:guid}/chunks/{index:long}", PutChunkAsync).WithSummary("Send one chunk (TMF-Chunk-CRC64; optional Content-Encoding: lz4-block; Repr-Digest in sha256 mode). Idempotent.")
+            .RequirePermission(Permission.Write, PathSource.Deferred);
+        routes.MapPost("/v1/uploads/{id:guid}/complete", CompleteAsync).WithSummary("Verify the sha256-tree and commit atomically.")
+            .RequirePermission(Permission.Write, PathSource.Deferred);
+        routes.MapDelete("/v1/uploads/{id:guid}", AbortAsync).WithSummary("Abort the session and remove its staging container.")
+            .RequirePermission(Permission.Write, PathSource.Deferred);
         return routes;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, UploadRegistry uploads, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(HttpContext context, UploadRegistry uploads, IAuditTrail audit, CancellationToken cancellationToken)
     {
         CreateUploadRequest? request;
         try
@@ -47,6 +55,11 @@ public static class UploadEndpoints
         if (!RemotePath.TryParse(request.Path, out var path, out var pathError))
         {
             return Problems.BadPath(pathError!);
+        }
+
+        if (AccessResults.Check(context, Permission.Write, path) is { } denied)
+        {
+            return denied;
         }
 
         var chunkSize = request.ChunkSize ?? ChunkGeometry.DefaultChunkSize;
@@ -73,15 +86,25 @@ public static class UploadEndpoints
         }
 
         var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, cancellationToken).ConfigureAwait(false);
+        audit.Append(AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with
+        {
+            Size = request.Size,
+            Detail = $"upload {upload.Session.Id}",
+        });
         return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
     }
 
-    private static async Task<IResult> StatusAsync(Guid id, UploadRegistry uploads, IMetadataStore metadata, CancellationToken cancellationToken)
+    private static async Task<IResult> StatusAsync(Guid id, HttpContext context, UploadRegistry uploads, IMetadataStore metadata, CancellationToken cancellationToken)
     {
         var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             return UploadNotFound(id);
+        }
+
+        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
+        {
+            return denied;
         }
 
         // The stored row has the current expiry (chunks move it forward); the open writer has the chunks held.
@@ -96,6 +119,11 @@ public static class UploadEndpoints
         if (session is null)
         {
             return UploadNotFound(id);
+        }
+
+        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
+        {
+            return denied;
         }
 
         if (upload is null)
@@ -220,7 +248,7 @@ public static class UploadEndpoints
         }
     }
 
-    private static async Task<IResult> CompleteAsync(Guid id, HttpContext context, UploadRegistry uploads, CancellationToken cancellationToken)
+    private static async Task<IResult> CompleteAsync(Guid id, HttpContext context, UploadRegistry uploads, IAuditTrail audit, CancellationToken cancellationToken)
     {
         // The body is optional and may come chunked (no Content-Length), so read whatever is there.
         FileDigest? expected = null;
@@ -259,15 +287,20 @@ public static class UploadEndpoints
             return UploadNotFound(id);
         }
 
+        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
+        {
+            return denied;
+        }
+
         if (upload is null)
         {
             return UploadClosed(id, session.State);
         }
 
+        FileVersion version;
         try
         {
-            var version = await uploads.CompleteAsync(upload, expected, cancellationToken).ConfigureAwait(false);
-            return Results.Json(Committed(version));
+            version = await uploads.CompleteAsync(upload, expected, cancellationToken).ConfigureAwait(false);
         }
         catch (ContainerException e) when (e.Fault == ContainerFault.ChunkMissing)
         {
@@ -277,20 +310,37 @@ public static class UploadEndpoints
         }
         catch (ContainerException e) when (e.Fault == ContainerFault.FileDigestMismatch)
         {
+            audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, session.Path) with { Size = session.Size, Detail = "file-digest-mismatch" });
             return Problems.Unverified("file-digest-mismatch", "The chunks received hash to a different sha256-tree than expected; nothing was committed.");
         }
         catch (UploadClosedException)
         {
             return UploadClosed(id, UploadState.Completed);
         }
+
+        // On disk before the client hears of it (docs/audit.md, "Durability").
+        await audit.AppendDurableAsync(Uploaded(context, version), cancellationToken).ConfigureAwait(false);
+        return Results.Json(Committed(version));
     }
 
-    private static async Task<IResult> AbortAsync(Guid id, UploadRegistry uploads, IMetadataStore metadata, CancellationToken cancellationToken)
+    /// <summary>The <c>file.upload</c> record of a committed version.</summary>
+    internal static AuditEvent Uploaded(HttpContext context, FileVersion version) => AuditActors.Event(context, "file.upload", AuditOutcome.Success, version.Path) with
+    {
+        Size = version.Size,
+        Digest = version.Digest,
+    };
+
+    private static async Task<IResult> AbortAsync(Guid id, HttpContext context, UploadRegistry uploads, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
         var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             return UploadNotFound(id);
+        }
+
+        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
+        {
+            return denied;
         }
 
         if (session.State != UploadState.Open)
@@ -299,6 +349,7 @@ public static class UploadEndpoints
         }
 
         await uploads.AbortAsync(session, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+        await audit.AppendDurableAsync(AuditActors.Event(context, "upload.abort", AuditOutcome.Success, session.Path) with { Detail = $"upload {id}" }, cancellationToken).ConfigureAwait(false);
         return Results.NoContent();
     }
 

@@ -1,0 +1,167 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Audit;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Access;
+
+/// <summary>
+/// The one authentication and authorization path for every route (DESIGN.md, "Security"; docs/security.md):
+/// <list type="number">
+/// <item>endpoints marked <see cref="AnonymousAccess"/> (<c>/healthz</c>, the password login) pass untouched;</item>
+/// <item>otherwise the request must carry exactly one credential: <c>Authorization: Bearer &lt;token&gt;</c>, or, without
+/// an Authorization header, a TLS client certificate registered to a peer. Any other scheme, a bad token or an unknown
+/// certificate is 401; no header, forwarded-for or loopback address is ever trusted;</item>
+/// <item>the endpoint's <see cref="RequiredPermission"/> is checked against the principal's grants before the handler
+/// runs, so a denial is the same 403 whether or not the path exists. An endpoint without the metadata is denied.</item>
+/// </list>
+/// Failures are audited and slowed down per source address (<see cref="AuthenticationThrottle"/>).
+/// </summary>
+public sealed class AccessMiddleware(
+    RequestDelegate next, IAccessAuthenticator authenticator, IAuditTrail audit, AuthenticationThrottle throttle, TimeProvider time, ILogger<AccessMiddleware> logger)
+{
+    private const string BearerScheme = "Bearer";
+
+    /// <summary>Authenticates and authorizes the request, or answers 401/403.</summary>
+    public async Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var endpoint = context.GetEndpoint();
+        if (endpoint?.Metadata.GetMetadata<AnonymousAccess>() is not null)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var principal = await AuthenticateAsync(context).ConfigureAwait(false);
+        if (principal is null)
+        {
+            context.Response.Headers.WWWAuthenticate = BearerScheme;
+            await Problems.Unauthorized().ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.SetPrincipal(principal);
+        if (endpoint is null)
+        {
+            // No such route: the routing's own 404/405 follows, for authenticated callers only.
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var required = endpoint.Metadata.GetMetadata<RequiredPermission>();
+        if (required is null)
+        {
+            logger.LogError("Endpoint {Endpoint} declares no permission; denied", endpoint.DisplayName);
+            await AccessResults.Deny(context, null, Permission.Admin).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        RemotePath? path = null;
+        bool allowed;
+        switch (required.Source)
+        {
+            case PathSource.Route:
+                if (!RequestPaths.TryGet(context, required.RoutePrefix!, out path, out var pathError))
+                {
+                    await Problems.BadPath(pathError).ExecuteAsync(context).ConfigureAwait(false);
+                    return;
+                }
+
+                allowed = required.Permission == Permission.None || principal.Grants.Allows(required.Permission, path);
+                break;
+            case PathSource.Deferred:
+                allowed = required.Permission == Permission.None || principal.Grants.HoldsAnywhere(required.Permission);
+                break;
+            default:
+                path = RemotePath.Root;
+                allowed = required.Permission == Permission.None || principal.Grants.Allows(required.Permission, path);
+                break;
+        }
+
+        if (!allowed)
+        {
+            await AccessResults.Deny(context, path, required.Permission).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await next(context).ConfigureAwait(false);
+    }
+
+    private async Task<Principal?> AuthenticateAsync(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        var delay = throttle.DelayFor(address);
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, time, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        AuthenticationOutcome outcome;
+        var authorization = context.Request.Headers.Authorization;
+        if (authorization.Count > 0)
+        {
+            outcome = authorization.Count == 1
+                && AuthenticationHeaderValue.TryParse(authorization[0], out var header)
+                && header.Scheme.Equals(BearerScheme, StringComparison.OrdinalIgnoreCase)
+                && header.Parameter is { Length: > 0 } token
+                    ? await authenticator.AuthenticateTokenAsync(token, context.RequestAborted).ConfigureAwait(false)
+                    : AuthenticationOutcome.Failure("unsupported-credentials");
+        }
+        else if (context.Connection.ClientCertificate is { } certificate)
+        {
+            outcome = await authenticator.AuthenticatePeerAsync(certificate, context.RequestAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            outcome = AuthenticationOutcome.Failure("no-credentials");
+        }
+
+        if (outcome.Principal is { } principal)
+        {
+            throttle.RecordSuccess(address);
+            AuditOncePerConnection(context, principal);
+            return principal;
+        }
+
+        var failures = throttle.RecordFailure(address);
+        audit.Append(AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason });
+        if (failures == AuthenticationThrottle.FreeFailures)
+        {
+            logger.LogWarning("{Failures} failed authentications from {Address}; further attempts are slowed down", failures, address);
+            audit.Append(AuditActors.Event(context, "auth.throttled", AuditOutcome.Denied) with
+            {
+                Detail = $"{failures} failures within {AuthenticationThrottle.Window.TotalMinutes:0} min",
+            });
+        }
+
+        return null;
+    }
+
+    // A record per request would drown the trail (a 1 GiB push is hundreds of chunk requests); one per connection and
+    // credential says who connected, and every audited action names its actor anyway.
+    private void AuditOncePerConnection(HttpContext context, Principal principal)
+    {
+        var items = context.Features.Get<IConnectionItemsFeature>()?.Items;
+        var key = "turbomft.authenticated:" + (principal.TokenId ?? "peer:" + principal.Name);
+        if (items is not null)
+        {
+            lock (items)
+            {
+                if (!items.TryAdd(key, true))
+                {
+                    return;
+                }
+            }
+        }
+
+        audit.Append(AuditActors.Event(context, "auth.success", AuditOutcome.Success, null) with
+        {
+            Actor = AuditActors.For(context, principal),
+            Detail = principal.Kind == PrincipalKind.Peer ? "client-certificate" : "bearer",
+        });
+    }
+}
