@@ -48,7 +48,7 @@ internal static class KeysCommand
 
             if (audit is not null)
             {
-                await audit.AppendDurableAsync(RotationEvent(AuditOutcome.Success, $"master key {previous} -> {id}")).ConfigureAwait(false);
+                await audit.AppendDurableAsync(RotationEvent(AuditOutcome.Success, $"master key {previous} to {id}")).ConfigureAwait(false);
             }
 
             await output.WriteLineAsync($"rotated master key {previous} -> {id} in {path}; re-wrap containers with `turbomft container rewrap`.").ConfigureAwait(false);

@@ -4,13 +4,15 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Native;
+using TurboMft.Host.Audit;
 
 namespace TurboMft.Host.Server;
 
 /// <summary>
 /// Turns an unhandled exception into a problem+json response without stack trace, file-system path or version: a full disk
 /// is 507, a request body the client failed to deliver (too slow, cut short) is 408 or 400, a stored container that fails
-/// verification is 500 <c>stored-file-corrupt</c>, anything else 500 <c>internal</c>. Each failure is logged once; only
+/// verification is 500 <c>stored-file-corrupt</c>, an audit log that cannot be written is 503 <c>audit-unavailable</c> (fail
+/// closed), anything else 500 <c>internal</c>. Each failure is logged once; only
 /// server faults carry a stack trace.
 /// </summary>
 public static class ErrorResponses
@@ -29,6 +31,10 @@ public static class ErrorResponses
             IResult result;
             switch (exception)
             {
+                case AuditUnavailableException:
+                    logger?.LogCritical("Request {Method} {Path} refused: {Message}", context.Request.Method, context.Request.Path, exception.Message);
+                    result = Problems.Result(StatusCodes.Status503ServiceUnavailable, "audit-unavailable", "Audit trail unavailable", "The audit trail cannot be written, so the server refuses the operation; the operator has been told.");
+                    break;
                 case DiskFullException or IOException { HResult: NoSpaceErrno }:
                     logger?.LogError("Request {Method} {Path} failed: {Message}", context.Request.Method, context.Request.Path, exception.Message);
                     result = Problems.Result(StatusCodes.Status507InsufficientStorage, "insufficient-storage", "Insufficient storage", "The server's disk is full; nothing was committed.");

@@ -94,7 +94,7 @@ public class AuditCommandTests : IDisposable
         Assert.Equal("keys.rotate", record.Action);
         Assert.Equal(AuditOutcome.Success, record.Outcome);
         Assert.Equal(AuditActor.System, record.Actor);
-        Assert.Matches("^master key [0-9a-f]{16} -> [0-9a-f]{16}$", record.Detail);
+        Assert.Matches("^master key [0-9a-f]{16} to [0-9a-f]{16}$", record.Detail);
     }
 
     [Fact]
