@@ -60,18 +60,28 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         _options = options;
         _time = time;
         _lock = lockFile;
-        var startup = Recover();
-        var headPath = Path.Combine(directory, AuditFiles.HeadName);
-        CheckHead(headPath, startup);
-        _head = new FileStream(headPath, OwnerOnly(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read));
-        if (_head.Length != AuditHead.Size)
+        try
         {
-            _head.SetLength(AuditHead.Size);
+            var startup = Recover();
+            var headPath = Path.Combine(directory, AuditFiles.HeadName);
+            CheckHead(headPath, startup);
+            _head = new FileStream(headPath, OwnerOnly(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read));
+            if (_head.Length != AuditHead.Size)
+            {
+                _head.SetLength(AuditHead.Size);
+            }
+
+            WriteBatch([.. startup.Select(e => new Pending(e, null))]);
+            Commit();
+            DurableFileSystem.FlushDirectory(directory);
+        }
+        catch
+        {
+            _file?.Dispose();
+            _head?.Dispose();
+            throw;
         }
 
-        WriteBatch([.. startup.Select(e => new Pending(e, null))]);
-        Commit();
-        DurableFileSystem.FlushDirectory(directory);
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -162,7 +172,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         FileStream lockFile;
         try
         {
-            CreateOwnerOnlyDirectory(directory);
+            DataDirectory.CreateOwnerOnlyDirectory(directory);
             lockFile = new FileStream(Path.Combine(directory, AuditFiles.LockName), OwnerOnly(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException e)
@@ -200,18 +210,6 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         }
 
         return options;
-    }
-
-    private static void CreateOwnerOnlyDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            System.IO.Directory.CreateDirectory(path);
-        }
-        else
-        {
-            System.IO.Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
     }
 
     private static AuditEvent SystemEvent(string action, string detail) => new()
@@ -514,10 +512,13 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
     }
 
     /// <summary>The offset just after the last newline (0 when there is none).</summary>
-    private static long EndOfLastLine(FileStream stream)
+    private static long EndOfLastLine(FileStream stream) => LastNewlineBefore(stream, stream.Length) + 1;
+
+    /// <summary>The offset of the last newline before <paramref name="end"/>, or -1.</summary>
+    private static long LastNewlineBefore(FileStream stream, long end)
     {
         var block = new byte[64 * 1024];
-        var position = stream.Length;
+        var position = end;
         while (position > 0)
         {
             var count = (int)Math.Min(block.Length, position);
@@ -527,11 +528,11 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
             var index = block.AsSpan(0, count).LastIndexOf((byte)'\n');
             if (index >= 0)
             {
-                return position + index + 1;
+                return position + index;
             }
         }
 
-        return 0;
+        return -1;
     }
 
     /// <summary>The last newline-terminated line of a file (without the newline), or null when it has none.</summary>
@@ -544,24 +545,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
             return null;
         }
 
-        var block = new byte[64 * 1024];
-        var position = end - 1;
-        var start = 0L;
-        while (position > 0)
-        {
-            var count = (int)Math.Min(block.Length, position);
-            stream.Position = position - count;
-            stream.ReadExactly(block, 0, count);
-            var index = block.AsSpan(0, count).LastIndexOf((byte)'\n');
-            if (index >= 0)
-            {
-                start = position - count + index + 1;
-                break;
-            }
-
-            position -= count;
-        }
-
+        var start = LastNewlineBefore(stream, end - 1) + 1;
         var line = new byte[end - 1 - start];
         stream.Position = start;
         stream.ReadExactly(line);

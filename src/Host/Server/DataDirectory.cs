@@ -136,7 +136,8 @@ public sealed class DataDirectory
     /// <summary>A new API token: "tmf_" and 256 random bits in base64url.</summary>
     public static string NewToken() => "tmf_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static void CreateOwnerOnlyDirectory(string path)
+    /// <summary>Creates a directory (and its parents) 0700.</summary>
+    internal static void CreateOwnerOnlyDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
         {
