@@ -4,6 +4,7 @@ using TurboMft.Engine.Client;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
+using TurboMft.Host.Audit;
 
 namespace TurboMft.Host.Cli;
 
@@ -58,6 +59,7 @@ public static class CliErrors
         ContainerException or SourceUnreadableException or CryptographicException => ExitCodes.Failed,
         UnauthorizedAccessException or IOException => ExitCodes.Failed,
         MasterKeyException => ExitCodes.Failed,
+        AuditChainBrokenException or AuditKeyException => ExitCodes.Failed,
         _ => null,
     };
 }

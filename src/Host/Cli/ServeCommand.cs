@@ -27,6 +27,7 @@ internal static class ServeCommand
             await output.WriteLineAsync($"TurboMft serving {server.Address} (TLS 1.3; HTTP/1.1, HTTP/2; HTTP/3 {(TurboMftServer.QuicAvailable ? "on" : "off: libmsquic not available")})").ConfigureAwait(false);
             await output.WriteLineAsync($"certificate {server.Fingerprint} ({directory.CertificatePath})").ConfigureAwait(false);
             await output.WriteLineAsync($"admin token in {directory.AdminTokenPath}").ConfigureAwait(false);
+            await output.WriteLineAsync($"audit log in {directory.AuditPath}").ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             try
             {

@@ -14,6 +14,7 @@ public static class TurboMftCommand
             DigestCommand.Create(output, error),
             BenchCommand.Create(output, error),
             KeysCommand.Create(output, error),
+            AuditCommand.Create(output, error),
             ContainerCommand.Create(output, error),
         };
         foreach (var transfer in TransferCommands.Create(output, error))

@@ -2,12 +2,13 @@ using System.Security.Cryptography;
 using System.Text;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Native;
+using TurboMft.Host.Audit;
 
 namespace TurboMft.Host.Server;
 
 /// <summary>
-/// The server's data directory. The first start on an empty directory creates the TLS certificate, the master key and
-/// the admin token (all 0600); later starts load them. Layout in docs/operations.md.
+/// The server's data directory. The first start on an empty directory creates the TLS certificate, the master key, the
+/// audit key and the admin token (all 0600); later starts load them. Layout in docs/operations.md.
 /// </summary>
 public sealed class DataDirectory
 {
@@ -27,6 +28,12 @@ public sealed class DataDirectory
 
     /// <summary>Master key file (0600), unless <c>TURBOMFT_MASTER_KEY</c> is set.</summary>
     public string MasterKeyPath => Path.Combine(Root, "keys", "master.key");
+
+    /// <summary>Audit HMAC key file (0600), kept apart from the master key, unless <c>TURBOMFT_AUDIT_KEY</c> is set (docs/audit.md, "Key").</summary>
+    public string AuditKeyPath => Path.Combine(Root, "keys", "audit.key");
+
+    /// <summary>The audit log directory (docs/audit.md).</summary>
+    public string AuditPath => Path.Combine(Root, "audit");
 
     /// <summary>Admin API token (0600).</summary>
     public string AdminTokenPath => Path.Combine(Root, "admin.token");
@@ -69,6 +76,16 @@ public sealed class DataDirectory
             created.Add("master key");
         }
 
+        if (AuditKey.FromEnvironment() is { } auditFromEnvironment)
+        {
+            auditFromEnvironment.Dispose();
+        }
+        else if (!File.Exists(directory.AuditKeyPath))
+        {
+            AuditKey.CreateKeyFile(directory.AuditKeyPath);
+            created.Add("audit key");
+        }
+
         if (!File.Exists(directory.AdminTokenPath))
         {
             using var stream = DurableFileSystem.CreateOwnerOnly(directory.AdminTokenPath);
@@ -80,6 +97,27 @@ public sealed class DataDirectory
         directory.Created = created;
         return directory;
     }
+
+    /// <summary>
+    /// Opens an existing data directory without creating anything, for offline commands (<c>audit verify</c>, <c>keys rotate</c>).
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">There is no directory at <paramref name="path"/>.</exception>
+    public static DataDirectory OpenExisting(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException("No data directory: pass --data DIR or set TURBOMFT_DATA.");
+        }
+
+        var root = Path.GetFullPath(path);
+        return Directory.Exists(root)
+            ? new DataDirectory(root)
+            : throw new DirectoryNotFoundException($"No data directory at {root}: check --data (a server creates it on its first start).");
+    }
+
+    /// <summary>Loads the audit key: <c>TURBOMFT_AUDIT_KEY</c> if set, else the key file (refused if others can read it).</summary>
+    /// <exception cref="AuditKeyException">The key is missing, unsafe or malformed.</exception>
+    public AuditKey LoadAuditKey() => AuditKey.FromEnvironment() ?? AuditKey.LoadKeyFile(AuditKeyPath);
 
     /// <summary>Loads the node's key ring: <c>TURBOMFT_MASTER_KEY</c> if set, else the key file.</summary>
     public KeyRing LoadKeyRing() => KeyRing.FromEnvironment() ?? KeyRing.LoadKeyFile(MasterKeyPath);
@@ -98,7 +136,8 @@ public sealed class DataDirectory
     /// <summary>A new API token: "tmf_" and 256 random bits in base64url.</summary>
     public static string NewToken() => "tmf_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static void CreateOwnerOnlyDirectory(string path)
+    /// <summary>Creates a directory (and its parents) 0700.</summary>
+    internal static void CreateOwnerOnlyDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
         {

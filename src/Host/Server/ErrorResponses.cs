@@ -11,7 +11,8 @@ namespace TurboMft.Host.Server;
 /// <summary>
 /// Turns an unhandled exception into a problem+json response without stack trace, file-system path or version: a full disk
 /// is 507, a request body the client failed to deliver (too slow, cut short) is 408 or 400, a stored container that fails
-/// verification is 500 <c>stored-file-corrupt</c>, anything else 500 <c>internal</c>. Each failure is logged once; only
+/// verification is 500 <c>stored-file-corrupt</c>, an audit log that cannot be written is 503 <c>audit-unavailable</c> (fail
+/// closed), anything else 500 <c>internal</c>. Each failure is logged once; only
 /// server faults carry a stack trace.
 /// </summary>
 public static class ErrorResponses
@@ -30,6 +31,10 @@ public static class ErrorResponses
             IResult result;
             switch (exception)
             {
+                case AuditUnavailableException:
+                    logger?.LogCritical("Request {Method} {Path} refused: {Message}", context.Request.Method, context.Request.Path, exception.Message);
+                    result = Problems.Result(StatusCodes.Status503ServiceUnavailable, "audit-unavailable", "Audit trail unavailable", "The audit trail cannot be written, so the server refuses the operation; the operator has been told.");
+                    break;
                 case DiskFullException or IOException { HResult: NoSpaceErrno }:
                     logger?.LogError("Request {Method} {Path} failed: {Message}", context.Request.Method, context.Request.Path, exception.Message);
                     result = Problems.Result(StatusCodes.Status507InsufficientStorage, "insufficient-storage", "Insufficient storage", "The server's disk is full; nothing was committed.");
@@ -43,11 +48,6 @@ public static class ErrorResponses
                     // A body cut short or malformed framing, typically a client that went away mid-request.
                     logger?.LogInformation("Request {Method} {Path} could not be read: {Message}", context.Request.Method, context.Request.Path, bad.Message);
                     result = Problems.Result(bad.StatusCode, "invalid-request", "Bad request", bad.Message);
-                    break;
-                case AuditUnavailableException:
-                    // Fail closed: an action that cannot be audited is not acknowledged.
-                    logger?.LogCritical(exception, "Request {Method} {Path} failed: the audit log cannot be written", context.Request.Method, context.Request.Path);
-                    result = Problems.Result(StatusCodes.Status503ServiceUnavailable, "audit-unavailable", "Audit log unavailable", "The server cannot write its audit log; the operator has been told.");
                     break;
                 case ContainerException e:
                     logger?.LogError(exception, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);

@@ -12,6 +12,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using TurboMft.Host.Access;
+using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Server;
@@ -25,12 +26,15 @@ public sealed class TurboMftServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly KeyRing _keys;
     private readonly X509Certificate2 _certificate;
+    private readonly AuditLog _audit;
+    private bool _started;
 
-    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data)
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit)
     {
         _app = app;
         _keys = keys;
         _certificate = certificate;
+        _audit = audit;
         Data = data;
     }
 
@@ -54,6 +58,23 @@ public sealed class TurboMftServer : IAsyncDisposable
         var endpoint = settings.ParseListen();
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
+
+        // Exclusive: a second server (or an offline command) on this directory stops here (docs/audit.md).
+        var audit = AuditLog.Open(data);
+        try
+        {
+            return Build(settings, data, logging, endpoint, certificate, keys, audit);
+        }
+        catch
+        {
+            audit.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    private static TurboMftServer Build(
+        ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging, System.Net.IPEndPoint endpoint, X509Certificate2 certificate, KeyRing keys, AuditLog audit)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft" });
         builder.Logging.ClearProviders();
         if (logging is null)
@@ -92,6 +113,8 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(audit);
+        builder.Services.AddSingleton<IAuditTrail>(audit);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AuthenticationThrottle>();
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
@@ -113,14 +136,17 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapInfoEndpoints();
         app.MapUploadEndpoints();
         app.MapFileEndpoints();
+        app.MapAuditEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
-        return new TurboMftServer(app, keys, certificate, data);
+        return new TurboMftServer(app, keys, certificate, data, audit);
     }
 
-    /// <summary>Starts listening.</summary>
+    /// <summary>Starts listening, then records <c>server.start</c> durably.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _started = true;
+        await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);
         _app.Logger.LogInformation("TurboMft listening on {Address}; HTTP/3 {Quic}", Address, QuicAvailable ? "on" : "off (no libmsquic)");
     }
 
@@ -130,12 +156,29 @@ public sealed class TurboMftServer : IAsyncDisposable
     /// <summary>The application's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <inheritdoc />
+    /// <summary>Stops the server, records <c>server.stop</c> (after the last request), then closes the audit log.</summary>
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().ConfigureAwait(false);
+        if (_started)
+        {
+            try
+            {
+                await _audit.AppendDurableAsync(SystemEvent("server.stop", null)).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException e)
+            {
+                // Stopping anyway; the failure that broke the log was already reported to the requests it failed.
+                _app.Logger.LogError("server.stop could not be recorded in the audit log: {Reason}", e.Message);
+            }
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _audit.DisposeAsync().ConfigureAwait(false);
         _keys.Dispose();
         _certificate.Dispose();
     }
+
+    private static AuditEvent SystemEvent(string action, string? detail) =>
+        new() { Action = action, Actor = AuditActor.System, Outcome = AuditOutcome.Success, Detail = detail };
 }
