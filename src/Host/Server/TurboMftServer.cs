@@ -10,6 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Access;
+using TurboMft.Host.Audit;
 using TurboMft.Host.Auth;
 using TurboMft.Host.Metadata;
 
@@ -24,12 +26,16 @@ public sealed class TurboMftServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly KeyRing _keys;
     private readonly X509Certificate2 _certificate;
+    private readonly SqliteAccessStore _access;
+    private readonly AccessPolicy? _policy;
 
-    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data)
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, SqliteAccessStore access, AccessPolicy? policy)
     {
         _app = app;
         _keys = keys;
         _certificate = certificate;
+        _access = access;
+        _policy = policy;
         Data = data;
     }
 
@@ -46,13 +52,17 @@ public sealed class TurboMftServer : IAsyncDisposable
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
     /// <summary>Builds (does not start) a server over <paramref name="data"/>.</summary>
+    /// <exception cref="PolicyFileException">The configured policy file is invalid (its message names the line and column).</exception>
     public static TurboMftServer Create(ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(data);
         var endpoint = settings.ParseListen();
+        var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
+        var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
+            .GetAwaiter().GetResult();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft" });
         builder.Logging.ClearProviders();
         if (logging is null)
@@ -89,6 +99,10 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(new AdminToken(data.ReadAdminToken()));
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
         builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
+        builder.Services.AddSingleton(access);
+        builder.Services.AddSingleton<IAccessAuthenticator>(access);
+        builder.Services.AddSingleton(services => new AccessAdministration(access, services.GetRequiredService<IAuditTrail>()));
+        builder.Services.AddSingleton<AccessAdminApi>();
         builder.Services.AddSingleton<ServerBuffers>();
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
@@ -105,13 +119,19 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapInfoEndpoints();
         app.MapUploadEndpoints();
         app.MapFileEndpoints();
+        app.MapAdminEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json");
-        return new TurboMftServer(app, keys, certificate, data);
+        return new TurboMftServer(app, keys, certificate, data, access, policy);
     }
 
-    /// <summary>Starts listening.</summary>
+    /// <summary>Applies the policy file, if one is configured, then starts listening.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (_policy is not null)
+        {
+            await _app.Services.GetRequiredService<AccessAdministration>().ApplyPolicyAsync(AdminCaller.System, _policy, cancellationToken).ConfigureAwait(false);
+        }
+
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app.Logger.LogInformation("TurboMft listening on {Address}; HTTP/3 {Quic}", Address, QuicAvailable ? "on" : "off (no libmsquic)");
     }
@@ -127,6 +147,7 @@ public sealed class TurboMftServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _access.DisposeAsync().ConfigureAwait(false);
         _keys.Dispose();
         _certificate.Dispose();
     }
