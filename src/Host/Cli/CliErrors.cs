@@ -4,6 +4,7 @@ using TurboMft.Engine.Client;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
+using TurboMft.Host.Access;
 
 namespace TurboMft.Host.Cli;
 
@@ -58,6 +59,9 @@ public static class CliErrors
         ContainerException or SourceUnreadableException or CryptographicException => ExitCodes.Failed,
         UnauthorizedAccessException or IOException => ExitCodes.Failed,
         MasterKeyException => ExitCodes.Failed,
+        PolicyFileException => ExitCodes.Usage,
+        AccessException { Error: AccessError.InvalidName or AccessError.InvalidRequest or AccessError.InvalidArea } => ExitCodes.Usage,
+        AccessException => ExitCodes.Failed,
         _ => null,
     };
 }

@@ -51,9 +51,12 @@ public sealed class TurboMftServer : IAsyncDisposable
     /// <summary>The bound address, e.g. <c>https://127.0.0.1:8443</c> (the real port when 0 was asked for).</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    /// <summary>Builds (does not start) a server over <paramref name="data"/>.</summary>
+    /// <summary>
+    /// Builds (does not start) a server over <paramref name="data"/>. <paramref name="services"/> may add or replace services
+    /// after the defaults (tests, embedding).
+    /// </summary>
     /// <exception cref="PolicyFileException">The configured policy file is invalid (its message names the line and column).</exception>
-    public static TurboMftServer Create(ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging = null)
+    public static TurboMftServer Create(ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(data);
@@ -113,6 +116,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             document.Info.Description = "TurboMft HTTP API v1; the contract is docs/protocol.md. Every route but /healthz needs Authorization: Bearer <token>.";
             return Task.CompletedTask;
         }));
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseProblemResponses();
         app.UseMiddleware<AdminTokenAuthentication>();
