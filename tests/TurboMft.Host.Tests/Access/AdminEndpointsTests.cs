@@ -152,6 +152,40 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         Assert.Equal(401, problem.Status);
     }
 
+    [Fact]
+    public async Task The_policy_file_is_applied_at_every_start()
+    {
+        var root = Directory.CreateTempSubdirectory("tmf-policy-").FullName;
+        try
+        {
+            var policy = Path.Combine(root, "policy.json");
+            var data = DataDirectory.Open(Path.Combine(root, "data"));
+            var settings = new ServerSettings { Data = data.Root, Listen = "127.0.0.1:0", Policy = policy };
+            await File.WriteAllTextAsync(policy, """{ "users": [ { "name": "ops" } ], "grants": [ { "role": "operator", "user": "ops", "area": "/ot" } ] }""");
+            await using (var first = TurboMftServer.Create(settings, data, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit)))
+            {
+                await first.StartAsync();
+                Assert.True((await first.Services.GetRequiredService<SqliteAccessStore>().GrantsForUserAsync("ops")).Allows(Permission.Delete, Engine.Storage.RemotePath.Parse("/ot/x")));
+            }
+
+            await File.WriteAllTextAsync(policy, "{}");
+            await using (var second = TurboMftServer.Create(settings, data, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit)))
+            {
+                await second.StartAsync();
+                Assert.DoesNotContain(await second.Services.GetRequiredService<AccessAdministration>().ListUsersAsync(), u => u.Name == "ops");
+            }
+
+            Assert.Equal(["file=policy.json roles=0 users=1 peers=0 grants=1", "file=policy.json roles=0 users=0 peers=0 grants=0"], _audit.Durable.Where(e => e.Action == "policy.load").Select(e => e.Detail));
+            await File.WriteAllTextAsync(policy, """{ "grants": [ { "role": "operator", "user": "ops", "area": "/ot" } ] }""");
+            var error = Assert.Throws<PolicyFileException>(() => TurboMftServer.Create(settings, data));
+            Assert.Equal((1, 45), (error.Line, error.Column));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private TurboMftAdminClient Client(string token) =>
         new(new TurboMftClientOptions { BaseAddress = _server.Address, Token = token, PinSha256 = _server.Fingerprint });
 
