@@ -28,6 +28,7 @@ public static partial class AccessNames
             $"{what} name {shown} is not allowed: use 1 to {MaxLength} lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.");
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    // \z, not $: "$" also matches before a final newline, which would let "alice\n" through.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,63}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex NamePattern();
 }

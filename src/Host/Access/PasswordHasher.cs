@@ -47,6 +47,11 @@ public static class PasswordHasher
     {
         ValidatePassword(password);
         ValidateIterations(iterations);
+        if (Normalized(password) is null)
+        {
+            throw new AccessException(AccessError.InvalidRequest, "The password is not valid Unicode text.");
+        }
+
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
         return new PasswordHash(DeriveFromText(password, salt, iterations), salt, iterations);
     }
@@ -58,7 +63,9 @@ public static class PasswordHasher
         ArgumentNullException.ThrowIfNull(stored);
         var text = password.Length > MaxLength ? password[..MaxLength] : password;
         var actual = DeriveFromText(text, stored.Salt, stored.Iterations);
-        return CryptographicOperations.FixedTimeEquals(actual, stored.Hash) && password.Length <= MaxLength;
+
+        // An overlong or invalid text still costs a full derivation, then fails.
+        return CryptographicOperations.FixedTimeEquals(actual, stored.Hash) && password.Length <= MaxLength && Normalized(password) is not null;
     }
 
     /// <summary>Throws <see cref="AccessException"/> for a password that is too short or too long.</summary>
@@ -84,9 +91,22 @@ public static class PasswordHasher
         }
     }
 
+    /// <summary>The NFC form, or null for text that is not valid Unicode (a lone surrogate).</summary>
+    private static string? Normalized(string password)
+    {
+        try
+        {
+            return password.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     private static byte[] DeriveFromText(string password, byte[] salt, int iterations)
     {
-        var bytes = Encoding.UTF8.GetBytes(password.Normalize(NormalizationForm.FormC));
+        var bytes = Encoding.UTF8.GetBytes(Normalized(password) ?? password);
         try
         {
             return Derive(bytes, salt, iterations, HashBytes);

@@ -45,6 +45,8 @@ public sealed class AccessAdministrationTests : IAsyncLifetime
     [InlineData("-alice")]
     [InlineData("al ice")]
     [InlineData("al/ice")]
+    [InlineData("alice\n")]
+    [InlineData("ali\u0441e")]
     [InlineData("")]
     [InlineData("a2345678901234567890123456789012345678901234567890123456789012345")]
     public async Task Bad_names_are_refused_and_audited_as_failures(string name)

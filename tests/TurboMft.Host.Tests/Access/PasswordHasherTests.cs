@@ -68,6 +68,15 @@ public sealed class PasswordHasherTests
     }
 
     [Fact]
+    public void Invalid_unicode_is_refused_as_a_new_password_and_never_matches()
+    {
+        var hash = PasswordHasher.Hash("a valid password");
+
+        Assert.Equal(AccessError.InvalidRequest, Assert.Throws<AccessException>(() => PasswordHasher.Hash("lone surrogate \ud800 here")).Error);
+        Assert.False(PasswordHasher.Verify("a valid password\ud800", hash));
+    }
+
+    [Fact]
     public void Fewer_than_600000_iterations_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => PasswordHasher.Hash("long enough password", 100_000));
