@@ -216,6 +216,17 @@ public sealed class TurboMftClient : IDisposable
         },
         cancellationToken);
 
+    /// <summary>
+    /// Sends one JSON request (<paramref name="body"/> serialised with the Web defaults, none when null) and reads a JSON
+    /// answer into <typeparamref name="T"/>; an empty answer (204) gives default. For <see cref="TurboMftAdminClient"/>.
+    /// </summary>
+    internal Task<T?> SendJsonAsync<T>(HttpMethod method, string url, object? body, CancellationToken cancellationToken) => SendAsync(
+        () => new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body, body.GetType(), options: Json) },
+        async (response, token) => response.StatusCode == HttpStatusCode.NoContent || response.Content.Headers.ContentLength == 0
+            ? default
+            : await response.Content.ReadFromJsonAsync<T>(Json, token).ConfigureAwait(false),
+        cancellationToken);
+
     /// <inheritdoc />
     public void Dispose()
     {

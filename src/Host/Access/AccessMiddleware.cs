@@ -91,6 +91,22 @@ public sealed class AccessMiddleware(
         await next(context).ConfigureAwait(false);
     }
 
+    /// <summary>Audits a refused credential, counts it against the source address and notes when throttling starts.</summary>
+    internal static void RecordFailure(HttpContext context, IAuditTrail audit, AuthenticationThrottle throttle, ILogger logger, AuditEvent failure)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        var failures = throttle.RecordFailure(address);
+        audit.Append(failure);
+        if (failures == AuthenticationThrottle.FreeFailures)
+        {
+            logger.LogWarning("{Failures} failed authentications from {Address}; further attempts are slowed down", failures, address);
+            audit.Append(AuditActors.Event(context, "auth.throttled", AuditOutcome.Denied) with
+            {
+                Detail = $"{failures} failures within {AuthenticationThrottle.Window.TotalMinutes:0} min",
+            });
+        }
+    }
+
     private async Task<Principal?> AuthenticateAsync(HttpContext context)
     {
         var address = context.Connection.RemoteIpAddress;
@@ -127,17 +143,7 @@ public sealed class AccessMiddleware(
             return principal;
         }
 
-        var failures = throttle.RecordFailure(address);
-        audit.Append(AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason });
-        if (failures == AuthenticationThrottle.FreeFailures)
-        {
-            logger.LogWarning("{Failures} failed authentications from {Address}; further attempts are slowed down", failures, address);
-            audit.Append(AuditActors.Event(context, "auth.throttled", AuditOutcome.Denied) with
-            {
-                Detail = $"{failures} failures within {AuthenticationThrottle.Window.TotalMinutes:0} min",
-            });
-        }
-
+        RecordFailure(context, audit, throttle, logger, AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason });
         return null;
     }
 

@@ -5,6 +5,7 @@ using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Access;
 
 namespace TurboMft.Host.Cli;
 
@@ -60,6 +61,9 @@ public static class CliErrors
         UnauthorizedAccessException or IOException => ExitCodes.Failed,
         MasterKeyException => ExitCodes.Failed,
         AuditChainBrokenException or AuditKeyException => ExitCodes.Failed,
+        PolicyFileException => ExitCodes.Usage,
+        AccessException { Error: AccessError.InvalidName or AccessError.InvalidRequest or AccessError.InvalidArea } => ExitCodes.Usage,
+        AccessException => ExitCodes.Failed,
         _ => null,
     };
 }

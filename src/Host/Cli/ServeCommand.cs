@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
+using TurboMft.Host.Access;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli;
@@ -12,10 +13,17 @@ internal static class ServeCommand
         var data = new Option<string?>("--data") { Description = "Data directory (created and initialised on first start). Env: TURBOMFT_DATA.", HelpName = "DIR" };
         var listen = new Option<string?>("--listen") { Description = "HOST:PORT to listen on (default 127.0.0.1:8443; port 0 picks one). Env: TURBOMFT_LISTEN.", HelpName = "HOST:PORT" };
         var config = new Option<FileInfo?>("--config") { Description = "Optional JSON settings file; environment and command line override it.", HelpName = "FILE" };
-        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config };
+        var policy = new Option<string?>("--policy") { Description = "JSON access policy (roles, users, peers, grants), validated and applied at start. Env: TURBOMFT_POLICY.", HelpName = "FILE" };
+        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy };
         command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
-            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen));
+            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy));
+            if (settings.Policy is not null)
+            {
+                // Before anything is created or bound: a bad policy is a usage error naming FILE:LINE:COLUMN.
+                AccessPolicyFile.Load(settings.Policy);
+            }
+
             var directory = DataDirectory.Open(settings.Data);
             await using var server = TurboMftServer.Create(settings, directory);
             await server.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -44,7 +52,7 @@ internal static class ServeCommand
     }
 
     /// <summary>Settings from a config file, then TURBOMFT_* environment variables, then the command line (highest).</summary>
-    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen)
+    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null)
     {
         var builder = new ConfigurationBuilder();
         if (configFile is not null)
@@ -67,6 +75,11 @@ internal static class ServeCommand
         if (listen is not null)
         {
             overrides["Listen"] = listen;
+        }
+
+        if (policy is not null)
+        {
+            overrides["Policy"] = policy;
         }
 
         builder.AddInMemoryCollection(overrides);

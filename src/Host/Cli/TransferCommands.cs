@@ -152,11 +152,7 @@ internal static class TransferCommands
     /// <summary>The options every transfer command shares, and their mapping to <see cref="TurboMftClientOptions"/>.</summary>
     private sealed class TransferOptions
     {
-        public Option<FileInfo?> Ca { get; } = new("--ca") { Description = "Trust the server through this CA (or its own certificate), PEM or DER.", HelpName = "FILE" };
-
-        public Option<string?> Pin { get; } = new("--pin") { Description = "Trust exactly the server certificate with this SHA-256 (as 'turbomft serve' prints it).", HelpName = "sha256:HEX" };
-
-        public Option<FileInfo?> TokenFile { get; } = new("--token-file") { Description = "File holding the API token (default: environment variable TURBOMFT_TOKEN).", HelpName = "FILE" };
+        public ServerAccessOptions Access { get; } = new();
 
         public Option<int> Connections { get; } = new("--connections")
         {
@@ -181,9 +177,7 @@ internal static class TransferCommands
 
         public void AddTo(Command command, bool withUploadOptions)
         {
-            command.Options.Add(Ca);
-            command.Options.Add(Pin);
-            command.Options.Add(TokenFile);
+            Access.AddTo(command);
             command.Options.Add(Connections);
             command.Options.Add(Http);
             if (withUploadOptions)
@@ -198,31 +192,13 @@ internal static class TransferCommands
 
         public TurboMftClientOptions ToClientOptions(ParseResult parse, Uri server)
         {
-            var tokenFile = parse.GetValue(TokenFile);
-            string token;
-            if (tokenFile is not null)
-            {
-                try
-                {
-                    token = File.ReadAllText(tokenFile.FullName).Trim();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new IOException($"Cannot read the token file '{tokenFile.FullName}': {e.Message}", e);
-                }
-            }
-            else
-            {
-                token = Environment.GetEnvironmentVariable("TURBOMFT_TOKEN")?.Trim() ?? string.Empty;
-            }
-
             var chunkSize = parse.GetResult(ChunkSize) is null ? ChunkGeometry.DefaultChunkSize : parse.GetValue(ChunkSize);
             return new TurboMftClientOptions
             {
                 BaseAddress = server,
-                Token = token,
-                CaCertificatePath = parse.GetValue(Ca)?.FullName,
-                PinSha256 = parse.GetValue(Pin),
+                Token = Access.ReadToken(parse),
+                CaCertificatePath = parse.GetValue(Access.Ca)?.FullName,
+                PinSha256 = parse.GetValue(Access.Pin),
                 Connections = parse.GetValue(Connections),
                 HttpVersion = parse.GetValue(Http) == "2" ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
                 ChunkSize = chunkSize,

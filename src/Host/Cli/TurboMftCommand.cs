@@ -6,8 +6,12 @@ namespace TurboMft.Host.Cli;
 public static class TurboMftCommand
 {
     /// <summary>Builds the command tree writing to the given streams.</summary>
-    public static RootCommand Build(TextWriter output, TextWriter error)
+    public static RootCommand Build(TextWriter output, TextWriter error) => Build(AdminCliContext.ForConsole(output, error));
+
+    /// <summary>Builds the command tree; administration commands read passwords and open the offline audit log through <paramref name="context"/>.</summary>
+    internal static RootCommand Build(AdminCliContext context)
     {
+        var (output, error) = (context.Output, context.Error);
         var root = new RootCommand("TurboMft: fast, verified, encrypted managed file transfer.")
         {
             ServeCommand.Create(output, error),
@@ -22,6 +26,11 @@ public static class TurboMftCommand
             root.Subcommands.Add(transfer);
         }
 
+        foreach (var administration in AccessCommands.Create(context))
+        {
+            root.Subcommands.Add(administration);
+        }
+
         return root;
     }
 
@@ -32,10 +41,17 @@ public static class TurboMftCommand
     }
 
     /// <summary>Parses and runs the command line against the given streams; usage errors exit with code 2.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var parse = Build(output, error).Parse(args);
+        return RunAsync(args, AdminCliContext.ForConsole(output, error));
+    }
+
+    /// <summary>Parses and runs the command line in <paramref name="context"/>; usage errors exit with code 2.</summary>
+    internal static async Task<int> RunAsync(string[] args, AdminCliContext context)
+    {
+        var (output, error) = (context.Output, context.Error);
+        var parse = Build(context).Parse(args);
         if (parse.Errors.Count > 0)
         {
             foreach (var problem in parse.Errors)

@@ -41,6 +41,9 @@ public sealed class DataDirectory
     /// <summary>SQLite metadata database.</summary>
     public string MetadataPath => Path.Combine(Root, "metadata.db");
 
+    /// <summary>SQLite access database: users, tokens, roles, grants, peers (docs/security.md).</summary>
+    public string AccessPath => Path.Combine(Root, "access.db");
+
     /// <summary>Object store root (staging and objects).</summary>
     public string StorePath => Path.Combine(Root, "store");
 

@@ -9,7 +9,7 @@ namespace TurboMft.Host.Server;
 /// </summary>
 public sealed class ServerSettings
 {
-    /// <summary>Data directory: metadata, containers, TLS material, keys, admin token.</summary>
+    /// <summary>Data directory: metadata, access database, containers, TLS material, keys, admin token.</summary>
     public string Data { get; set; } = string.Empty;
 
     /// <summary>Listen endpoint HOST:PORT; port 0 picks a free port.</summary>
@@ -23,6 +23,18 @@ public sealed class ServerSettings
 
     /// <summary>Minimum request body rate in bytes per second before Kestrel cuts a slow client off.</summary>
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>
+    /// Optional JSON policy file declaring custom roles, users, peers and grants (docs/security.md, "Policy file"); validated
+    /// and applied at every start, replacing what the previous policy declared.
+    /// </summary>
+    public string? Policy { get; set; }
+
+    /// <summary>Optional PEM bundle of the CA(s) issuing peer sites' TLS client certificates (peers registered by common name).</summary>
+    public string? ClientCaFile { get; set; }
+
+    /// <summary>PBKDF2-SHA256 iterations for new password hashes; at least 600,000.</summary>
+    public int PasswordIterations { get; set; } = 600_000;
 
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()

@@ -27,14 +27,18 @@ public sealed class TurboMftServer : IAsyncDisposable
     private readonly KeyRing _keys;
     private readonly X509Certificate2 _certificate;
     private readonly AuditLog _audit;
+    private readonly SqliteAccessStore _access;
+    private readonly AccessPolicy? _policy;
     private bool _started;
 
-    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit)
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, SqliteAccessStore access, AccessPolicy? policy)
     {
         _app = app;
         _keys = keys;
         _certificate = certificate;
         _audit = audit;
+        _access = access;
+        _policy = policy;
         Data = data;
     }
 
@@ -50,12 +54,17 @@ public sealed class TurboMftServer : IAsyncDisposable
     /// <summary>The bound address, e.g. <c>https://127.0.0.1:8443</c> (the real port when 0 was asked for).</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    /// <summary>Builds (does not start) a server over <paramref name="data"/>.</summary>
-    public static TurboMftServer Create(ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging = null)
+    /// <summary>
+    /// Builds (does not start) a server over <paramref name="data"/>. <paramref name="services"/> may add or replace services
+    /// after the defaults (tests, embedding).
+    /// </summary>
+    /// <exception cref="PolicyFileException">The configured policy file is invalid (its message names the line and column).</exception>
+    public static TurboMftServer Create(ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(data);
         var endpoint = settings.ParseListen();
+        var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
 
@@ -63,7 +72,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         var audit = AuditLog.Open(data);
         try
         {
-            return Build(settings, data, logging, endpoint, certificate, keys, audit);
+            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy);
         }
         catch
         {
@@ -73,8 +82,18 @@ public sealed class TurboMftServer : IAsyncDisposable
     }
 
     private static TurboMftServer Build(
-        ServerSettings settings, DataDirectory data, Action<ILoggingBuilder>? logging, System.Net.IPEndPoint endpoint, X509Certificate2 certificate, KeyRing keys, AuditLog audit)
+        ServerSettings settings,
+        DataDirectory data,
+        Action<ILoggingBuilder>? logging,
+        Action<IServiceCollection>? services,
+        System.Net.IPEndPoint endpoint,
+        X509Certificate2 certificate,
+        KeyRing keys,
+        AuditLog audit,
+        AccessPolicy? policy)
     {
+        var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
+            .GetAwaiter().GetResult();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft" });
         builder.Logging.ClearProviders();
         if (logging is null)
@@ -122,6 +141,10 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<ServerBuffers>();
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
+        builder.Services.AddSingleton(access);
+        builder.Services.AddSingleton<IAccessAuthenticator>(access);
+        builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
+        builder.Services.AddSingleton<AccessAdminApi>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
         {
@@ -129,6 +152,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             document.Info.Description = "TurboMft HTTP API v1; the contract is docs/protocol.md. Every route but /healthz needs Authorization: Bearer <token>.";
             return Task.CompletedTask;
         }));
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseProblemResponses();
         app.UseRouting();
@@ -137,13 +161,20 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapUploadEndpoints();
         app.MapFileEndpoints();
         app.MapAuditEndpoints();
+        app.MapAdminEndpoints();
+        app.MapAuthEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
-        return new TurboMftServer(app, keys, certificate, data, audit);
+        return new TurboMftServer(app, keys, certificate, data, audit, access, policy);
     }
 
-    /// <summary>Starts listening, then records <c>server.start</c> durably.</summary>
+    /// <summary>Applies the policy file, if one is configured, then starts listening and records <c>server.start</c> durably.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (_policy is not null)
+        {
+            await _app.Services.GetRequiredService<AccessAdministration>().ApplyPolicyAsync(AdminCaller.System, _policy, cancellationToken).ConfigureAwait(false);
+        }
+
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);
@@ -174,6 +205,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         }
 
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _access.DisposeAsync().ConfigureAwait(false);
         await _audit.DisposeAsync().ConfigureAwait(false);
         _keys.Dispose();
         _certificate.Dispose();

@@ -1,0 +1,93 @@
+using System.Text;
+
+namespace TurboMft.Engine.Client;
+
+// The JSON bodies of /v1/admin (docs/protocol.md, "Administration"), shared by the server and TurboMftAdminClient.
+// Permissions travel as "list,read" text, areas as remote path prefixes, times as ISO 8601 UTC.
+
+/// <summary>A role held on an area.</summary>
+public sealed record RoleAssignmentView(string Role, string Area);
+
+/// <summary>Body of <c>POST /v1/admin/users</c>.</summary>
+public sealed record AddUserRequest(string? Name, string? Password = null, IReadOnlyList<RoleAssignmentView>? Roles = null)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"Name = {Name}, Password = {(Password is null ? "null" : "(hidden)")}, Roles = {Roles?.Count ?? 0}");
+        return true;
+    }
+}
+
+/// <summary>Body of <c>PUT /v1/admin/users/{name}/password</c>.</summary>
+public sealed record SetPasswordRequest(string? Password)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Password = (hidden)");
+        return true;
+    }
+}
+
+/// <summary>Body of <c>POST /v1/admin/tokens</c>: a token for <see cref="User"/>, optionally narrowed to some permissions and areas.</summary>
+public sealed record IssueTokenRequest(string? User, string? Label = null, double? ExpiresInHours = null, string? Permissions = null, IReadOnlyList<string>? Areas = null);
+
+/// <summary>Body of <c>POST /v1/admin/roles</c>.</summary>
+public sealed record AddRoleRequest(string? Name, string? Permissions);
+
+/// <summary>Body of <c>POST</c> and <c>DELETE /v1/admin/grants</c>: a role on an area for exactly one of a user and a peer.</summary>
+public sealed record GrantRequest(string? Role, string? User = null, string? Peer = null, string? Area = null);
+
+/// <summary>Body of <c>POST /v1/admin/peers</c>: exactly one of a pinned fingerprint and a CA-issued common name.</summary>
+public sealed record AddPeerRequest(string? Name, string? Fingerprint = null, string? CommonName = null);
+
+/// <summary>A user as listed.</summary>
+public sealed record UserView(string Name, bool Enabled, bool HasPassword, DateTimeOffset CreatedAt, string Source, IReadOnlyList<RoleAssignmentView> Roles);
+
+/// <summary>A token as listed: never the secret.</summary>
+public sealed record TokenView(
+    string Id, string User, string? Label, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, DateTimeOffset? LastUsedAt, string Permissions, IReadOnlyList<string>? Areas);
+
+/// <summary>Answer of <c>POST /v1/admin/tokens</c>: the secret, shown this once.</summary>
+public sealed record IssuedTokenView(string Id, string Token, string User, DateTimeOffset? ExpiresAt)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"Id = {Id}, Token = (hidden), User = {User}, ExpiresAt = {ExpiresAt}");
+        return true;
+    }
+}
+
+/// <summary>A role as listed.</summary>
+public sealed record RoleView(string Name, string Permissions, bool BuiltIn, string Source);
+
+/// <summary>A grant as listed.</summary>
+public sealed record GrantView(string Role, string? User, string? Peer, string Area, string Source);
+
+/// <summary>A peer as listed.</summary>
+public sealed record PeerView(string Name, string? Fingerprint, string? CommonName, bool Enabled, DateTimeOffset CreatedAt, string Source, IReadOnlyList<RoleAssignmentView> Roles);
+
+/// <summary>Answer of <c>GET /v1/admin/users</c>.</summary>
+public sealed record UserList(IReadOnlyList<UserView> Users);
+
+/// <summary>Answer of <c>GET /v1/admin/tokens</c>.</summary>
+public sealed record TokenList(IReadOnlyList<TokenView> Tokens);
+
+/// <summary>Answer of <c>GET /v1/admin/roles</c>.</summary>
+public sealed record RoleList(IReadOnlyList<RoleView> Roles);
+
+/// <summary>Answer of <c>GET /v1/admin/grants</c>.</summary>
+public sealed record GrantList(IReadOnlyList<GrantView> Grants);
+
+/// <summary>Answer of <c>GET /v1/admin/peers</c>.</summary>
+public sealed record PeerList(IReadOnlyList<PeerView> Peers);
+
+/// <summary>Body of <c>POST /v1/auth/token</c>: a user's password exchanged for a token (docs/security.md, "Passwords").</summary>
+public sealed record LoginRequest(string? User, string? Password, string? Label = null, double? ExpiresInHours = null, string? Permissions = null, IReadOnlyList<string>? Areas = null)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        // Keep the password out of logs and exception messages that format the record.
+        builder.Append($"User = {User}, Password = (hidden), Label = {Label}, ExpiresInHours = {ExpiresInHours}");
+        return true;
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Client;
+using TurboMft.Host.Audit;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Access;
+
+/// <summary>
+/// <c>POST /v1/auth/token</c>: the only use of a password (docs/security.md, "Passwords"). Anonymous by necessity, so it is
+/// throttled per source address like every other failed authentication and audited as <c>auth.login</c>.
+/// </summary>
+public static class AuthEndpoints
+{
+    /// <summary>Lifetime of a login token when the request names none.</summary>
+    public static TimeSpan DefaultLoginLifetime { get; } = TimeSpan.FromHours(12);
+
+    /// <summary>Maps the endpoint.</summary>
+    public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/v1/auth/token", LoginAsync)
+            .WithSummary("Exchange a user's password for an API token (12 h unless expiresInHours says otherwise; scope may only narrow).")
+            .AllowAnonymousAccess()
+            .AddEndpointFilter(AdminEndpoints.AccessProblemsAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> LoginAsync(
+        HttpContext context, SqliteAccessStore access, IAuditTrail audit, AuthenticationThrottle throttle, TimeProvider time, ILogger<AccessMiddleware> logger, CancellationToken cancellationToken)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        if (throttle.DelayFor(address) is { } delay && delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var request = await AdminEndpoints.ReadAsync<LoginRequest>(context, "{\"user\", \"password\", \"label\"?, \"expiresInHours\"?, \"permissions\"?, \"areas\"?}", cancellationToken).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(request.User) || string.IsNullOrEmpty(request.Password))
+        {
+            return Problems.BadRequest("invalid-request", "user and password are required.");
+        }
+
+        var tokenRequest = AccessAdminApi.ToTokenRequest(new IssueTokenRequest(request.User, request.Label, request.ExpiresInHours, request.Permissions, request.Areas));
+        tokenRequest = tokenRequest with { ExpiresIn = tokenRequest.ExpiresIn ?? DefaultLoginLifetime };
+        var result = await access.LoginAsync(request.User, request.Password, tokenRequest, cancellationToken).ConfigureAwait(false);
+        var actor = AuditActors.For(context) with { User = request.User };
+        if (result.Token is not { } token)
+        {
+            AccessMiddleware.RecordFailure(context, audit, throttle, logger, AuditActors.Event(context, "auth.login", AuditOutcome.Failure) with
+            {
+                Actor = actor,
+                Detail = result.FailureReason,
+            });
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", "Wrong user name or password.");
+        }
+
+        throttle.RecordSuccess(address);
+        await audit.AppendDurableAsync(
+            AuditActors.Event(context, "auth.login", AuditOutcome.Success) with { Actor = actor with { TokenId = token.Id }, Detail = "token issued" },
+            cancellationToken).ConfigureAwait(false);
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(new IssuedTokenView(token.Id, token.Secret, token.User, token.ExpiresAt));
+    }
+}

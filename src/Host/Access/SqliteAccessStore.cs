@@ -1,0 +1,734 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Access;
+
+/// <summary>Settings of the access store.</summary>
+public sealed record AccessStoreOptions
+{
+    /// <summary>PBKDF2 iterations for new password hashes; at least <see cref="PasswordHasher.DefaultIterations"/>.</summary>
+    public int PasswordIterations { get; init; } = PasswordHasher.DefaultIterations;
+
+    /// <summary>A PEM bundle of the CA(s) that issue peers' client certificates; null: peers only by pinned fingerprint.</summary>
+    public string? ClientCaFile { get; init; }
+
+    /// <summary>The clock (expiry, last-used times, certificate validity).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// Users, API tokens, roles, grants and peers in their own SQLite database, <c>DIR/access.db</c> (0600, WAL, STRICT tables),
+/// and the authenticator the server's one authentication middleware calls (docs/security.md). Thread-safe; every call takes a
+/// pooled connection of its own. Changes go through <see cref="AccessAdministration"/>, which checks the rules and audits them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Times are INTEGER Unix milliseconds, UTC. Permissions are the INTEGER bits of <see cref="Permission"/>. Areas are canonical
+/// <see cref="RemotePath"/> text; a token's scope areas are joined by newlines (a remote path has no control characters).
+/// Fingerprints are <c>sha256:</c> and 64 lower-case hex digits, as <see cref="TlsCertificate.Fingerprint"/> prints them.
+/// </para>
+/// <para>
+/// A token's last-used time is written at most once per <see cref="LastUsedInterval"/> per token (remembered in memory), so
+/// authenticating every chunk request does not turn into a write per request; listings are therefore up to a minute stale.
+/// </para>
+/// </remarks>
+public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
+{
+    /// <summary>The database file's name in the data directory.</summary>
+    public const string FileName = "access.db";
+
+    /// <summary>The schema version this build creates and reads.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>How often at most a token's last-used time is written.</summary>
+    public static readonly TimeSpan LastUsedInterval = TimeSpan.FromMinutes(1);
+
+    private const int BusyTimeoutMilliseconds = 30_000;
+    private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2";
+
+    // Index i migrates from version i to i + 1; append, never edit a shipped entry.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE users (
+            name                TEXT    NOT NULL PRIMARY KEY,
+            enabled             INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            password_hash       BLOB    CHECK (password_hash IS NULL OR length(password_hash) = 32),
+            password_salt       BLOB    CHECK (password_salt IS NULL OR length(password_salt) = 16),
+            password_iterations INTEGER CHECK (password_iterations IS NULL OR password_iterations > 0),
+            created_at          INTEGER NOT NULL,
+            source              TEXT    NOT NULL CHECK (source IN ('local', 'policy')),
+            CHECK ((password_hash IS NULL) = (password_salt IS NULL) AND (password_hash IS NULL) = (password_iterations IS NULL))
+        ) STRICT;
+
+        CREATE TABLE tokens (
+            id                TEXT    NOT NULL PRIMARY KEY,
+            user_name         TEXT    NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+            label             TEXT,
+            secret_sha256     BLOB    NOT NULL UNIQUE CHECK (length(secret_sha256) = 32),
+            created_at        INTEGER NOT NULL,
+            expires_at        INTEGER,
+            revoked_at        INTEGER,
+            last_used_at      INTEGER,
+            scope_permissions INTEGER NOT NULL CHECK (scope_permissions > 0),
+            scope_areas       TEXT
+        ) STRICT;
+        CREATE INDEX tokens_by_user ON tokens (user_name);
+
+        CREATE TABLE roles (
+            name        TEXT    NOT NULL PRIMARY KEY,
+            permissions INTEGER NOT NULL CHECK (permissions > 0),
+            builtin     INTEGER NOT NULL CHECK (builtin IN (0, 1)),
+            source      TEXT    NOT NULL CHECK (source IN ('local', 'policy'))
+        ) STRICT;
+
+        CREATE TABLE peers (
+            name        TEXT    NOT NULL PRIMARY KEY,
+            fingerprint TEXT    UNIQUE,
+            common_name TEXT    UNIQUE,
+            enabled     INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            created_at  INTEGER NOT NULL,
+            source      TEXT    NOT NULL CHECK (source IN ('local', 'policy')),
+            CHECK ((fingerprint IS NULL) <> (common_name IS NULL))
+        ) STRICT;
+
+        CREATE TABLE bindings (
+            principal_kind TEXT NOT NULL CHECK (principal_kind IN ('user', 'peer')),
+            principal_name TEXT NOT NULL,
+            role           TEXT NOT NULL REFERENCES roles (name),
+            area           TEXT NOT NULL,
+            source         TEXT NOT NULL CHECK (source IN ('local', 'policy')),
+            PRIMARY KEY (principal_kind, principal_name, role, area)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX bindings_by_role ON bindings (role);
+        """,
+    ];
+
+    private readonly string _connectionString;
+    private readonly AccessStoreOptions _options;
+    private readonly X509Certificate2Collection? _clientCa;
+    private readonly PasswordHash _dummyPassword;
+    private readonly ConcurrentDictionary<string, long> _lastUsedWritten = new(StringComparer.Ordinal);
+    private volatile bool _disposed;
+
+    private SqliteAccessStore(string databasePath, AccessStoreOptions options, X509Certificate2Collection? clientCa)
+    {
+        DatabasePath = databasePath;
+        _options = options;
+        _clientCa = clientCa;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWrite,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            ForeignKeys = true,
+            DefaultTimeout = BusyTimeoutMilliseconds / 1000,
+        }.ToString();
+
+        // Compared against when the user is unknown or has no password, so a login costs the same either way.
+        _dummyPassword = new PasswordHash(RandomNumberGenerator.GetBytes(PasswordHasher.HashBytes), RandomNumberGenerator.GetBytes(PasswordHasher.SaltBytes), options.PasswordIterations);
+    }
+
+    /// <summary>The database file (absolute).</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>The store's settings.</summary>
+    public AccessStoreOptions Options => _options;
+
+    /// <summary>
+    /// Opens <c>access.db</c> in <paramref name="data"/>, creating it (0600) with the schema when missing. On creation it seeds
+    /// the built-in roles and, from <c>DIR/admin.token</c>, the user <c>admin</c> holding role admin on "/" and the token
+    /// <see cref="ApiTokens.AdminTokenId"/> (valid until revoked) — also for a data directory made before access control existed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options cannot work (too few iterations, a client CA file without certificates).</exception>
+    public static async Task<SqliteAccessStore> OpenAsync(DataDirectory data, AccessStoreOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        options ??= new AccessStoreOptions();
+        PasswordHasher.ValidateIterations(options.PasswordIterations);
+        var clientCa = options.ClientCaFile is null ? null : LoadClientCa(options.ClientCaFile);
+        var databasePath = data.AccessPath;
+        CreatePrivateFile(databasePath);
+        var store = new SqliteAccessStore(databasePath, options, clientCa);
+        try
+        {
+            await store.MigrateAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return store;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AuthenticationOutcome> AuthenticateTokenAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var presented = ApiTokens.Hash(token);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        string id, user;
+        long? expiresAt, revokedAt;
+        Permission scope;
+        string? scopeAreas;
+        bool enabled;
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT t.id, t.user_name, t.secret_sha256, t.expires_at, t.revoked_at, t.scope_permissions, t.scope_areas, u.enabled
+                FROM tokens t JOIN users u ON u.name = t.user_name
+                WHERE t.secret_sha256 = $hash
+                """;
+            command.Parameters.AddWithValue("$hash", presented);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                || !CryptographicOperations.FixedTimeEquals((byte[])reader.GetValue(2), presented))
+            {
+                return AuthenticationOutcome.Failure("unknown-token");
+            }
+
+            id = reader.GetString(0);
+            user = reader.GetString(1);
+            expiresAt = reader.IsDBNull(3) ? null : reader.GetInt64(3);
+            revokedAt = reader.IsDBNull(4) ? null : reader.GetInt64(4);
+            scope = (Permission)reader.GetInt64(5);
+            scopeAreas = reader.IsDBNull(6) ? null : reader.GetString(6);
+            enabled = reader.GetInt64(7) == 1;
+        }
+
+        var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (revokedAt is not null)
+        {
+            return AuthenticationOutcome.Failure("revoked");
+        }
+
+        if (expiresAt <= now)
+        {
+            return AuthenticationOutcome.Failure("expired");
+        }
+
+        if (!enabled)
+        {
+            return AuthenticationOutcome.Failure("user-disabled");
+        }
+
+        var grants = await ReadGrantsAsync(connection, PrincipalKind.User, user, cancellationToken).ConfigureAwait(false);
+        await TouchLastUsedAsync(connection, id, now, cancellationToken).ConfigureAwait(false);
+        return AuthenticationOutcome.Success(new Principal(PrincipalKind.User, user, id, grants.Narrow(scope, ParseAreas(scopeAreas))));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AuthenticationOutcome> AuthenticatePeerAsync(X509Certificate2 certificate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var fingerprint = TlsCertificate.Fingerprint(certificate);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var pinned = await FindPeerAsync(connection, "fingerprint", fingerprint, cancellationToken).ConfigureAwait(false);
+        if (pinned is { } pin && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(pin.Key), Encoding.ASCII.GetBytes(fingerprint)))
+        {
+            return await PeerOutcomeAsync(connection, pin.Name, pin.Enabled, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_clientCa is null)
+        {
+            return AuthenticationOutcome.Failure("unknown-certificate");
+        }
+
+        if (!IssuedByClientCa(certificate))
+        {
+            return AuthenticationOutcome.Failure("untrusted-certificate");
+        }
+
+        var commonName = CommonNameOf(certificate);
+        if (commonName is null)
+        {
+            return AuthenticationOutcome.Failure("unknown-certificate");
+        }
+
+        var byName = await FindPeerAsync(connection, "common_name", commonName, cancellationToken).ConfigureAwait(false);
+        return byName is { } peer
+            ? await PeerOutcomeAsync(connection, peer.Name, peer.Enabled, cancellationToken).ConfigureAwait(false)
+            : AuthenticationOutcome.Failure("unknown-peer");
+    }
+
+    /// <summary>
+    /// Checks a user's password and, when it matches, issues a token for that user (the login behind <c>POST /v1/auth/token</c>).
+    /// The PBKDF2 work is done whether or not the user exists or has a password, so timing does not reveal which users exist.
+    /// The caller audits the outcome.
+    /// </summary>
+    public async Task<LoginResult> LoginAsync(string user, string password, TokenRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(password);
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        var known = false;
+        var enabled = false;
+        PasswordHash? stored = null;
+        if (AccessNames.IsValid(user))
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT enabled, password_hash, password_salt, password_iterations FROM users WHERE name = $name";
+            command.Parameters.AddWithValue("$name", user);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                known = true;
+                enabled = reader.GetInt64(0) == 1;
+                stored = reader.IsDBNull(1) ? null : new PasswordHash((byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (int)reader.GetInt64(3));
+            }
+        }
+
+        if (stored is null)
+        {
+            PasswordHasher.Verify(password, _dummyPassword);
+            return new LoginResult(null, known ? "no-password" : "unknown-user");
+        }
+
+        if (!PasswordHasher.Verify(password, stored))
+        {
+            return new LoginResult(null, "wrong-password");
+        }
+
+        if (!enabled)
+        {
+            return new LoginResult(null, "user-disabled");
+        }
+
+        var issued = await WriteAsync(tx => tx.InsertTokenAsync(user, request), cancellationToken).ConfigureAwait(false);
+        return new LoginResult(issued, null);
+    }
+
+    /// <summary>A user's rights: the union over its grants of each role's permissions on the grant's area (deny by default).</summary>
+    public Task<AccessGrants> GrantsForUserAsync(string name, CancellationToken cancellationToken = default) =>
+        GrantsForAsync(PrincipalKind.User, name, cancellationToken);
+
+    /// <summary>A peer's rights, computed as for users.</summary>
+    public Task<AccessGrants> GrantsForPeerAsync(string name, CancellationToken cancellationToken = default) =>
+        GrantsForAsync(PrincipalKind.Peer, name, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            using var connection = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(connection);
+            if (_clientCa is not null)
+            {
+                foreach (var certificate in _clientCa)
+                {
+                    certificate.Dispose();
+                }
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one write transaction (BEGIN IMMEDIATE); commits when it returns, rolls back when it throws.</summary>
+    internal async Task<T> WriteAsync<T>(Func<AccessTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var result = await work(new AccessTransaction(connection, transaction, _options, cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Every user with its grants.</summary>
+    internal async Task<IReadOnlyList<UserInfo>> ListUsersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var grants = await ReadAssignmentsAsync(connection, PrincipalKind.User, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, enabled, password_hash IS NOT NULL, created_at, source FROM users ORDER BY name";
+        var users = new List<UserInfo>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var name = reader.GetString(0);
+            users.Add(new UserInfo(
+                name,
+                reader.GetInt64(1) == 1,
+                reader.GetInt64(2) == 1,
+                FromUnixMilliseconds(reader.GetInt64(3)),
+                ParseSource(reader.GetString(4)),
+                grants.TryGetValue(name, out var roles) ? roles : []));
+        }
+
+        return users;
+    }
+
+    /// <summary>Every token, or those of <paramref name="user"/>; newest first. Never the secret or its hash.</summary>
+    internal async Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? user, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, user_name, label, created_at, expires_at, revoked_at, last_used_at, scope_permissions, scope_areas
+            FROM tokens WHERE $user IS NULL OR user_name = $user ORDER BY created_at DESC, id
+            """;
+        command.Parameters.AddWithValue("$user", (object?)user ?? DBNull.Value);
+        var tokens = new List<TokenInfo>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            tokens.Add(new TokenInfo(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                FromUnixMilliseconds(reader.GetInt64(3)),
+                reader.IsDBNull(4) ? null : FromUnixMilliseconds(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? null : FromUnixMilliseconds(reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : FromUnixMilliseconds(reader.GetInt64(6)),
+                (Permission)reader.GetInt64(7),
+                ParseAreas(reader.IsDBNull(8) ? null : reader.GetString(8))));
+        }
+
+        return tokens;
+    }
+
+    /// <summary>Every role, built-in ones first.</summary>
+    internal async Task<IReadOnlyList<AccessRole>> ListRolesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, permissions, builtin, source FROM roles ORDER BY builtin DESC, name";
+        var roles = new List<AccessRole>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            roles.Add(new AccessRole(reader.GetString(0), (Permission)reader.GetInt64(1), reader.GetInt64(2) == 1, ParseSource(reader.GetString(3))));
+        }
+
+        return roles;
+    }
+
+    /// <summary>Every grant.</summary>
+    internal async Task<IReadOnlyList<GrantInfo>> ListGrantsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT principal_kind, principal_name, role, area, source FROM bindings ORDER BY principal_kind DESC, principal_name, area, role";
+        var grants = new List<GrantInfo>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            grants.Add(new GrantInfo(
+                new RoleBinding(ParseKind(reader.GetString(0)), reader.GetString(1), reader.GetString(2), RemotePath.Parse(reader.GetString(3), allowRoot: true)),
+                ParseSource(reader.GetString(4))));
+        }
+
+        return grants;
+    }
+
+    /// <summary>Every peer with its grants.</summary>
+    internal async Task<IReadOnlyList<PeerInfo>> ListPeersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var grants = await ReadAssignmentsAsync(connection, PrincipalKind.Peer, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, fingerprint, common_name, enabled, created_at, source FROM peers ORDER BY name";
+        var peers = new List<PeerInfo>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var name = reader.GetString(0);
+            peers.Add(new PeerInfo(
+                name,
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetInt64(3) == 1,
+                FromUnixMilliseconds(reader.GetInt64(4)),
+                ParseSource(reader.GetString(5)),
+                grants.TryGetValue(name, out var roles) ? roles : []));
+        }
+
+        return peers;
+    }
+
+    internal static string KindText(PrincipalKind kind) => kind == PrincipalKind.User ? "user" : "peer";
+
+    internal static PrincipalKind ParseKind(string text) => text == "user" ? PrincipalKind.User : PrincipalKind.Peer;
+
+    internal static string SourceText(AccessSource source) => source == AccessSource.Policy ? "policy" : "local";
+
+    internal static AccessSource ParseSource(string text) => text == "policy" ? AccessSource.Policy : AccessSource.Local;
+
+    internal static string? AreasText(IReadOnlyList<RemotePath>? areas) => areas is null ? null : string.Join('\n', areas.Select(a => a.Value));
+
+    internal static DateTimeOffset FromUnixMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    private static IReadOnlyList<RemotePath>? ParseAreas(string? text) =>
+        text is null ? null : [.. text.Split('\n').Select(a => RemotePath.Parse(a, allowRoot: true))];
+
+    private async Task<AccessGrants> GrantsForAsync(PrincipalKind kind, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadGrantsAsync(connection, kind, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<AccessGrants> ReadGrantsAsync(SqliteConnection connection, PrincipalKind kind, string name, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT b.area, r.permissions FROM bindings b JOIN roles r ON r.name = b.role
+            WHERE b.principal_kind = $kind AND b.principal_name = $name
+            """;
+        command.Parameters.AddWithValue("$kind", KindText(kind));
+        command.Parameters.AddWithValue("$name", name);
+        var grants = new List<AccessGrant>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            grants.Add(new AccessGrant(RemotePath.Parse(reader.GetString(0), allowRoot: true), (Permission)reader.GetInt64(1)));
+        }
+
+        return grants.Count == 0 ? AccessGrants.None : new AccessGrants(grants);
+    }
+
+    private static async Task<Dictionary<string, IReadOnlyList<RoleAssignment>>> ReadAssignmentsAsync(SqliteConnection connection, PrincipalKind kind, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT principal_name, role, area FROM bindings WHERE principal_kind = $kind ORDER BY principal_name, area, role";
+        command.Parameters.AddWithValue("$kind", KindText(kind));
+        var byName = new Dictionary<string, IReadOnlyList<RoleAssignment>>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var name = reader.GetString(0);
+            if (!byName.TryGetValue(name, out var list))
+            {
+                list = new List<RoleAssignment>();
+                byName[name] = list;
+            }
+
+            ((List<RoleAssignment>)list).Add(new RoleAssignment(reader.GetString(1), RemotePath.Parse(reader.GetString(2), allowRoot: true)));
+        }
+
+        return byName;
+    }
+
+    private async Task TouchLastUsedAsync(SqliteConnection connection, string id, long now, CancellationToken cancellationToken)
+    {
+        // One writer per token and minute: whoever swaps the remembered time in writes; everyone else skips.
+        var due = _lastUsedWritten.TryGetValue(id, out var written)
+            ? now - written >= (long)LastUsedInterval.TotalMilliseconds && _lastUsedWritten.TryUpdate(id, now, written)
+            : _lastUsedWritten.TryAdd(id, now);
+        if (!due)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE tokens SET last_used_at = $now WHERE id = $id AND (last_used_at IS NULL OR last_used_at < $now)";
+        command.Parameters.AddWithValue("$now", now);
+        command.Parameters.AddWithValue("$id", id);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<(string Name, string Key, bool Enabled)?> FindPeerAsync(SqliteConnection connection, string column, string value, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = column == "fingerprint"
+            ? "SELECT name, fingerprint, enabled FROM peers WHERE fingerprint = $value"
+            : "SELECT name, common_name, enabled FROM peers WHERE common_name = $value";
+        command.Parameters.AddWithValue("$value", value);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (reader.GetString(0), reader.GetString(1), reader.GetInt64(2) == 1)
+            : null;
+    }
+
+    private static async Task<AuthenticationOutcome> PeerOutcomeAsync(SqliteConnection connection, string name, bool enabled, CancellationToken cancellationToken)
+    {
+        if (!enabled)
+        {
+            return AuthenticationOutcome.Failure("peer-disabled");
+        }
+
+        var grants = await ReadGrantsAsync(connection, PrincipalKind.Peer, name, cancellationToken).ConfigureAwait(false);
+        return AuthenticationOutcome.Success(new Principal(PrincipalKind.Peer, name, null, grants));
+    }
+
+    /// <summary>True when the certificate chains to the configured client CA alone (no system roots, no downloads, no revocation check).</summary>
+    private bool IssuedByClientCa(X509Certificate2 certificate)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(_clientCa!);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.VerificationTime = _options.Time.GetUtcNow().UtcDateTime;
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ClientAuthenticationOid));
+        try
+        {
+            // A CA certificate presented as a client certificate is not a peer: the chain needs a leaf below the anchor.
+            return chain.Build(certificate) && chain.ChainElements.Count >= 2;
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                if (!ReferenceEquals(element.Certificate, certificate) && !_clientCa!.Any(ca => ReferenceEquals(ca, element.Certificate)))
+                {
+                    element.Certificate.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>The subject's single common name, or null when it has none or several.</summary>
+    private static string? CommonNameOf(X509Certificate2 certificate)
+    {
+        string? found = null;
+        foreach (var part in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
+        {
+            if (part.HasMultipleElements || part.GetSingleElementType().Value != "2.5.4.3")
+            {
+                continue;
+            }
+
+            if (found is not null)
+            {
+                return null;
+            }
+
+            found = part.GetSingleElementValue();
+        }
+
+        return found;
+    }
+
+    private static X509Certificate2Collection LoadClientCa(string path)
+    {
+        var bundle = new X509Certificate2Collection();
+        try
+        {
+            bundle.ImportFromPemFile(path);
+        }
+        catch (CryptographicException e)
+        {
+            throw new ArgumentException($"ClientCaFile '{path}' is not a PEM certificate bundle: {e.Message}", e);
+        }
+
+        return bundle.Count > 0 ? bundle : throw new ArgumentException($"ClientCaFile '{path}' holds no PEM certificate.");
+    }
+
+    private async Task MigrateAsync(DataDirectory data, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var wal = connection.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode = WAL";
+            var mode = (string?)await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new IOException($"The access database '{DatabasePath}' could not be switched to WAL mode (it is in '{mode}' mode); check that its file system supports shared memory.");
+            }
+        }
+
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT";
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long current;
+        await using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
+            current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        if (current > SchemaVersion)
+        {
+            throw new IOException($"The access database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft.");
+        }
+
+        if (current == SchemaVersion)
+        {
+            return;
+        }
+
+        for (var version = (int)current; version < SchemaVersion; version++)
+        {
+            await using var migrate = connection.CreateCommand();
+            migrate.Transaction = transaction;
+            migrate.CommandText = Migrations[version];
+            await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var seed = new AccessTransaction(connection, transaction, _options, cancellationToken);
+        if (current == 0)
+        {
+            await seed.SeedAsync(File.Exists(data.AdminTokenPath) ? data.ReadAdminToken() : null).ConfigureAwait(false);
+        }
+
+        await using (var record = connection.CreateCommand())
+        {
+            record.Transaction = transaction;
+            record.CommandText = "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ($version)";
+            record.Parameters.AddWithValue("$version", SchemaVersion);
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // Access changes are rare and must survive power loss; FULL syncs the WAL on every commit.
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA busy_timeout = {BusyTimeoutMilliseconds}";
+            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static void CreatePrivateFile(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            // An empty file is an empty SQLite database; creating it ourselves sets its mode, which SQLite's WAL and
+            // shared-memory files then copy.
+            using var file = new FileStream(path, options);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Already there: an existing database.
+        }
+    }
+}
