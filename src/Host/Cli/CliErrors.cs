@@ -4,8 +4,8 @@ using TurboMft.Engine.Client;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
-using TurboMft.Host.Audit;
 using TurboMft.Host.Access;
+using TurboMft.Host.Audit;
 
 namespace TurboMft.Host.Cli;
 
