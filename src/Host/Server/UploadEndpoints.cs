@@ -86,11 +86,9 @@ public static class UploadEndpoints
         }
 
         var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, cancellationToken).ConfigureAwait(false);
-        audit.Append(AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with
-        {
-            Size = request.Size,
-            Detail = $"upload {upload.Session.Id}",
-        });
+        await audit.AppendDurableAsync(
+            AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with { Size = request.Size, Detail = $"upload {upload.Session.Id}" },
+            cancellationToken).ConfigureAwait(false);
         return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
     }
 

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Host.Access;
@@ -178,8 +179,6 @@ public sealed class AccessCommandsTests : IDisposable
     [Fact]
     public async Task Offline_process_user_add_token_create_and_role_grant()
     {
-        Assert.SkipWhen(OfflineAudit.Default is null, "Offline administration needs the audit log wired into OfflineAudit.Default (integration).");
-
         var add = await TurboMftProcess.RunAsync("user", "add", "frank", "--data", DataPath);
         var grant = await TurboMftProcess.RunAsync("role", "grant", "uploader", "--user", "frank", "--area", "/ot/plant1", "--data", DataPath);
         var create = await TurboMftProcess.RunAsync("token", "create", "frank", "--data", DataPath);
@@ -190,6 +189,26 @@ public sealed class AccessCommandsTests : IDisposable
         await using var store = await SqliteAccessStore.OpenAsync(DataDirectory.Open(DataPath));
         var principal = (await store.AuthenticateTokenAsync(create.Output.Trim())).Principal!;
         Assert.True(principal.Grants.Allows(Permission.Write, Engine.Storage.RemotePath.Parse("/ot/plant1/x")));
+    }
+
+    [Fact]
+    public async Task Offline_changes_are_refused_while_a_server_holds_the_audit_log_and_audited_when_none_does()
+    {
+        await using (var server = await Server.ServerFixture.StartAsync(DataPath))
+        {
+            var refused = await TurboMftProcess.RunAsync("user", "add", "gina", "--data", DataPath);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("running server", refused.Error, StringComparison.Ordinal);
+            var users = await server.Client.GetFromJsonAsync<JsonElement>(server.Url("/v1/admin/users"));
+            Assert.DoesNotContain("\"gina\"", users.GetRawText(), StringComparison.Ordinal);
+        }
+
+        var added = await TurboMftProcess.RunAsync("user", "add", "gina", "--data", DataPath);
+        Assert.True(added.ExitCode == 0, added.ToString());
+        var records = AuditQuery.ReadAll(Path.Combine(DataPath, "audit")).ToList();
+        var record = Assert.Single(records, r => r.Action == "user.add");
+        Assert.Contains("gina", record.Detail, StringComparison.Ordinal);
+        Assert.Equal("system", record.Actor.User);
     }
 
     private Task<CliRun> RunAsync(string? stdin, params string[] args) => RunAsync(stdin, (_, _) => ValueTask.FromResult<IAuditTrail>(_audit), args);

@@ -163,7 +163,7 @@ public class FileProtocolTests : IAsyncLifetime
         }
     }
 
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string program, params string[] args)
+    internal static async Task<(int ExitCode, string Output, string Error)> RunAsync(string program, params string[] args)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var arg in args)
