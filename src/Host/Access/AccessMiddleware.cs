@@ -36,7 +36,17 @@ public sealed class AccessMiddleware(
             return;
         }
 
-        var principal = await AuthenticateAsync(context).ConfigureAwait(false);
+        Principal? principal;
+        try
+        {
+            principal = await AuthenticateAsync(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away while its throttle delay ran: nobody is left to answer.
+            return;
+        }
+
         if (principal is null)
         {
             context.Response.Headers.WWWAuthenticate = BearerScheme;
