@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
 using TurboMft.Host.Notifications;
+using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Notifications;
 
@@ -159,6 +160,36 @@ public sealed class IncidentNotifierTests : IAsyncLifetime
         Assert.Matches("given up after [0-9]+ attempts", webhook.Detail);
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Warning && e.Text.Contains("failed 2 time(s)", StringComparison.Ordinal));
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Warning && e.Text.Contains("not delivered to the webhook: given up", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_https_receiver_is_trusted_by_its_pin_and_a_wrong_pin_delivers_nothing()
+    {
+        var certificatePath = Path.Combine(_dir, "receiver.crt");
+        var keyPath = Path.Combine(_dir, "receiver.key");
+        TlsCertificate.CreateSelfSigned(certificatePath, keyPath);
+        using var certificate = TlsCertificate.Load(certificatePath, keyPath);
+        await using var https = await WebhookReceiver.StartAsync(certificate);
+        var pinned = await StartAsync(s =>
+        {
+            s.WebhookUrl = https.Url.ToString();
+            s.WebhookPin = TlsCertificate.Fingerprint(certificate);
+        });
+        var wrong = await StartAsync(s =>
+        {
+            s.WebhookUrl = https.Url.ToString();
+            s.WebhookPin = "sha256:" + new string('0', 64);
+            s.RetryForHours = 0;
+        });
+
+        var delivered = (await pinned.RaiseTracked(new Incident("test", "info", DateTimeOffset.UtcNow, "pinned")).WaitAsync(TimeSpan.FromSeconds(10))).Single(o => o.Channel == "webhook");
+        var refused = (await wrong.RaiseTracked(new Incident("test", "info", DateTimeOffset.UtcNow, "wrong pin")).WaitAsync(TimeSpan.FromSeconds(10))).Single(o => o.Channel == "webhook");
+
+        Assert.Equal(DeliveryStatus.Delivered, delivered.Status);
+        Assert.StartsWith("https://", https.Url.ToString(), StringComparison.Ordinal);
+        Assert.Equal(DeliveryStatus.Failed, refused.Status);
+        Assert.Contains("SSL", refused.Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(["pinned"], https.Requests.Select(r => r.Json.GetProperty("summary").GetString()));
     }
 
     [Fact]
