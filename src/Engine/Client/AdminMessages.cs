@@ -91,3 +91,15 @@ public sealed record LoginRequest(string? User, string? Password, string? Label 
         return true;
     }
 }
+
+/// <summary>What became of a test incident on one notification channel.</summary>
+/// <param name="Channel"><c>log</c>, <c>webhook</c> or <c>syslog</c>.</param>
+/// <param name="Status"><c>delivered</c>, <c>failed</c>, <c>dropped</c> or <c>pending</c> (not done when the server answered).</param>
+/// <param name="Detail">HTTP status and attempts, the error, or where it went.</param>
+public sealed record NotificationChannelOutcome(string Channel, string Status, string Detail);
+
+/// <summary>Answer of <c>POST /v1/admin/notifications/test</c>.</summary>
+/// <param name="IncidentId">The test incident's id, as the receivers see it.</param>
+/// <param name="CorrelationId">The request's correlation id, also in the incident and the <c>notify.test</c> audit record.</param>
+/// <param name="Channels">The outcome per channel.</param>
+public sealed record NotificationTestResult(string? IncidentId, string CorrelationId, IReadOnlyList<NotificationChannelOutcome> Channels);

@@ -2,7 +2,7 @@ namespace TurboMft.Engine.Client;
 
 /// <summary>
 /// A typed client of the administration API, <c>/v1/admin</c> (docs/protocol.md, "Administration"): users, tokens, roles,
-/// grants and peers. Needs a token with the admin permission on "/". Trusts the server as <see cref="TurboMftClient"/> does
+/// grants, peers and the notification test. Needs a token with the admin permission on "/". Trusts the server as <see cref="TurboMftClient"/> does
 /// (pin, CA or system store). Requests are not retried: a change must not be applied twice. Errors are
 /// <see cref="ServerProblemException"/> with the stable problem type.
 /// </summary>
@@ -80,6 +80,10 @@ public sealed class TurboMftAdminClient : IDisposable
     /// <summary>Removes a peer and its grants.</summary>
     public Task RemovePeerAsync(string name, CancellationToken cancellationToken = default) =>
         _client.SendJsonAsync<object>(HttpMethod.Delete, "v1/admin/peers/" + Escape(name), null, cancellationToken);
+
+    /// <summary>Has the server raise a <c>test</c> incident and reports what became of it on each notification channel (waits up to about 15 s).</summary>
+    public async Task<NotificationTestResult> TestNotificationsAsync(CancellationToken cancellationToken = default) =>
+        (await _client.SendJsonAsync<NotificationTestResult>(HttpMethod.Post, "v1/admin/notifications/test", null, cancellationToken).ConfigureAwait(false))!;
 
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();

@@ -1,9 +1,11 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Notifications;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Access;
@@ -101,7 +103,7 @@ public sealed class AccessMiddleware(
         await next(context).ConfigureAwait(false);
     }
 
-    /// <summary>Audits a refused credential, counts it against the source address and notes when throttling starts.</summary>
+    /// <summary>Audits a refused credential, counts it against the source address and notes (log, audit, incident) when throttling starts.</summary>
     internal static void RecordFailure(HttpContext context, IAuditTrail audit, AuthenticationThrottle throttle, ILogger logger, AuditEvent failure)
     {
         var address = context.Connection.RemoteIpAddress;
@@ -114,6 +116,7 @@ public sealed class AccessMiddleware(
             {
                 Detail = $"{failures} failures within {AuthenticationThrottle.Window.TotalMinutes:0} min",
             });
+            context.RequestServices?.GetService<IIncidentNotifier>()?.Raise(AuthenticationIncident.For(context, failures, failure));
         }
     }
 

@@ -36,78 +36,26 @@ public static class AuditExport
     {
         ArgumentNullException.ThrowIfNull(record);
         var severity = record.Outcome == AuditOutcome.Success ? SeverityInfo : SeverityWarning;
-        var line = new StringBuilder(512);
-        line.Append(CultureInfo.InvariantCulture, $"<{(Facility * 8) + severity}>1 {AuditChain.FormatTime(record.Time)} {HeaderField(hostName, 255)} {AppName} - {HeaderField(record.Action, 32)} [{StructuredDataId}");
-        Param(line, "seq", record.Seq.ToString(CultureInfo.InvariantCulture));
-        Param(line, "action", record.Action);
-        Param(line, "outcome", record.Outcome);
-        Param(line, "user", record.Actor.User);
-        Param(line, "token", record.Actor.TokenId);
-        Param(line, "peer", record.Actor.Peer);
-        Param(line, "address", record.Actor.Address);
-        Param(line, "path", record.Path);
-        Param(line, "size", record.Size?.ToString(CultureInfo.InvariantCulture));
-        Param(line, "digest", record.Digest);
-        Param(line, "correlationId", record.CorrelationId);
-        Param(line, "detail", record.Detail);
-        Param(line, "prev", record.Prev);
-        Param(line, "hmac", record.Hmac);
-        line.Append("] ").Append(WithoutControls(record.Action)).Append(' ').Append(WithoutControls(record.Outcome));
-        if (record.Path is not null)
-        {
-            line.Append(' ').Append(WithoutControls(record.Path));
-        }
-
-        return line.ToString();
+        var message = record.Action + " " + record.Outcome + (record.Path is null ? string.Empty : " " + record.Path);
+        return new SyslogLine(Facility, severity, record.Time, hostName, AppName, null, record.Action)
+            .Element(StructuredDataId)
+            .Param("seq", record.Seq.ToString(CultureInfo.InvariantCulture))
+            .Param("action", record.Action)
+            .Param("outcome", record.Outcome)
+            .Param("user", record.Actor.User)
+            .Param("token", record.Actor.TokenId)
+            .Param("peer", record.Actor.Peer)
+            .Param("address", record.Actor.Address)
+            .Param("path", record.Path)
+            .Param("size", record.Size?.ToString(CultureInfo.InvariantCulture))
+            .Param("digest", record.Digest)
+            .Param("correlationId", record.CorrelationId)
+            .Param("detail", record.Detail)
+            .Param("prev", record.Prev)
+            .Param("hmac", record.Hmac)
+            .Message(message);
     }
 
     /// <summary>This machine's name as a syslog HOSTNAME.</summary>
-    public static string HostName() => HeaderField(Environment.MachineName, 255);
-
-    /// <summary>A header field: printable US-ASCII only (others become <c>_</c>), at most <paramref name="max"/> characters, <c>-</c> when empty.</summary>
-    private static string HeaderField(string? value, int max)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "-";
-        }
-
-        var text = new StringBuilder(Math.Min(value.Length, max));
-        foreach (var c in value)
-        {
-            if (text.Length == max)
-            {
-                break;
-            }
-
-            text.Append(c is >= '!' and <= '~' ? c : '_');
-        }
-
-        return text.ToString();
-    }
-
-    /// <summary>An SD-PARAM with <c>"</c>, <c>\</c> and <c>]</c> escaped (RFC 5424 6.3.3); control characters become <c>?</c> so a record stays one line.</summary>
-    private static void Param(StringBuilder line, string name, string? value)
-    {
-        if (value is null)
-        {
-            return;
-        }
-
-        line.Append(' ').Append(name).Append("=\"");
-        foreach (var c in value)
-        {
-            if (c is '"' or '\\' or ']')
-            {
-                line.Append('\\');
-            }
-
-            line.Append(char.IsControl(c) ? '?' : c);
-        }
-
-        line.Append('"');
-    }
-
-    private static string WithoutControls(string value) =>
-        value.Any(char.IsControl) ? string.Concat(value.Select(c => char.IsControl(c) ? '?' : c)) : value;
+    public static string HostName() => SyslogLine.HeaderField(Environment.MachineName, 255);
 }

@@ -447,7 +447,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         _unsyncedSince ??= _time.GetTimestamp();
     }
 
-    /// <summary>One fsync for everything written, then the waiters are released and the head anchor moves.</summary>
+    /// <summary>One fsync for everything written, then the head anchor moves, then the waiters are released.</summary>
     private void Commit()
     {
         if (_unsyncedSince is not null)
@@ -456,12 +456,6 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
             _unsyncedSince = null;
         }
 
-        foreach (var done in _waiting)
-        {
-            done.TrySetResult();
-        }
-
-        _waiting.Clear();
         if (_headSeq != _seq)
         {
             _head.Position = 0;
@@ -469,6 +463,14 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
             _head.Flush(flushToDisk: true);
             _headSeq = _seq;
         }
+
+        // After the anchor: a caller that saw its record durable also sees the anchor cover it.
+        foreach (var done in _waiting)
+        {
+            done.TrySetResult();
+        }
+
+        _waiting.Clear();
     }
 
     private void Fail(Exception e, List<Pending> batch)

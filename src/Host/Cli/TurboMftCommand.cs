@@ -20,6 +20,7 @@ public static class TurboMftCommand
             KeysCommand.Create(output, error),
             AuditCommand.Create(output, error),
             ContainerCommand.Create(output, error),
+            NotifyCommand.Create(output, error),
         };
         foreach (var transfer in TransferCommands.Create(output, error))
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using TurboMft.Engine.Chunks;
+using TurboMft.Host.Notifications;
 
 namespace TurboMft.Host.Server;
 
@@ -35,6 +36,15 @@ public sealed class ServerSettings
 
     /// <summary>PBKDF2-SHA256 iterations for new password hashes; at least 600,000.</summary>
     public int PasswordIterations { get; set; } = 600_000;
+
+    /// <summary>
+    /// Incident notifications: signed webhook and syslog (docs/content-security.md, "Incident notifications"); with neither
+    /// configured, incidents are only logged.
+    /// </summary>
+    public NotificationSettings Notifications { get; set; } = new();
+
+    /// <summary>Minutes between two verifications of the audit chain by the running server (default 10); 0 verifies at start only.</summary>
+    public double AuditVerifyIntervalMinutes { get; set; } = 10;
 
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()

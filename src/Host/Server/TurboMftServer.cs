@@ -14,6 +14,7 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Notifications;
 
 namespace TurboMft.Host.Server;
 
@@ -64,6 +65,12 @@ public sealed class TurboMftServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(data);
         var endpoint = settings.ParseListen();
+        if (!(settings.AuditVerifyIntervalMinutes >= 0))
+        {
+            throw new ArgumentException($"AuditVerifyIntervalMinutes is {settings.AuditVerifyIntervalMinutes}; give minutes (0: verify at start only).");
+        }
+
+        var notifications = (settings.Notifications ?? new NotificationSettings()).Resolve();
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
@@ -72,7 +79,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         var audit = AuditLog.Open(data);
         try
         {
-            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy);
+            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications);
         }
         catch
         {
@@ -90,7 +97,8 @@ public sealed class TurboMftServer : IAsyncDisposable
         X509Certificate2 certificate,
         KeyRing keys,
         AuditLog audit,
-        AccessPolicy? policy)
+        AccessPolicy? policy,
+        NotificationTargets notifications)
     {
         var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
             .GetAwaiter().GetResult();
@@ -141,6 +149,11 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<ServerBuffers>();
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
+        builder.Services.AddSingleton(notifications);
+        builder.Services.AddSingleton<IncidentNotifier>();
+        builder.Services.AddSingleton<IIncidentNotifier>(provider => provider.GetRequiredService<IncidentNotifier>());
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<IncidentNotifier>());
+        builder.Services.AddHostedService<AuditWatch>();
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IAccessAuthenticator>(access);
         builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
@@ -162,6 +175,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapFileEndpoints();
         app.MapAuditEndpoints();
         app.MapAdminEndpoints();
+        app.MapNotificationEndpoints();
         app.MapAuthEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
         return new TurboMftServer(app, keys, certificate, data, audit, access, policy);

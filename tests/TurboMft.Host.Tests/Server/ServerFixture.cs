@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Authentication;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Server;
@@ -9,8 +10,13 @@ namespace TurboMft.Host.Tests.Server;
 /// <summary>A real TurboMft server (Kestrel, TLS 1.3) on a free loopback port over a temporary data directory, and a client pinned to it.</summary>
 internal sealed class ServerFixture : IAsyncDisposable
 {
-    private ServerFixture(string dataPath, TurboMftServer server, string token)
+    private readonly Action<ServerSettings>? _configure;
+    private readonly Action<ILoggingBuilder>? _logging;
+
+    private ServerFixture(string dataPath, TurboMftServer server, string token, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging)
     {
+        _configure = configure;
+        _logging = logging;
         DataPath = dataPath;
         Server = server;
         Token = token;
@@ -27,20 +33,21 @@ internal sealed class ServerFixture : IAsyncDisposable
 
     public Uri Address => Server.Address;
 
-    public static async Task<ServerFixture> StartAsync(string? dataPath = null, Action<ServerSettings>? configure = null)
+    /// <summary>Starts a server; <paramref name="configure"/> and <paramref name="logging"/> also apply to every <see cref="RestartAsync"/>.</summary>
+    public static async Task<ServerFixture> StartAsync(string? dataPath = null, Action<ServerSettings>? configure = null, Action<ILoggingBuilder>? logging = null)
     {
         dataPath ??= Directory.CreateTempSubdirectory("tmf-server-").FullName;
-        var server = await StartServerAsync(dataPath, configure);
-        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken());
+        var server = await StartServerAsync(dataPath, configure, logging);
+        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken(), configure, logging);
     }
 
-    /// <summary>Stops the server and starts a new one on the same data directory (and a new port).</summary>
+    /// <summary>Stops the server and starts a new one on the same data directory (and a new port), with the same settings.</summary>
     public async Task RestartAsync(Action<string>? whileStopped = null)
     {
         Client.Dispose();
         await Server.DisposeAsync();
         whileStopped?.Invoke(DataPath);
-        Server = await StartServerAsync(DataPath, null);
+        Server = await StartServerAsync(DataPath, _configure, _logging);
         Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
     }
 
@@ -79,11 +86,11 @@ internal sealed class ServerFixture : IAsyncDisposable
         }
     }
 
-    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure)
+    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging)
     {
         var settings = new ServerSettings { Data = dataPath, Listen = "127.0.0.1:0" };
         configure?.Invoke(settings);
-        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath));
+        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath), logging);
         await server.StartAsync();
         return server;
     }
