@@ -1,5 +1,6 @@
 using System.Net;
 using TurboMft.Engine.Chunks;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
 
@@ -35,6 +36,9 @@ public sealed class ServerSettings
 
     /// <summary>PBKDF2-SHA256 iterations for new password hashes; at least 600,000.</summary>
     public int PasswordIterations { get; set; } = 600_000;
+
+    /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
+    public ContentSettings Content { get; set; } = new();
 
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()

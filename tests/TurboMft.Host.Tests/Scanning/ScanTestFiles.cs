@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
+using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Datasets;
@@ -173,7 +174,11 @@ internal static class ScanTestFiles
 /// <summary>Containers packed with a test data key, opened as <see cref="ContainerPlaintextStream"/>s.</summary>
 internal sealed class TestContainers : IDisposable
 {
+    private const int ChunkSize = 4 << 20;
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(DataKey.Size);
+
+    // Shared like the server's ServerBuffers: streams rent their two chunk buffers here instead of allocating them.
+    private readonly ChunkBufferPool _pool = new(ContainerFormat.BufferSizeFor(ChunkSize), 32);
 
     public TestContainers() => Directory = System.IO.Directory.CreateTempSubdirectory("tmf-scan-").FullName;
 
@@ -190,10 +195,14 @@ internal sealed class TestContainers : IDisposable
         return await PackFileAsync(name, source, deleteSource: true);
     }
 
-    public Func<Stream> Opener(string container) => () => ContainerPlaintextStream.Open(container, Resolver);
+    public Func<Stream> Opener(string container) => () => ContainerPlaintextStream.Open(container, Resolver, _pool);
+
+    /// <summary>Chunk buffers rented by open streams.</summary>
+    public int BuffersInUse => _pool.InFlight;
 
     public void Dispose()
     {
+        _pool.Dispose();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
@@ -214,7 +223,7 @@ internal sealed class TestContainers : IDisposable
     {
         var container = Path.Combine(Directory, name + ".tmf");
         using var key = DataKey.FromBytes(_key);
-        await ContainerPacker.PackAsync(source, container, key, RandomNumberGenerator.GetBytes(ContainerFormat.WrappedKeySize), Guid.NewGuid(), new PipelineOptions { ChunkSize = 4 << 20 });
+        await ContainerPacker.PackAsync(source, container, key, RandomNumberGenerator.GetBytes(ContainerFormat.WrappedKeySize), Guid.NewGuid(), new PipelineOptions { ChunkSize = ChunkSize });
         if (deleteSource)
         {
             File.Delete(source);
