@@ -63,7 +63,8 @@ public sealed class ScannerChain : IScannerChain
         var logger = loggers.CreateLogger<ScannerChain>();
         if (settings.Clamd is null)
         {
-            logger.LogWarning("Content:Clamd is not set: files are released without a malware scan (docs/content-security.md, \"clamd in production\")");
+            // Information, not a warning: most installations start without clamd until content security is set up.
+            logger.LogInformation("Content:Clamd is not set: files are released without a malware scan (docs/content-security.md, \"clamd in production\")");
         }
 
         if (settings.DenyListFile is { } path && !File.Exists(path))
