@@ -108,7 +108,7 @@ public sealed class ContainerPlaintextStream : Stream
 
         if (_plain is null)
         {
-            _record = _pool.Rent();
+            _record ??= _pool.Rent();
             _plain = _pool.Rent();
         }
 
@@ -132,7 +132,7 @@ public sealed class ContainerPlaintextStream : Stream
         if (_plain is null)
         {
             // Async here so a caller waits for the server's buffer budget without blocking a thread.
-            _record = await _pool.RentAsync(cancellationToken).ConfigureAwait(false);
+            _record ??= await _pool.RentAsync(cancellationToken).ConfigureAwait(false);
             _plain = await _pool.RentAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -175,8 +175,13 @@ public sealed class ContainerPlaintextStream : Stream
                 // Plaintext (possibly of a chunk that failed its checks) does not linger in a pooled buffer.
                 CryptographicOperations.ZeroMemory(_plain.Span[..Math.Min(_plain.Capacity, _reader.Geometry.ChunkSize)]);
                 _pool.Return(_plain);
-                _pool.Return(_record!);
-                _plain = _record = null;
+                _plain = null;
+            }
+
+            if (_record is not null)
+            {
+                _pool.Return(_record);
+                _record = null;
             }
 
             _opener.Dispose();

@@ -137,6 +137,23 @@ public class ContainerPlaintextStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task A_read_cancelled_while_waiting_for_the_budget_returns_what_it_rented()
+    {
+        var path = await PackAsync("a.tmf", TestData.Text(Chunk));
+        using var pool = new ChunkBufferPool(ContainerFormat.BufferSizeFor(Chunk), 2);
+        var other = await pool.RentAsync();
+        await using (var stream = ContainerPlaintextStream.Open(path, _keys.Resolver, pool))
+        {
+            using var cancel = new CancellationTokenSource(100);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await stream.ReadAtLeastAsync(new byte[10], 10, throwOnEndOfStream: true, cancel.Token));
+            Assert.Equal(2, pool.InFlight);
+        }
+
+        Assert.Equal(1, pool.InFlight);
+        pool.Return(other);
+    }
+
+    [Fact]
     public async Task A_pool_with_buffers_too_small_for_the_chunk_size_is_refused()
     {
         var path = await PackAsync("a.tmf", TestData.Text(10));
