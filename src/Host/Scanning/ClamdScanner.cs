@@ -186,7 +186,11 @@ public sealed class ClamdScanner : IContentScanner
                 return Error(version, $"clamd did not scan the whole file ({signature}); raise MaxFileSize, MaxScanSize, MaxRecursion or MaxScanTime in clamd.conf, or the file stays held.");
             }
 
-            return new ScanVerdict(ScannerName, version, ScanOutcome.Infected, signature, "ClamAV signature match");
+            // ExtendedDetectionInfo (on in Debian's clamd.conf) appends "(hash:size)"; the finding is the signature name.
+            var extended = signature.EndsWith(')') ? signature.LastIndexOf('(') : -1;
+            return extended > 0
+                ? new ScanVerdict(ScannerName, version, ScanOutcome.Infected, signature[..extended], $"ClamAV signature match {signature[extended..]}")
+                : new ScanVerdict(ScannerName, version, ScanOutcome.Infected, signature, "ClamAV signature match");
         }
 
         if (text.EndsWith("ERROR", StringComparison.Ordinal))

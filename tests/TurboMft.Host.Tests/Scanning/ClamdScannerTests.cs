@@ -160,6 +160,7 @@ public class ClamdScannerTests(ClamdFixture clamd, ITestOutputHelper output) : I
     [Theory]
     [InlineData("stream: OK", true, ScanOutcome.Clean, null)]
     [InlineData("stream: Win.Test.EICAR_HDB-1 FOUND", true, ScanOutcome.Infected, "Win.Test.EICAR_HDB-1")]
+    [InlineData("stream: Eicar-Test-Signature(44d88612fea8a8f36de82e1278abb02f:68) FOUND", true, ScanOutcome.Infected, "Eicar-Test-Signature")]
     [InlineData("INSTREAM size limit exceeded. ERROR", false, ScanOutcome.Error, null)]
     [InlineData("stream: Can't allocate memory ERROR", true, ScanOutcome.Error, null)]
     [InlineData("stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND", true, ScanOutcome.Error, null)]
