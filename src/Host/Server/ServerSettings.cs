@@ -1,6 +1,7 @@
 using System.Net;
 using TurboMft.Engine.Chunks;
 using TurboMft.Host.Notifications;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
 
@@ -45,6 +46,8 @@ public sealed class ServerSettings
 
     /// <summary>Minutes between two verifications of the audit chain by the running server (default 10); 0 verifies at start only.</summary>
     public double AuditVerifyIntervalMinutes { get; set; } = 10;
+    /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
+    public ContentSettings Content { get; set; } = new();
 
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()

@@ -15,6 +15,7 @@ using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Notifications;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
 
@@ -71,6 +72,9 @@ public sealed class TurboMftServer : IAsyncDisposable
         }
 
         var notifications = (settings.Notifications ?? new NotificationSettings()).Resolve();
+
+        // Content settings are validated before anything is opened: a bad area or type list stops the start with its name.
+        ContentPolicies.FromSettings(settings.Content);
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
@@ -154,6 +158,8 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<IIncidentNotifier>(provider => provider.GetRequiredService<IncidentNotifier>());
         builder.Services.AddHostedService(provider => provider.GetRequiredService<IncidentNotifier>());
         builder.Services.AddHostedService<AuditWatch>();
+        builder.Services.AddSingleton<IScannerChain>(provider =>
+            ScannerChain.Create(settings.Content, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IAccessAuthenticator>(access);
         builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
@@ -189,6 +195,8 @@ public sealed class TurboMftServer : IAsyncDisposable
             await _app.Services.GetRequiredService<AccessAdministration>().ApplyPolicyAsync(AdminCaller.System, _policy, cancellationToken).ConfigureAwait(false);
         }
 
+        // Built now so its warnings (no clamd, missing deny list) are logged at start.
+        _app.Services.GetRequiredService<IScannerChain>();
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);

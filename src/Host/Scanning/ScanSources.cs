@@ -1,0 +1,33 @@
+using TurboMft.Engine.Container;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Scanning;
+
+/// <summary>What <see cref="IScannerChain.ScanAsync"/> needs for a committed file version: its subject and a plaintext opener.</summary>
+public static class ScanSources
+{
+    /// <summary>The scan subject of <paramref name="version"/> (its whole-file SHA-256 as bare hex when it was recorded).</summary>
+    public static ScanSubject SubjectOf(FileVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var sha256 = version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha["sha256:".Length..] : version.Sha256;
+        return new ScanSubject(RemotePath.Parse(version.Path), version.Size, version.Digest, sha256);
+    }
+
+    /// <summary>
+    /// Opens a fresh <see cref="ContainerPlaintextStream"/> over <paramref name="version"/>'s container on every call, with
+    /// buffers from the server's pool for its chunk size: plaintext is decrypted a chunk at a time and never written out.
+    /// </summary>
+    public static Func<Stream> PlaintextOf(FileVersion version, LocalObjectStore store, KeyRing keys, ServerBuffers buffers)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(buffers);
+        var path = store.GetObjectPath(version.ObjectKey);
+        return () => ContainerPlaintextStream.Open(path, (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId), buffers.For(version.ChunkSize));
+    }
+}
