@@ -36,6 +36,9 @@ public sealed class ServerSettings
     /// <summary>PBKDF2-SHA256 iterations for new password hashes; at least 600,000.</summary>
     public int PasswordIterations { get; set; } = 600_000;
 
+    /// <summary>Release of uploaded files after scanning (section <c>Content</c>; docs/content-security.md, "Release states").</summary>
+    public ContentReleaseSettings Content { get; set; } = new();
+
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()
     {
@@ -51,5 +54,54 @@ public sealed class ServerSettings
             : IPAddress.TryParse(host, out var parsed) ? parsed
             : throw new ArgumentException($"--listen host '{host}' must be an IP address or localhost.");
         return new IPEndPoint(address, port);
+    }
+}
+
+/// <summary>
+/// How committed versions are scanned and released (configuration section <c>Content</c>, e.g.
+/// <c>TURBOMFT_Content__InlineScanWaitSeconds=10</c>; docs/content-security.md, "Release states").
+/// </summary>
+public sealed class ContentReleaseSettings
+{
+    /// <summary>
+    /// How long a commit (upload complete, one-shot PUT) waits for its version's scan before answering; 0 answers at once
+    /// with <c>pending-scan</c>. The scan goes on in the background either way.
+    /// </summary>
+    public double InlineScanWaitSeconds { get; set; } = 30;
+
+    /// <summary>Versions scanned at once (each holds two chunk buffers while it is read).</summary>
+    public int ScanConcurrency { get; set; } = 2;
+
+    /// <summary>How often the database is swept for versions still pending a scan (restarts, held files) and for expired approvals.</summary>
+    public double ScanSweepSeconds { get; set; } = 5;
+
+    /// <summary>First wait before a version held by a scanner error is scanned again; it doubles on each error.</summary>
+    public double ScanRetrySeconds { get; set; } = 5;
+
+    /// <summary>Longest wait between scans of a held version.</summary>
+    public double ScanRetryMaxSeconds { get; set; } = 300;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (InlineScanWaitSeconds is < 0 or > 3600 || double.IsNaN(InlineScanWaitSeconds))
+        {
+            throw new ArgumentException($"Content:InlineScanWaitSeconds must be from 0 to 3600, not {InlineScanWaitSeconds}.");
+        }
+
+        if (ScanConcurrency is < 1 or > 64)
+        {
+            throw new ArgumentException($"Content:ScanConcurrency must be from 1 to 64, not {ScanConcurrency}.");
+        }
+
+        if (ScanSweepSeconds is <= 0 or > 3600 || double.IsNaN(ScanSweepSeconds))
+        {
+            throw new ArgumentException($"Content:ScanSweepSeconds must be above 0 and at most 3600, not {ScanSweepSeconds}.");
+        }
+
+        if (ScanRetrySeconds <= 0 || ScanRetryMaxSeconds < ScanRetrySeconds || ScanRetryMaxSeconds > 86_400 || double.IsNaN(ScanRetrySeconds) || double.IsNaN(ScanRetryMaxSeconds))
+        {
+            throw new ArgumentException($"Content:ScanRetrySeconds ({ScanRetrySeconds}) must be above 0 and at most Content:ScanRetryMaxSeconds ({ScanRetryMaxSeconds}), itself at most 86400.");
+        }
     }
 }

@@ -14,6 +14,7 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Release;
 
 namespace TurboMft.Host.Server;
 
@@ -64,6 +65,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(data);
         var endpoint = settings.ParseListen();
+        settings.Content.Validate();
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
@@ -141,6 +143,12 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<ServerBuffers>();
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
+
+        // IScannerChain and IIncidentNotifier are resolved optionally by the scan service: the executable registers the real
+        // ones (through `services` below); without a chain, versions are released unscanned (embedding only).
+        builder.Services.AddSingleton<ReleaseDecisions>();
+        builder.Services.AddSingleton<ScanService>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ScanService>());
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IAccessAuthenticator>(access);
         builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
@@ -163,6 +171,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapAuditEndpoints();
         app.MapAdminEndpoints();
         app.MapAuthEndpoints();
+        app.MapReleaseEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
         return new TurboMftServer(app, keys, certificate, data, audit, access, policy);
     }
