@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Authentication;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Server;
@@ -9,11 +10,16 @@ namespace TurboMft.Host.Tests.Server;
 /// <summary>A real TurboMft server (Kestrel, TLS 1.3) on a free loopback port over a temporary data directory, and a client pinned to it.</summary>
 internal sealed class ServerFixture : IAsyncDisposable
 {
-    private ServerFixture(string dataPath, TurboMftServer server, string token)
+    private readonly Action<ServerSettings>? _configure;
+    private Action<IServiceCollection>? _services;
+
+    private ServerFixture(string dataPath, TurboMftServer server, string token, Action<ServerSettings>? configure, Action<IServiceCollection>? services)
     {
         DataPath = dataPath;
         Server = server;
         Token = token;
+        _configure = configure;
+        _services = services;
         Client = CreateClient(server.Fingerprint, token, HttpVersion.Version11);
     }
 
@@ -27,20 +33,25 @@ internal sealed class ServerFixture : IAsyncDisposable
 
     public Uri Address => Server.Address;
 
-    public static async Task<ServerFixture> StartAsync(string? dataPath = null, Action<ServerSettings>? configure = null)
+    /// <summary>Starts a server; <paramref name="services"/> adds or replaces services (test scanner chains, notifiers, clocks).</summary>
+    public static async Task<ServerFixture> StartAsync(string? dataPath = null, Action<ServerSettings>? configure = null, Action<IServiceCollection>? services = null)
     {
         dataPath ??= Directory.CreateTempSubdirectory("tmf-server-").FullName;
-        var server = await StartServerAsync(dataPath, configure);
-        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken());
+        var server = await StartServerAsync(dataPath, configure, services);
+        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken(), configure, services);
     }
 
-    /// <summary>Stops the server and starts a new one on the same data directory (and a new port).</summary>
-    public async Task RestartAsync(Action<string>? whileStopped = null)
+    /// <summary>
+    /// Stops the server and starts a new one on the same data directory (and a new port), with the same settings and the
+    /// same services unless <paramref name="services"/> gives new ones.
+    /// </summary>
+    public async Task RestartAsync(Action<string>? whileStopped = null, Action<IServiceCollection>? services = null)
     {
         Client.Dispose();
         await Server.DisposeAsync();
         whileStopped?.Invoke(DataPath);
-        Server = await StartServerAsync(DataPath, null);
+        _services = services ?? _services;
+        Server = await StartServerAsync(DataPath, _configure, _services);
         Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
     }
 
@@ -79,11 +90,11 @@ internal sealed class ServerFixture : IAsyncDisposable
         }
     }
 
-    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure)
+    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure, Action<IServiceCollection>? services)
     {
         var settings = new ServerSettings { Data = dataPath, Listen = "127.0.0.1:0" };
         configure?.Invoke(settings);
-        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath));
+        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath), services: services);
         await server.StartAsync();
         return server;
     }

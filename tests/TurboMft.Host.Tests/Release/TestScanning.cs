@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Text;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Notifications;
+using TurboMft.Host.Scanning;
+
+namespace TurboMft.Host.Tests.Release;
+
+/// <summary>
+/// A deterministic scanner chain for tests (a test double of <see cref="IScannerChain"/>, not a scanner): content holding the
+/// EICAR test string is infected with <see cref="Signature"/>; <see cref="Down"/> makes every scan an Error, as a clamd
+/// that does not answer would; areas in <see cref="ApprovalAreas"/> require four-eyes approval.
+/// </summary>
+internal sealed class TestScannerChain : IScannerChain
+{
+    public const string ScannerName = "test-av";
+    public const string ScannerVersion = "TestAV 1.0/42";
+    public const string Signature = "Eicar-Test-Signature";
+
+    private int _scans;
+
+    /// <summary>The EICAR anti-virus test file, built at run time so that no source file holds it.</summary>
+    public static byte[] Eicar { get; } = Encoding.ASCII.GetBytes(@"X5O!P%@AP[4\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+
+    public volatile bool Down;
+
+    public List<RemotePath> ApprovalAreas { get; } = [];
+
+    public TimeSpan? ApprovalExpiry { get; set; }
+
+    public int Scans => Volatile.Read(ref _scans);
+
+    public async Task<ScanReport> ScanAsync(ScanSubject subject, Func<Stream> openPlaintext, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _scans);
+        if (Down)
+        {
+            return new ScanReport([new ScanVerdict(ScannerName, ScannerVersion, ScanOutcome.Error, null, "connection refused (test: scanner down)")]);
+        }
+
+        await using var plaintext = openPlaintext();
+        var found = await ContainsAsync(plaintext, Eicar, cancellationToken);
+        return new ScanReport(
+        [
+            found ? new ScanVerdict(ScannerName, ScannerVersion, ScanOutcome.Infected, Signature) : new ScanVerdict(ScannerName, ScannerVersion, ScanOutcome.Clean),
+            new ScanVerdict("test-type", "1", ScanOutcome.Clean),
+        ]);
+    }
+
+    public AreaContentPolicy PolicyFor(RemotePath path)
+    {
+        var area = ApprovalAreas.FirstOrDefault(path.IsUnder);
+        return area is null ? new AreaContentPolicy(RemotePath.Root) : new AreaContentPolicy(area, RequireApproval: true, ApprovalExpiry: ApprovalExpiry);
+    }
+
+    // Reads in small pieces, keeping the last marker-length bytes, so a marker across any boundary is found.
+    private static async Task<bool> ContainsAsync(Stream stream, byte[] marker, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[8192 + marker.Length];
+        var kept = 0;
+        int read;
+        while ((read = await stream.ReadAsync(buffer.AsMemory(kept, 8192), cancellationToken)) > 0)
+        {
+            var filled = kept + read;
+            if (buffer.AsSpan(0, filled).IndexOf(marker) >= 0)
+            {
+                return true;
+            }
+
+            kept = Math.Min(marker.Length - 1, filled);
+            buffer.AsSpan(filled - kept, kept).CopyTo(buffer);
+        }
+
+        return false;
+    }
+}
+
+/// <summary>An incident notifier for tests that keeps what it is given.</summary>
+internal sealed class RecordingIncidentNotifier : IIncidentNotifier
+{
+    private readonly ConcurrentQueue<Incident> _incidents = new();
+
+    public IReadOnlyList<Incident> Incidents => [.. _incidents];
+
+    public void Raise(Incident incident) => _incidents.Enqueue(incident);
+}
