@@ -160,11 +160,21 @@ internal sealed class ReleaseTestServer : IAsyncDisposable
         _clients[name] = await ClientForAsync(name);
     }
 
-    private async Task<HttpClient> ClientForAsync(string name)
+    /// <summary>A new token of <paramref name="user"/> in a file under the data directory's parent, for the CLI's --token-file.</summary>
+    public async Task<string> TokenFileAsync(string user)
     {
-        using var response = await Admin.PostAsJsonAsync(Url("/v1/admin/tokens"), new { user = name });
+        var path = Path.Combine(Path.GetTempPath(), $"tmf-token-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(path, await IssueTokenAsync(user));
+        return path;
+    }
+
+    private async Task<HttpClient> ClientForAsync(string name) =>
+        ServerFixture.CreateClient(Fixture.Server.Fingerprint, await IssueTokenAsync(name), HttpVersion.Version11);
+
+    private async Task<string> IssueTokenAsync(string user)
+    {
+        using var response = await Admin.PostAsJsonAsync(Url("/v1/admin/tokens"), new { user });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();
-        return ServerFixture.CreateClient(Fixture.Server.Fingerprint, token, HttpVersion.Version11);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
     }
 }
