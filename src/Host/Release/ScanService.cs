@@ -103,7 +103,9 @@ public sealed class ScanService : BackgroundService
     public async Task<ReleaseState> SubmitAndWaitAsync(Guid versionId, CancellationToken cancellationToken)
     {
         var wait = TimeSpan.FromSeconds(_settings.InlineScanWaitSeconds);
-        if (wait <= TimeSpan.Zero)
+
+        // Not started, or stopping: nobody would scan it now; the sweep at the next start will.
+        if (wait <= TimeSpan.Zero || ExecuteTask is null or { IsCompleted: true })
         {
             Submit(versionId);
             return ReleaseState.PendingScan;
