@@ -40,7 +40,6 @@ public sealed class ScanService : BackgroundService
     private readonly IMetadataStore _metadata;
     private readonly LocalObjectStore _store;
     private readonly KeyRing _keys;
-    private readonly ServerBuffers _buffers;
     private readonly IAuditTrail _audit;
     private readonly ReleaseDecisions _decisions;
     private readonly TimeProvider _time;
@@ -59,7 +58,6 @@ public sealed class ScanService : BackgroundService
         IMetadataStore metadata,
         LocalObjectStore store,
         KeyRing keys,
-        ServerBuffers buffers,
         IAuditTrail audit,
         ReleaseDecisions decisions,
         ServerSettings settings,
@@ -72,7 +70,6 @@ public sealed class ScanService : BackgroundService
         _metadata = metadata;
         _store = store;
         _keys = keys;
-        _buffers = buffers;
         _audit = audit;
         _decisions = decisions;
         _time = time;
@@ -268,7 +265,7 @@ public sealed class ScanService : BackgroundService
         ScanReport report;
         try
         {
-            report = await _chain.ScanAsync(subject, () => VersionPlaintext.Open(_store, _keys, _buffers, version), cancellationToken).ConfigureAwait(false);
+            report = await _chain.ScanAsync(subject, () => VersionPlaintext.Open(_store, _keys, version), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -3,25 +3,26 @@ using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Release;
 
 /// <summary>
 /// Opens the decrypted plaintext of a committed version as a forward-only read stream for the scanner chain: chunks are
 /// read, authenticated (AES-GCM), decoded and CRC-checked one at a time from the encrypted container, as a download
-/// does, so plaintext never touches the disk and memory stays at two pooled chunk buffers per open stream whatever the
-/// file size. (The scanner engineer's <c>ContainerPlaintextStream</c> can replace it; the chain only sees a <see cref="Stream"/>.)
+/// does, so plaintext never touches the disk and memory stays at two chunk buffers per open stream whatever the file
+/// size. The buffers are the stream's own, not the request pool's: a chain that opens several streams at once can then
+/// never wait on uploads (or on itself) for a buffer. (The scanner engineer's <c>ContainerPlaintextStream</c> can replace
+/// it; the chain only sees a <see cref="Stream"/>.)
 /// </summary>
 internal static class VersionPlaintext
 {
     /// <summary>A new stream over <paramref name="version"/>'s container; throws <see cref="ContainerException"/> or <see cref="IOException"/> if it cannot be opened.</summary>
-    public static Stream Open(LocalObjectStore store, KeyRing keys, ServerBuffers buffers, FileVersion version)
+    public static Stream Open(LocalObjectStore store, KeyRing keys, FileVersion version)
     {
         var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
         try
         {
-            return new ChunkStream(reader, buffers.For(reader.Geometry.ChunkSize));
+            return new ChunkStream(reader, new ChunkBufferPool(ContainerFormat.BufferSizeFor(reader.Geometry.ChunkSize), 2));
         }
         catch
         {
@@ -116,6 +117,7 @@ internal static class VersionPlaintext
 
                 _opener.Dispose();
                 reader.Dispose();
+                pool.Dispose();
             }
 
             base.Dispose(disposing);

@@ -69,7 +69,7 @@ public sealed class ContentReleaseSettings
     /// </summary>
     public double InlineScanWaitSeconds { get; set; } = 30;
 
-    /// <summary>Versions scanned at once (each holds two chunk buffers while it is read).</summary>
+    /// <summary>Versions scanned at once (each open plaintext stream holds two chunk buffers of its own).</summary>
     public int ScanConcurrency { get; set; } = 2;
 
     /// <summary>How often the database is swept for versions still pending a scan (restarts, held files) and for expired approvals.</summary>

@@ -38,6 +38,32 @@ public sealed class ReleaseClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_multi_chunk_upload_is_scanned_as_its_exact_plaintext_and_a_signature_across_a_chunk_boundary_is_found()
+    {
+        using var client = new TurboMftClient(new TurboMftClientOptions
+        {
+            BaseAddress = _s.Fixture.Address,
+            Token = _s.Fixture.Token,
+            PinSha256 = _s.Fixture.Server.Fingerprint,
+            ChunkSize = 1 << 20,
+        });
+        var content = new byte[(3 << 20) + 1234];
+        new Random(5).NextBytes(content.AsSpan(0, 1 << 20));
+        content.AsSpan(1 << 20).Fill((byte)'a');                  // compressible: stored as LZ4 records
+        var clean = await WriteAsync("clean.bin", content);
+        TestScannerChain.Eicar.CopyTo(content, (2 << 20) - 30);   // straddles the boundary of chunks 1 and 2
+        var infected = await WriteAsync("infected.bin", content);
+
+        var released = await client.UploadFileAsync(clean, "/multi/clean.bin", null, TestContext.Current.CancellationToken);
+        var quarantined = await Assert.ThrowsAsync<FileQuarantinedException>(() => client.UploadFileAsync(infected, "/multi/infected.bin", null, TestContext.Current.CancellationToken));
+
+        Assert.Equal("released", released.State);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(clean))), _s.Chain.PlaintextSha256["/multi/clean.bin"]);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content)), _s.Chain.PlaintextSha256["/multi/infected.bin"]);
+        Assert.Equal(new HeldFile("/multi/infected.bin", "quarantined", "test-av TestAV 1.0/42 found Eicar-Test-Signature"), Assert.Single(quarantined.Files));
+    }
+
+    [Fact]
     public async Task Push_into_an_approval_area_exits_0_with_the_state_in_json_and_a_note_on_stderr()
     {
         var file = await WriteAsync("batch.csv", ReleaseTestServer.Csv());

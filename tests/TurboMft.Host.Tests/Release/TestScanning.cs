@@ -30,6 +30,9 @@ internal sealed class TestScannerChain : IScannerChain
 
     public int Scans => Volatile.Read(ref _scans);
 
+    /// <summary>The SHA-256 (hex) of the plaintext each path's last scan read, to check the stream against the file.</summary>
+    public ConcurrentDictionary<string, string> PlaintextSha256 { get; } = new();
+
     public async Task<ScanReport> ScanAsync(ScanSubject subject, Func<Stream> openPlaintext, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _scans);
@@ -39,7 +42,9 @@ internal sealed class TestScannerChain : IScannerChain
         }
 
         await using var plaintext = openPlaintext();
-        var found = await ContainsAsync(plaintext, Eicar, cancellationToken);
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var found = await ContainsAsync(plaintext, Eicar, sha, cancellationToken);
+        PlaintextSha256[subject.Path.Value] = Convert.ToHexStringLower(sha.GetHashAndReset());
         return new ScanReport(
         [
             found ? new ScanVerdict(ScannerName, ScannerVersion, ScanOutcome.Infected, Signature) : new ScanVerdict(ScannerName, ScannerVersion, ScanOutcome.Clean),
@@ -54,24 +59,23 @@ internal sealed class TestScannerChain : IScannerChain
     }
 
     // Reads in small pieces, keeping the last marker-length bytes, so a marker across any boundary is found.
-    private static async Task<bool> ContainsAsync(Stream stream, byte[] marker, CancellationToken cancellationToken)
+    private static async Task<bool> ContainsAsync(Stream stream, byte[] marker, System.Security.Cryptography.IncrementalHash sha, CancellationToken cancellationToken)
     {
         var buffer = new byte[8192 + marker.Length];
         var kept = 0;
+        var found = false;
         int read;
         while ((read = await stream.ReadAsync(buffer.AsMemory(kept, 8192), cancellationToken)) > 0)
         {
+            sha.AppendData(buffer, kept, read);
             var filled = kept + read;
-            if (buffer.AsSpan(0, filled).IndexOf(marker) >= 0)
-            {
-                return true;
-            }
+            found |= buffer.AsSpan(0, filled).IndexOf(marker) >= 0;
 
             kept = Math.Min(marker.Length - 1, filled);
             buffer.AsSpan(filled - kept, kept).CopyTo(buffer);
         }
 
-        return false;
+        return found;
     }
 }
 
