@@ -263,9 +263,15 @@ public sealed class ScanService : BackgroundService
             version.Digest,
             version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha["sha256:".Length..] : null);
         ScanReport report;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.ScanTimeoutSeconds));
         try
         {
-            report = await _chain.ScanAsync(subject, () => VersionPlaintext.Open(_store, _keys, version), cancellationToken).ConfigureAwait(false);
+            report = await _chain.ScanAsync(subject, () => VersionPlaintext.Open(_store, _keys, version), timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            report = new ScanReport([new ScanVerdict("scanner-chain", "-", ScanOutcome.Error, null, $"the scan did not finish within {_settings.ScanTimeoutSeconds:0.###} s")]);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

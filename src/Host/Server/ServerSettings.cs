@@ -81,6 +81,12 @@ public sealed class ContentReleaseSettings
     /// <summary>Longest wait between scans of a held version.</summary>
     public double ScanRetryMaxSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// A safety net over the scanners' own timeouts: a scan of one version still running after this long is cancelled and
+    /// counts as a scanner error (the version is held and scanned again later).
+    /// </summary>
+    public double ScanTimeoutSeconds { get; set; } = 3600;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -97,6 +103,11 @@ public sealed class ContentReleaseSettings
         if (ScanSweepSeconds is <= 0 or > 3600 || double.IsNaN(ScanSweepSeconds))
         {
             throw new ArgumentException($"Content:ScanSweepSeconds must be above 0 and at most 3600, not {ScanSweepSeconds}.");
+        }
+
+        if (ScanTimeoutSeconds is <= 0 or > 86_400 || double.IsNaN(ScanTimeoutSeconds))
+        {
+            throw new ArgumentException($"Content:ScanTimeoutSeconds must be above 0 and at most 86400, not {ScanTimeoutSeconds}.");
         }
 
         if (ScanRetrySeconds <= 0 || ScanRetryMaxSeconds < ScanRetrySeconds || ScanRetryMaxSeconds > 86_400 || double.IsNaN(ScanRetrySeconds) || double.IsNaN(ScanRetryMaxSeconds))

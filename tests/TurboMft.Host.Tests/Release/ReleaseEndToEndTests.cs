@@ -190,6 +190,20 @@ public sealed class ReleaseEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_scan_that_never_finishes_is_cut_off_and_the_file_held_until_a_scan_decides()
+    {
+        await using var s = await ReleaseTestServer.StartAsync(configure: settings => settings.Content.ScanTimeoutSeconds = 0.3);
+        s.Chain.Hang = true;
+
+        Assert.Equal("pending-scan", (await s.PutAsync(s.Olga, "/hang/a.csv", ReleaseTestServer.Csv())).GetProperty("state").GetString());
+
+        var held = Assert.Single(await s.AuditAsync(), r => r.Action == "scan.held");
+        Assert.Contains("the scan did not finish within 0.3 s", held.Detail, StringComparison.Ordinal);
+        s.Chain.Hang = false;
+        await ReleaseTestServer.WaitUntilAsync(async () => (await s.Dana.GetAsync(s.Url("/v1/files/hang/a.csv"))).StatusCode == HttpStatusCode.OK, "the file was released");
+    }
+
+    [Fact]
     public async Task A_version_left_pending_when_the_server_stopped_is_scanned_after_the_restart()
     {
         _s.Chain.Down = true;

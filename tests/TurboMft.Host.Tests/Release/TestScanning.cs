@@ -24,6 +24,9 @@ internal sealed class TestScannerChain : IScannerChain
 
     public volatile bool Down;
 
+    /// <summary>Scans never finish (until cancelled), as a scanner without a timeout of its own that stopped answering.</summary>
+    public volatile bool Hang;
+
     public List<RemotePath> ApprovalAreas { get; } = [];
 
     public TimeSpan? ApprovalExpiry { get; set; }
@@ -36,6 +39,11 @@ internal sealed class TestScannerChain : IScannerChain
     public async Task<ScanReport> ScanAsync(ScanSubject subject, Func<Stream> openPlaintext, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _scans);
+        if (Hang)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
         if (Down)
         {
             return new ScanReport([new ScanVerdict(ScannerName, ScannerVersion, ScanOutcome.Error, null, "connection refused (test: scanner down)")]);
