@@ -40,6 +40,31 @@ public sealed class TransferVerificationException : TransferException
     public string Actual { get; }
 }
 
+/// <summary>
+/// The server stored the upload but quarantined it: a scanner found something (docs/content-security.md, "Quarantine").
+/// Nobody can download it until an administrator releases it; the message names the files and the findings.
+/// </summary>
+public sealed class FileQuarantinedException : TransferException
+{
+    /// <summary>Creates the error for the quarantined <paramref name="files"/>.</summary>
+    public FileQuarantinedException(IReadOnlyList<HeldFile> files)
+        : base(Describe(files))
+    {
+        Files = files;
+    }
+
+    /// <summary>The quarantined files.</summary>
+    public IReadOnlyList<HeldFile> Files { get; }
+
+    private static string Describe(IReadOnlyList<HeldFile> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var each = string.Join("; ", files.Select(f => $"'{f.Path}' ({f.Finding ?? "a scanner found something"})"));
+        return $"The server quarantined {(files.Count == 1 ? each : $"{files.Count} files: {each}")}. "
+            + "It is stored but will not be released or downloadable; an administrator can inspect it with 'turbomft quarantine list'.";
+    }
+}
+
 /// <summary>The server answered with an error (an RFC 9457 problem); <see cref="ProblemType"/> is the stable part to branch on.</summary>
 public sealed class ServerProblemException : TransferException
 {
@@ -59,6 +84,9 @@ public sealed class ServerProblemException : TransferException
 
     /// <summary>The problem type without its URN prefix (e.g. <c>upload-not-found</c>); null when the body was not a problem.</summary>
     public string? ProblemType { get; }
+
+    /// <summary>For a download refused because the file is not released (409): its state (<c>pending-scan</c>, <c>quarantined</c>, …).</summary>
+    public string? ReleaseState { get; init; }
 
     /// <summary>True for answers that may succeed when sent again (5xx, 408, 429).</summary>
     public bool IsTransient => (Status >= 500 && Status != 507) || Status is 408 or 429;

@@ -27,6 +27,16 @@ public sealed record TransferResult
     /// <summary>The verified <c>sha256-tree:…</c> digest, for a single file; null for several.</summary>
     public string? Digest { get; init; }
 
+    /// <summary>
+    /// The release state the server reported for a single uploaded file (<c>released</c>, <c>pending-scan</c>,
+    /// <c>pending-approval</c>; docs/content-security.md); null for several files and for downloads. A server without
+    /// release states reports none and its files count as released. (A quarantined upload is an error, not a state.)
+    /// </summary>
+    public string? State { get; init; }
+
+    /// <summary>Uploaded files the server holds back (not released yet, or quarantined), with their state; null when none.</summary>
+    public IReadOnlyList<HeldFile>? Held { get; init; }
+
     /// <summary>Adds two results: sums, and the digest only when there is one file.</summary>
     public TransferResult Plus(TransferResult other)
     {
@@ -40,6 +50,8 @@ public sealed record TransferResult
             ChunksSkipped = ChunksSkipped + other.ChunksSkipped,
             Seconds = Seconds + other.Seconds,
             Digest = Files + other.Files == 1 ? Digest ?? other.Digest : null,
+            State = Files + other.Files == 1 ? State ?? other.State : null,
+            Held = Held is null ? other.Held : other.Held is null ? Held : [.. Held, .. other.Held],
         };
     }
 }
@@ -62,4 +74,37 @@ public sealed record TransferItem(string LocalPath, string RemotePath);
 /// <param name="Digest">Its <c>sha256-tree:…</c>.</param>
 /// <param name="ChunkSize">Its chunk size.</param>
 /// <param name="CommittedAt">When the current version was committed.</param>
-public sealed record RemoteFile(string Path, long Size, string? Digest, int ChunkSize, DateTimeOffset? CommittedAt);
+/// <param name="State">
+/// Its release state; only approvers and admins of its area are shown files that are not <c>released</c>. Null from a
+/// server without release states (everything it lists is downloadable).
+/// </param>
+public sealed record RemoteFile(string Path, long Size, string? Digest, int ChunkSize, DateTimeOffset? CommittedAt, string? State = null)
+{
+    /// <summary>True when the file can be downloaded now.</summary>
+    public bool IsReleased => State is null or ReleaseStates.Released;
+}
+
+/// <summary>An uploaded file the server holds back.</summary>
+/// <param name="Path">Canonical remote path.</param>
+/// <param name="State"><c>pending-scan</c>, <c>pending-approval</c> or <c>quarantined</c>.</param>
+/// <param name="Finding">For a quarantined file: which scanner (and version) found what.</param>
+public sealed record HeldFile(string Path, string State, string? Finding);
+
+/// <summary>The release states of a file version as the protocol names them (docs/protocol.md, "Release states in answers").</summary>
+public static class ReleaseStates
+{
+    /// <summary>Being scanned, or held while a scanner is unavailable.</summary>
+    public const string PendingScan = "pending-scan";
+
+    /// <summary>Downloadable.</summary>
+    public const string Released = "released";
+
+    /// <summary>A scanner found something; downloadable by nobody until an admin releases it.</summary>
+    public const string Quarantined = "quarantined";
+
+    /// <summary>Scanned clean, waiting for a second person's approval.</summary>
+    public const string PendingApproval = "pending-approval";
+
+    /// <summary>Approval refused or expired.</summary>
+    public const string Rejected = "rejected";
+}

@@ -67,17 +67,21 @@ public sealed class TurboMftClient : IDisposable
     /// workers; chunks the server already holds from an earlier run are skipped. Every chunk's CRC-64/NVME is checked by the
     /// server; with <see cref="TransferVerify.Sha256"/> the client also computes the <c>sha256-tree</c> and the committed
     /// digest must equal it, while <see cref="TransferVerify.Fast"/> leaves SHA-256 to the server (docs/protocol.md, "Verification").
+    /// The result's <see cref="TransferResult.State"/> says whether the server released the file or holds it pending a scan
+    /// or an approval; a quarantined file is a <see cref="FileQuarantinedException"/>.
     /// </summary>
     public async Task<TransferResult> UploadFileAsync(string localPath, string remotePath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(localPath);
         var size = new FileInfo(localPath) is { Exists: true } info ? info.Length : 0;
-        return await UploadSessionAsync(localPath, RemotePaths.Normalize(remotePath), new TransferProgressTracker(size, 1, progress), cancellationToken).ConfigureAwait(false);
+        return ThrowIfQuarantined(await UploadSessionAsync(localPath, RemotePaths.Normalize(remotePath), new TransferProgressTracker(size, 1, progress), cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>
     /// Uploads many files: those smaller than one chunk by one-shot PUTs, N at once; larger ones one after another through
-    /// sessions (each with N chunks in flight). Every file is verified.
+    /// sessions (each with N chunks in flight). Every file is verified. Files the server holds back are in
+    /// <see cref="TransferResult.Held"/>; if any was quarantined, a <see cref="FileQuarantinedException"/> naming them all is
+    /// thrown after every file was sent.
     /// </summary>
     public async Task<TransferResult> PushAsync(IReadOnlyList<TransferItem> items, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -103,7 +107,7 @@ public sealed class TurboMftClient : IDisposable
             total = total.Plus(await UploadSessionAsync(item.LocalPath, RemotePaths.Normalize(item.RemotePath), tracker, cancellationToken).ConfigureAwait(false));
         }
 
-        return total with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
+        return ThrowIfQuarantined(total with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds });
     }
 
     /// <summary>
@@ -315,7 +319,7 @@ public sealed class TurboMftClient : IDisposable
             cancellationToken).ConfigureAwait(false);
 
         var local = tree?.Finish();
-        var committed = await CompleteAsync(uploadId, remote, local, cancellationToken).ConfigureAwait(false);
+        var (committed, notReleased) = await CompleteAsync(uploadId, remote, local, cancellationToken).ConfigureAwait(false);
         _resume.Remove(full, _options.BaseAddress, remote, geometry.ChunkSize);
         if (local is not null && committed != local)
         {
@@ -332,6 +336,8 @@ public sealed class TurboMftClient : IDisposable
             ChunksSkipped = skipped,
             Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
             Digest = committed.ToString(),
+            State = notReleased?.State ?? ReleaseStates.Released,
+            Held = notReleased is null ? null : [notReleased],
         };
     }
 
@@ -363,7 +369,7 @@ public sealed class TurboMftClient : IDisposable
         return (opened.Id, []);
     }
 
-    private async Task<FileDigest> CompleteAsync(string uploadId, string remote, FileDigest? local, CancellationToken cancellationToken)
+    private async Task<(FileDigest Digest, HeldFile? Held)> CompleteAsync(string uploadId, string remote, FileDigest? local, CancellationToken cancellationToken)
     {
         try
         {
@@ -371,7 +377,7 @@ public sealed class TurboMftClient : IDisposable
                 () => new HttpRequestMessage(HttpMethod.Post, $"v1/uploads/{uploadId}/complete") { Content = JsonContent.Create(new UploadCompleteRequest(local?.ToString()), options: Json) },
                 ReadJsonAsync<CommitResponse>,
                 cancellationToken).ConfigureAwait(false);
-            return ParseDigest(commit.Digest, remote);
+            return (ParseDigest(commit.Digest, remote), commit.Held(remote));
         }
         catch (ServerProblemException problem) when (problem.ProblemType == "file-digest-mismatch")
         {
@@ -380,8 +386,16 @@ public sealed class TurboMftClient : IDisposable
         catch (ServerProblemException problem) when (problem.ProblemType == "upload-closed")
         {
             // A complete whose answer was lost and that was retried: the version is there if the first one committed.
-            var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, FilesUrl(remote)), (response, _) => Task.FromResult(RemoteVersion.From(remote, response)), cancellationToken).ConfigureAwait(false);
-            return head.Digest;
+            try
+            {
+                var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, FilesUrl(remote)), (response, _) => Task.FromResult(RemoteVersion.From(remote, response)), cancellationToken).ConfigureAwait(false);
+                return (head.Digest, null);
+            }
+            catch (ServerProblemException held) when (held.Status == 409 && held.ReleaseState is { } state)
+            {
+                throw new TransferException(
+                    $"The upload of '{remote}' was committed by an earlier attempt whose answer was lost, but the file is {state} on the server, so its digest cannot be checked now; see 'turbomft ls' once it is released, or push again.");
+            }
         }
     }
 
@@ -442,6 +456,7 @@ public sealed class TurboMftClient : IDisposable
 
             tracker.AddBytes(size);
             tracker.FileDone();
+            var held = commit.Held(remote);
             return new TransferResult
             {
                 Bytes = size,
@@ -450,6 +465,8 @@ public sealed class TurboMftClient : IDisposable
                 Chunks = 1,
                 Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
                 Digest = committed.ToString(),
+                State = held?.State ?? ReleaseStates.Released,
+                Held = held is null ? null : [held],
             };
         }
         finally
@@ -496,6 +513,12 @@ public sealed class TurboMftClient : IDisposable
 
             return pool;
         }
+    }
+
+    private static TransferResult ThrowIfQuarantined(TransferResult result)
+    {
+        var quarantined = result.Held?.Where(h => h.State == ReleaseStates.Quarantined).ToList();
+        return quarantined is { Count: > 0 } ? throw new FileQuarantinedException(quarantined) : result;
     }
 
     private Task<T> GetJsonAsync<T>(string url, CancellationToken cancellationToken) =>
@@ -589,6 +612,25 @@ public sealed class TurboMftClient : IDisposable
             type = type[ServerProblemException.TypePrefix.Length..];
         }
 
+        // A download of a file that is not released: HEAD has no body, so the state header says why.
+        var releaseState = response.Headers.TryGetValues("TMF-Release-State", out var states) ? states.FirstOrDefault() : null;
+        if (status == 409 && releaseState is not null)
+        {
+            type ??= releaseState switch
+            {
+                ReleaseStates.Quarantined => "file-quarantined",
+                ReleaseStates.Rejected => "file-rejected",
+                _ => "file-pending",
+            };
+            detail ??= releaseState switch
+            {
+                ReleaseStates.Quarantined => "the file is quarantined: a scanner found something; an administrator decides",
+                ReleaseStates.Rejected => "the file's approval was refused or expired",
+                ReleaseStates.PendingApproval => "the file waits for approval by a second person",
+                _ => "the file is being scanned; try again shortly",
+            };
+        }
+
         var hint = status switch
         {
             401 => " Check the token (--token-file or TURBOMFT_TOKEN).",
@@ -596,7 +638,10 @@ public sealed class TurboMftClient : IDisposable
             507 => " Free space on the server, then run the same command again.",
             _ => string.Empty,
         };
-        return new ServerProblemException(status, type, $"{what}: the server answered {status}{(type is null ? string.Empty : " " + type)}{(detail is null ? string.Empty : ": " + detail.TrimEnd('.'))}.{hint}");
+        return new ServerProblemException(status, type, $"{what}: the server answered {status}{(type is null ? string.Empty : " " + type)}{(detail is null ? string.Empty : ": " + detail.TrimEnd('.'))}.{hint}")
+        {
+            ReleaseState = status == 409 ? releaseState : null,
+        };
     }
 
     /// <summary>The current version of a remote file, from the headers of HEAD or GET.</summary>

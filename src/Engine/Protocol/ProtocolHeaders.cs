@@ -9,6 +9,12 @@ public static class ProtocolHeaders
     /// <summary>A file's <c>sha256-tree</c> on downloads.</summary>
     public const string Digest = "TMF-Digest";
 
+    /// <summary>
+    /// The release state of the path's current version (<c>released</c>, <c>pending-scan</c>, <c>pending-approval</c>,
+    /// <c>quarantined</c>, <c>rejected</c>) on downloads and on their 409 answers, so that HEAD, which has no body, says why.
+    /// </summary>
+    public const string ReleaseState = "TMF-Release-State";
+
     /// <summary>The chunk size of the stored version, on downloads.</summary>
     public const string ChunkSize = "TMF-Chunk-Size";
 

@@ -17,7 +17,9 @@ public sealed record AuditActor(string? User, string? TokenId, string? Peer, str
 /// <c>token.revoke</c>, <c>user.add</c>, <c>user.disable</c>, <c>user.passwd</c>, <c>role.grant</c>, <c>role.revoke</c>,
 /// <c>role.add</c>, <c>peer.add</c>, <c>peer.remove</c>, <c>policy.load</c>, <c>file.upload</c>, <c>file.download</c>,
 /// <c>file.delete</c>, <c>file.list</c>, <c>upload.open</c>, <c>upload.abort</c>, <c>access.denied</c>,
-/// <c>keys.rotate</c>, <c>keys.rewrap</c>, <c>server.start</c>, <c>server.stop</c>, <c>audit.read</c>.
+/// <c>keys.rotate</c>, <c>keys.rewrap</c>, <c>server.start</c>, <c>server.stop</c>, <c>audit.read</c>, and for release
+/// (docs/content-security.md) <c>scan.verdict</c>, <c>scan.held</c>, <c>file.quarantined</c>, <c>file.released</c>,
+/// <c>approval.requested</c>, <c>approval.approved</c>, <c>approval.rejected</c>.
 /// </summary>
 public sealed record AuditEvent
 {

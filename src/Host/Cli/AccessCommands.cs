@@ -357,9 +357,9 @@ internal static class AccessCommands
 
     private static string YesNo(bool value) => value ? "yes" : "no";
 
-    private static string Time(DateTimeOffset? time) => time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) : "-";
+    internal static string Time(DateTimeOffset? time) => time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) : "-";
 
-    private static string Table(string[] header, IEnumerable<string[]> rows)
+    internal static string Table(string[] header, IEnumerable<string[]> rows)
     {
         var all = new List<string[]> { header };
         all.AddRange(rows);

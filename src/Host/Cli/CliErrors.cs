@@ -64,6 +64,8 @@ public static class CliErrors
         PolicyFileException => ExitCodes.Usage,
         AccessException { Error: AccessError.InvalidName or AccessError.InvalidRequest or AccessError.InvalidArea } => ExitCodes.Usage,
         AccessException => ExitCodes.Failed,
+        Release.ReleaseException { Error: Release.ReleaseError.InvalidRequest } => ExitCodes.Usage,
+        Release.ReleaseException or Metadata.MetadataException => ExitCodes.Failed,
         _ => null,
     };
 }

@@ -19,7 +19,10 @@ internal static class TransferCommands
             Arity = new ArgumentArity(2, 100_000),
         };
         var common = new TransferOptions();
-        var command = new Command("push", "Upload files and directories; every file is verified against the server's committed digest.") { paths };
+        var command = new Command(
+            "push",
+            "Upload files and directories; every file is verified against the server's committed digest. Exit 0 when verified, even if the server holds a file "
+            + "pending a scan or an approval (a note on stderr says which); exit 1 if it quarantined one.") { paths };
         common.AddTo(command, withUploadOptions: true);
         command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
@@ -32,6 +35,7 @@ internal static class TransferCommands
             var result = await ProgressDisplay.RunAsync("push", total, !asJson, progress =>
                 client.PushAsync(items, Adapt(progress), cancellationToken)).ConfigureAwait(false);
             await Report(output, asJson, "pushed", result, items.Count == 1 ? items[0].RemotePath : target.RemotePath).ConfigureAwait(false);
+            await NoteHeldAsync(error, result).ConfigureAwait(false);
             return ExitCodes.Ok;
         }));
         return command;
@@ -49,6 +53,13 @@ internal static class TransferCommands
             var source = TransferUrl.Parse(parse.GetRequiredValue(url));
             using var client = new TurboMftClient(common.ToClientOptions(parse, source.BaseAddress));
             var listed = source.IsFolder ? await client.ListAsync(source.RemotePath, cancellationToken).ConfigureAwait(false) : [];
+            foreach (var held in listed.Where(f => !f.IsReleased))
+            {
+                // Approvers and admins are listed held files too; they cannot be downloaded until released.
+                await error.WriteLineAsync($"turbomft: note: skipping {held.Path}: it is {held.State}, not released").ConfigureAwait(false);
+            }
+
+            listed = [.. listed.Where(f => f.IsReleased)];
             var items = TransferPlan.ForPull(source, listed, parse.GetRequiredValue(destination));
             var asJson = parse.GetValue(common.Json);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -91,7 +102,8 @@ internal static class TransferCommands
             {
                 foreach (var file in files)
                 {
-                    await output.WriteLineAsync($"{file.Size,15}  {file.CommittedAt:yyyy-MM-dd HH:mm:ss}  {file.Path}").ConfigureAwait(false);
+                    var state = file.IsReleased ? string.Empty : $"  [{file.State}]";
+                    await output.WriteLineAsync($"{file.Size,15}  {file.CommittedAt:yyyy-MM-dd HH:mm:ss}  {file.Path}{state}").ConfigureAwait(false);
                 }
             }
 
@@ -138,6 +150,21 @@ internal static class TransferCommands
         if (result.Digest is not null)
         {
             await output.WriteLineAsync($"{result.Digest}  {where}").ConfigureAwait(false);
+        }
+    }
+
+    // The transfer itself succeeded; say clearly that the file cannot be downloaded yet, and why.
+    private static async Task NoteHeldAsync(TextWriter error, TransferResult result)
+    {
+        foreach (var held in result.Held ?? [])
+        {
+            var why = held.State switch
+            {
+                ReleaseStates.PendingApproval => "it waits for approval by a second person with approve on its area (turbomft approvals list)",
+                ReleaseStates.PendingScan => "it is still being scanned (or held while a scanner is unavailable); it is released when the scan is clean",
+                _ => $"it is {held.State}",
+            };
+            await error.WriteLineAsync($"turbomft: note: {held.Path} is stored and verified but not downloadable yet: {why}").ConfigureAwait(false);
         }
     }
 

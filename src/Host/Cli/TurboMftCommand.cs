@@ -32,6 +32,11 @@ public static class TurboMftCommand
             root.Subcommands.Add(administration);
         }
 
+        foreach (var release in ReleaseCommands.Create(context))
+        {
+            root.Subcommands.Add(release);
+        }
+
         return root;
     }
 

@@ -1,3 +1,5 @@
+using TurboMft.Host.Scanning;
+
 namespace TurboMft.Host.Metadata;
 
 /// <summary>
@@ -8,6 +10,8 @@ namespace TurboMft.Host.Metadata;
 /// Paths are canonical <c>RemotePath.Value</c> texts and are compared ordinally (byte-wise): an implementation on
 /// PostgreSQL must use <c>COLLATE "C"</c> for the path column so that ordering and prefix ranges match. The current
 /// version of a path is the last one committed, unless it was deleted; deleting does not bring back an older version.
+/// The current version is downloadable only once its <see cref="FileVersion.State"/> is released (docs/content-security.md,
+/// "Release states"); state changes are compare-and-set, so two workers, or an approver and the expiry, cannot both win.
 /// </remarks>
 public interface IMetadataStore : IAsyncDisposable
 {
@@ -43,8 +47,10 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>
     /// In one durable transaction: makes <paramref name="version"/> the current version of its path and, when
-    /// <paramref name="uploadId"/> is given, marks that upload <see cref="UploadState.Completed"/>. Returns the version it
-    /// replaced, if any, so the caller can keep or delete its object.
+    /// <paramref name="uploadId"/> is given, marks that upload <see cref="UploadState.Completed"/>. The version's
+    /// <see cref="FileVersion.State"/>, <see cref="FileVersion.UploadedBy"/> and <see cref="FileVersion.ReleasedAt"/> are stored
+    /// as given (the server commits <see cref="ReleaseState.PendingScan"/>). Returns the version it replaced, if any, so the
+    /// caller can keep (quarantined: evidence) or delete its object.
     /// </summary>
     /// <exception cref="MetadataException">
     /// With <see cref="MetadataError.VersionExists"/>, <see cref="MetadataError.UploadNotFound"/>,
@@ -52,12 +58,13 @@ public interface IMetadataStore : IAsyncDisposable
     /// </exception>
     Task<FileVersion?> CommitVersionAsync(FileVersion version, Guid? uploadId, CancellationToken cancellationToken = default);
 
-    /// <summary>The current version of <paramref name="path"/>, or null when there is none or it was deleted.</summary>
+    /// <summary>The current version of <paramref name="path"/>, in whatever release state, or null when there is none or it was deleted.</summary>
     Task<FileVersion?> GetCurrentVersionAsync(string path, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Current versions at or below <paramref name="prefix"/> (a canonical path, or "/" for everything), segment-wise:
-    /// "/a/b" lists "/a/b" and "/a/b/…" but not "/a/bc". At most <paramref name="limit"/>, ordered by path.
+    /// "/a/b" lists "/a/b" and "/a/b/…" but not "/a/bc". At most <paramref name="limit"/>, ordered by path, in every
+    /// release state (the caller filters by what the reader may see).
     /// </summary>
     Task<IReadOnlyList<FileVersion>> ListCurrentVersionsAsync(string prefix, int limit, CancellationToken cancellationToken = default);
 
@@ -66,4 +73,34 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>The most recently committed current version with this <c>sha256-tree</c> digest, or null (for deduplication).</summary>
     Task<FileVersion?> FindByDigestAsync(string digest, CancellationToken cancellationToken = default);
+
+    /// <summary>The version with this id, current or superseded, or null when there is none or it was deleted.</summary>
+    Task<FileVersion?> GetVersionAsync(Guid versionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Versions in <paramref name="state"/> that are not deleted, oldest commit first, at most <paramref name="limit"/>.
+    /// For <see cref="ReleaseState.Quarantined"/> superseded versions are included (their containers are kept as evidence
+    /// until an admin deletes them); for every other state only current versions (a superseded one can never be released).
+    /// </summary>
+    Task<IReadOnlyList<FileVersion>> ListVersionsInStateAsync(ReleaseState state, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Compare-and-set, durably: moves version <paramref name="versionId"/> to <paramref name="change"/>'s state only if it
+    /// is not deleted and is in <paramref name="expected"/>; replaces its approval expiry and decision with the change's
+    /// and sets (entering released) or clears its release time. Returns false, changing nothing, when it was not in
+    /// <paramref name="expected"/> (another worker or person decided first), was deleted or does not exist.
+    /// </summary>
+    Task<bool> SetReleaseStateAsync(Guid versionId, ReleaseState expected, ReleaseStateChange change, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends one scan's verdicts for a version (after any recorded before), all with <paramref name="scannedAt"/>.</summary>
+    Task RecordVerdictsAsync(Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>The verdicts recorded for a version, in order.</summary>
+    Task<IReadOnlyList<RecordedVerdict>> ListVerdictsAsync(Guid versionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Compare-and-set, durably: marks version <paramref name="versionId"/> deleted (and no longer current) only if it is
+    /// not deleted and is in <paramref name="expected"/>; returns it as it was, so the caller can remove its object, or null.
+    /// </summary>
+    Task<FileVersion?> DeleteVersionAsync(Guid versionId, ReleaseState expected, CancellationToken cancellationToken = default);
 }

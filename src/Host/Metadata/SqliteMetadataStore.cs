@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Release;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Metadata;
 
@@ -27,16 +29,19 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public const string FileName = "metadata.db";
 
     /// <summary>The schema version this build creates and reads.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private const int BusyTimeoutMilliseconds = 30_000;
     private const int SqliteConstraintPrimaryKey = 1555;
     private const string UploadColumns =
-        "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state";
+        "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state, opened_by";
     private const string ChunkColumns =
         "upload_id, chunk_index, byte_offset, stored_length, plain_length, encoding, crc64, sha256, received_at";
     private const string VersionColumns =
-        "version_id, path, size, chunk_size, digest, sha256, object_key, committed_at";
+        "version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, release_state, uploaded_by, released_at, "
+        + "approval_expires_at, decision, decided_by, decision_reason, decided_at, is_current";
+
+    private const string VerdictColumns = "seq, scanner, scanner_version, outcome, finding, detail, scanned_at";
 
     // Index i migrates from version i to i + 1; append, never edit a shipped entry.
     private static readonly string[] Migrations =
@@ -85,6 +90,36 @@ public sealed class SqliteMetadataStore : IMetadataStore
         ) STRICT;
         CREATE UNIQUE INDEX versions_current_by_path ON versions (path) WHERE is_current = 1;
         CREATE INDEX versions_current_by_digest ON versions (digest) WHERE is_current = 1;
+        """,
+
+        // 2: release states (docs/content-security.md). Versions committed before are released; the column's default
+        // is the fail-closed state, so an insert that forgot it would hold the file rather than release it.
+        """
+        ALTER TABLE versions ADD COLUMN release_state TEXT NOT NULL DEFAULT 'pending-scan'
+            CHECK (release_state IN ('pending-scan', 'released', 'quarantined', 'pending-approval', 'rejected'));
+        ALTER TABLE versions ADD COLUMN uploaded_by TEXT;
+        ALTER TABLE versions ADD COLUMN released_at INTEGER;
+        ALTER TABLE versions ADD COLUMN approval_expires_at INTEGER;
+        ALTER TABLE versions ADD COLUMN decision TEXT;
+        ALTER TABLE versions ADD COLUMN decided_by TEXT;
+        ALTER TABLE versions ADD COLUMN decision_reason TEXT;
+        ALTER TABLE versions ADD COLUMN decided_at INTEGER;
+        UPDATE versions SET release_state = 'released', released_at = committed_at;
+        CREATE INDEX versions_by_release_state ON versions (release_state, seq) WHERE deleted_at IS NULL;
+
+        ALTER TABLE uploads ADD COLUMN opened_by TEXT;
+
+        CREATE TABLE scan_verdicts (
+            version_id      TEXT    NOT NULL REFERENCES versions (version_id) ON DELETE CASCADE,
+            seq             INTEGER NOT NULL CHECK (seq >= 0),
+            scanner         TEXT    NOT NULL,
+            scanner_version TEXT    NOT NULL,
+            outcome         TEXT    NOT NULL CHECK (outcome IN ('clean', 'infected', 'error')),
+            finding         TEXT,
+            detail          TEXT,
+            scanned_at      INTEGER NOT NULL,
+            PRIMARY KEY (version_id, seq)
+        ) STRICT, WITHOUT ROWID;
         """,
     ];
 
@@ -151,7 +186,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO uploads ({UploadColumns})
-            VALUES ($id, $path, $size, $chunkSize, $verifyMode, $expectedDigest, $stagingPath, $createdAt, $expiresAt, $state)
+            VALUES ($id, $path, $size, $chunkSize, $verifyMode, $expectedDigest, $stagingPath, $createdAt, $expiresAt, $state, $openedBy)
             """;
         command.Parameters.AddWithValue("$id", IdText(upload.Id));
         command.Parameters.AddWithValue("$path", upload.Path);
@@ -163,6 +198,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         command.Parameters.AddWithValue("$createdAt", upload.CreatedAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$expiresAt", upload.ExpiresAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$state", (int)upload.State);
+        command.Parameters.AddWithValue("$openedBy", (object?)upload.OpenedBy ?? DBNull.Value);
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -349,9 +385,10 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await using (var insert = connection.CreateCommand())
         {
             insert.Transaction = transaction;
-            insert.CommandText = $"""
-                INSERT INTO versions ({VersionColumns}, upload_id, is_current)
-                VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1)
+            insert.CommandText = """
+                INSERT INTO versions (version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, upload_id, is_current,
+                                      release_state, uploaded_by, released_at)
+                VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1, $state, $uploadedBy, $releasedAt)
                 """;
             insert.Parameters.AddWithValue("$id", IdText(version.VersionId));
             insert.Parameters.AddWithValue("$path", version.Path);
@@ -362,6 +399,11 @@ public sealed class SqliteMetadataStore : IMetadataStore
             insert.Parameters.AddWithValue("$objectKey", version.ObjectKey);
             insert.Parameters.AddWithValue("$committedAt", version.CommittedAt.ToUnixTimeMilliseconds());
             insert.Parameters.AddWithValue("$uploadId", uploadId is { } u ? IdText(u) : DBNull.Value);
+            insert.Parameters.AddWithValue("$state", version.State.ToName());
+            insert.Parameters.AddWithValue("$uploadedBy", (object?)version.UploadedBy ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$releasedAt", version.State == ReleaseState.Released
+                ? (version.ReleasedAt ?? version.CommittedAt).ToUnixTimeMilliseconds()
+                : DBNull.Value);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -410,14 +452,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         command.Parameters.AddWithValue("$below", prefix + "/");
         command.Parameters.AddWithValue("$after", prefix + "0");
         command.Parameters.AddWithValue("$limit", limit);
-        var versions = new List<FileVersion>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            versions.Add(ReadVersion(reader));
-        }
-
-        return versions;
+        return await ReadVersionsAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -453,6 +488,150 @@ public sealed class SqliteMetadataStore : IMetadataStore
         command.Parameters.AddWithValue("$digest", digest);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersion?> GetVersionAsync(Guid versionId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadVersionByIdAsync(connection, null, versionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<FileVersion>> ListVersionsInStateAsync(ReleaseState state, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {VersionColumns} FROM versions
+            WHERE release_state = $state AND deleted_at IS NULL AND (is_current = 1 OR $anyVersion = 1)
+            ORDER BY seq LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$state", state.ToName());
+        command.Parameters.AddWithValue("$anyVersion", state == ReleaseState.Quarantined ? 1 : 0);
+        command.Parameters.AddWithValue("$limit", limit);
+        return await ReadVersionsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> SetReleaseStateAsync(Guid versionId, ReleaseState expected, ReleaseStateChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var decision = change.Decision;
+        if (decision?.Reason is { Length: > ReleaseDecision.MaxReasonLength })
+        {
+            throw new ArgumentException($"A reason has at most {ReleaseDecision.MaxReasonLength} characters.", nameof(change));
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+
+        // One statement: the WHERE is the compare, so concurrent callers serialise on SQLite's write lock and one wins.
+        command.CommandText = """
+            UPDATE versions
+            SET release_state = $state, released_at = $releasedAt, approval_expires_at = $expiresAt,
+                decision = $decision, decided_by = $decidedBy, decision_reason = $reason, decided_at = $decidedAt
+            WHERE version_id = $id AND release_state = $expected AND deleted_at IS NULL
+            """;
+        command.Parameters.AddWithValue("$id", IdText(versionId));
+        command.Parameters.AddWithValue("$expected", expected.ToName());
+        command.Parameters.AddWithValue("$state", change.State.ToName());
+        command.Parameters.AddWithValue("$releasedAt", change.State == ReleaseState.Released ? change.At.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.Parameters.AddWithValue("$expiresAt", change.ApprovalExpiresAt is { } expires ? expires.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.Parameters.AddWithValue("$decision", (object?)decision?.Decision ?? DBNull.Value);
+        command.Parameters.AddWithValue("$decidedBy", (object?)decision?.By ?? DBNull.Value);
+        command.Parameters.AddWithValue("$reason", (object?)decision?.Reason ?? DBNull.Value);
+        command.Parameters.AddWithValue("$decidedAt", decision is null ? DBNull.Value : decision.At.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task RecordVerdictsAsync(Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(verdicts);
+        if (verdicts.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        long next;
+        await using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT coalesce(max(seq) + 1, 0) FROM scan_verdicts WHERE version_id = $id";
+            read.Parameters.AddWithValue("$id", IdText(versionId));
+            next = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        foreach (var verdict in verdicts)
+        {
+            ArgumentNullException.ThrowIfNull(verdict, nameof(verdicts));
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = $"INSERT INTO scan_verdicts (version_id, {VerdictColumns}) VALUES ($id, $seq, $scanner, $scannerVersion, $outcome, $finding, $detail, $scannedAt)";
+            insert.Parameters.AddWithValue("$id", IdText(versionId));
+            insert.Parameters.AddWithValue("$seq", next++);
+            insert.Parameters.AddWithValue("$scanner", verdict.Scanner);
+            insert.Parameters.AddWithValue("$scannerVersion", verdict.ScannerVersion);
+            insert.Parameters.AddWithValue("$outcome", OutcomeText(verdict.Outcome));
+            insert.Parameters.AddWithValue("$finding", (object?)verdict.Finding ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$detail", (object?)verdict.Detail ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$scannedAt", scannedAt.ToUnixTimeMilliseconds());
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RecordedVerdict>> ListVerdictsAsync(Guid versionId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {VerdictColumns} FROM scan_verdicts WHERE version_id = $id ORDER BY seq";
+        command.Parameters.AddWithValue("$id", IdText(versionId));
+        var verdicts = new List<RecordedVerdict>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            verdicts.Add(new RecordedVerdict(
+                reader.GetInt32(0),
+                new ScanVerdict(
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    ParseOutcome(reader.GetString(3)),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetString(5)),
+                FromUnixMilliseconds(reader.GetInt64(6))));
+        }
+
+        return verdicts;
+    }
+
+    /// <inheritdoc />
+    public async Task<FileVersion?> DeleteVersionAsync(Guid versionId, ReleaseState expected, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var version = await ReadVersionByIdAsync(connection, transaction, versionId, cancellationToken).ConfigureAwait(false);
+        if (version is null || version.State != expected)
+        {
+            return null;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE versions SET is_current = 0, deleted_at = $now WHERE version_id = $id";
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$id", IdText(versionId));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return version;
     }
 
     /// <summary>Closes the store's pooled connections, releasing the database file.</summary>
@@ -604,7 +783,10 @@ public sealed class SqliteMetadataStore : IMetadataStore
                 reader.GetString(6),
                 FromUnixMilliseconds(reader.GetInt64(7)),
                 FromUnixMilliseconds(reader.GetInt64(8)),
-                (UploadState)reader.GetInt32(9)));
+                (UploadState)reader.GetInt32(9))
+            {
+                OpenedBy = reader.IsDBNull(10) ? null : reader.GetString(10),
+            });
         }
 
         return uploads;
@@ -629,7 +811,58 @@ public sealed class SqliteMetadataStore : IMetadataStore
         reader.GetString(4),
         reader.IsDBNull(5) ? null : reader.GetString(5),
         reader.GetString(6),
-        FromUnixMilliseconds(reader.GetInt64(7)));
+        FromUnixMilliseconds(reader.GetInt64(7)))
+    {
+        State = ReleaseStateNames.Parse(reader.GetString(8)),
+        UploadedBy = reader.IsDBNull(9) ? null : reader.GetString(9),
+        ReleasedAt = reader.IsDBNull(10) ? null : FromUnixMilliseconds(reader.GetInt64(10)),
+        ApprovalExpiresAt = reader.IsDBNull(11) ? null : FromUnixMilliseconds(reader.GetInt64(11)),
+        Decision = reader.IsDBNull(12) ? null : new ReleaseDecision(
+            reader.GetString(12),
+            reader.IsDBNull(13) ? null : reader.GetString(13),
+            reader.IsDBNull(14) ? null : reader.GetString(14),
+            FromUnixMilliseconds(reader.GetInt64(15))),
+        IsCurrent = reader.GetInt64(16) == 1,
+    };
+
+    private static async Task<IReadOnlyList<FileVersion>> ReadVersionsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var versions = new List<FileVersion>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            versions.Add(ReadVersion(reader));
+        }
+
+        return versions;
+    }
+
+    private static async Task<FileVersion?> ReadVersionByIdAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, Guid versionId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {VersionColumns} FROM versions WHERE version_id = $id AND deleted_at IS NULL";
+        command.Parameters.AddWithValue("$id", IdText(versionId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
+    }
+
+    private static string OutcomeText(ScanOutcome outcome) => outcome switch
+    {
+        ScanOutcome.Clean => "clean",
+        ScanOutcome.Infected => "infected",
+        ScanOutcome.Error => "error",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Unknown scan outcome."),
+    };
+
+    private static ScanOutcome ParseOutcome(string text) => text switch
+    {
+        "clean" => ScanOutcome.Clean,
+        "infected" => ScanOutcome.Infected,
+        "error" => ScanOutcome.Error,
+        _ => throw new FormatException($"'{text}' is not a scan outcome."),
+    };
 
     private static void ValidateUpload(UploadSession upload)
     {
@@ -666,6 +899,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     private static void ValidateVersion(FileVersion version)
     {
         ArgumentNullException.ThrowIfNull(version);
+        _ = version.State.ToName();
         RequireId(version.VersionId, nameof(version));
         RequireCanonicalPath(version.Path, allowRoot: false, nameof(version));
         ArgumentOutOfRangeException.ThrowIfNegative(version.Size, nameof(version));

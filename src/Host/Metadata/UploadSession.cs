@@ -23,6 +23,9 @@ public sealed record UploadSession(
     DateTimeOffset ExpiresAt,
     UploadState State)
 {
+    /// <summary>Who opened the session: a user name, or <c>peer:NAME</c>; null for sessions opened before this was recorded.</summary>
+    public string? OpenedBy { get; init; }
+
     /// <summary>Verify mode: chunk CRC-64s and the <c>sha256-tree</c> digest.</summary>
     public const string FastVerify = "fast";
 

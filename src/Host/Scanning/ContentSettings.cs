@@ -23,6 +23,59 @@ public sealed class ContentSettings
 
     /// <summary>Content rules per area; the deepest area containing a path applies, else the defaults (no type lists, no approval).</summary>
     public List<AreaContentSettings> Areas { get; set; } = [];
+
+    /// <summary>
+    /// How long a commit (upload complete, one-shot PUT) waits for its version's scan before answering; 0 answers at once
+    /// with <c>pending-scan</c>. The scan goes on in the background either way.
+    /// </summary>
+    public double InlineScanWaitSeconds { get; set; } = 30;
+
+    /// <summary>Versions scanned at once (each open plaintext stream holds two chunk buffers of its own).</summary>
+    public int ScanConcurrency { get; set; } = 2;
+
+    /// <summary>How often the database is swept for versions still pending a scan (restarts, held files) and for expired approvals.</summary>
+    public double ScanSweepSeconds { get; set; } = 5;
+
+    /// <summary>First wait before a version held by a scanner error is scanned again; it doubles on each error.</summary>
+    public double ScanRetrySeconds { get; set; } = 5;
+
+    /// <summary>Longest wait between scans of a held version.</summary>
+    public double ScanRetryMaxSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// A safety net over the scanners' own <see cref="ScanTimeoutSeconds"/>: a whole chain over one version still running
+    /// after this long is cancelled and counts as a scanner error (the version is held and scanned again later).
+    /// </summary>
+    public double ScanServiceTimeoutSeconds { get; set; } = 3600;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first release setting out of range.</summary>
+    public void ValidateRelease()
+    {
+        if (InlineScanWaitSeconds is < 0 or > 3600 || double.IsNaN(InlineScanWaitSeconds))
+        {
+            throw new ArgumentException($"Content:InlineScanWaitSeconds must be from 0 to 3600, not {InlineScanWaitSeconds}.");
+        }
+
+        if (ScanConcurrency is < 1 or > 64)
+        {
+            throw new ArgumentException($"Content:ScanConcurrency must be from 1 to 64, not {ScanConcurrency}.");
+        }
+
+        if (ScanSweepSeconds is <= 0 or > 3600 || double.IsNaN(ScanSweepSeconds))
+        {
+            throw new ArgumentException($"Content:ScanSweepSeconds must be above 0 and at most 3600, not {ScanSweepSeconds}.");
+        }
+
+        if (ScanServiceTimeoutSeconds is <= 0 or > 86_400 || double.IsNaN(ScanServiceTimeoutSeconds))
+        {
+            throw new ArgumentException($"Content:ScanServiceTimeoutSeconds must be above 0 and at most 86400, not {ScanServiceTimeoutSeconds}.");
+        }
+
+        if (ScanRetrySeconds <= 0 || ScanRetryMaxSeconds < ScanRetrySeconds || ScanRetryMaxSeconds > 86_400 || double.IsNaN(ScanRetrySeconds) || double.IsNaN(ScanRetryMaxSeconds))
+        {
+            throw new ArgumentException($"Content:ScanRetrySeconds ({ScanRetrySeconds}) must be above 0 and at most Content:ScanRetryMaxSeconds ({ScanRetryMaxSeconds}), itself at most 86400.");
+        }
+    }
 }
 
 /// <summary>Archive walk limits as configured (docs/content-security.md, "Archive limits").</summary>

@@ -14,6 +14,8 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Release;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
 
@@ -37,7 +39,15 @@ public static class FileEndpoints
     }
 
     private static async Task<IResult> PutAsync(
-        HttpContext context, ServerSettings settings, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
+        HttpContext context,
+        ServerSettings settings,
+        LocalObjectStore store,
+        KeyRing keys,
+        ServerBuffers buffers,
+        IMetadataStore metadata,
+        IAuditTrail audit,
+        ScanService scans,
+        CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
@@ -120,15 +130,16 @@ public static class FileEndpoints
             var objectKey = id.ToString("N");
             store.Commit(staging, objectKey);
             committed = true;
-            var version = new FileVersion(id, remote.Value, summary.FileSize, chunkSize, summary.Digest.ToString(), "sha256:" + Convert.ToHexStringLower(wholeSha), objectKey, DateTimeOffset.UtcNow);
-            var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
-            if (previous is not null)
+            var version = new FileVersion(id, remote.Value, summary.FileSize, chunkSize, summary.Digest.ToString(), "sha256:" + Convert.ToHexStringLower(wholeSha), objectKey, DateTimeOffset.UtcNow)
             {
-                store.Delete(previous.ObjectKey);
-            }
-
+                State = ReleaseState.PendingScan,
+                UploadedBy = ReleaseCaller.IdentityOf(context.GetPrincipal()),
+            };
+            var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
+            UploadRegistry.DeleteReplaced(store, previous);
             await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, version), cancellationToken).ConfigureAwait(false);
-            return Results.Created($"/v1/files{remote.Value}", UploadEndpoints.Committed(version));
+            var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
+            return Results.Created($"/v1/files{remote.Value}", await UploadEndpoints.CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
         }
         catch (IOException e) when (e is DiskFullException || e.HResult == 28)
         {
@@ -156,8 +167,25 @@ public static class FileEndpoints
             return FileNotFound(remote);
         }
 
+        // The newest version decides: while it is held, the path serves nothing (docs/content-security.md, "Release states").
+        if (version.State != ReleaseState.Released)
+        {
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                audit.Append(AuditActors.Event(context, "file.download", AuditOutcome.Denied, version.Path) with
+                {
+                    Size = version.Size,
+                    Digest = version.Digest,
+                    Detail = $"version {version.VersionId} is {version.State.ToName()}",
+                });
+            }
+
+            return NotReleased(context, version);
+        }
+
         var response = context.Response;
         var headers = response.Headers;
+        headers[ProtocolHeaders.ReleaseState] = ReleaseStateNames.Released;
         headers[ProtocolHeaders.Digest] = version.Digest;
         headers[ProtocolHeaders.ChunkSize] = version.ChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         headers.ETag = $"\"{version.VersionId:N}\"";
@@ -238,6 +266,12 @@ public static class FileEndpoints
             return Problems.BadPath(pathError);
         }
 
+        // A quarantined file is evidence: only an admin deletes it, through /v1/quarantine.
+        if (await metadata.GetCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false) is { State: ReleaseState.Quarantined } quarantined)
+        {
+            return NotReleased(context, quarantined);
+        }
+
         var removed = await metadata.DeleteCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false);
         if (removed is null)
         {
@@ -288,11 +322,47 @@ public static class FileEndpoints
             versions = [.. found.OrderBy(v => v.Path, StringComparer.Ordinal).Take(Limit)];
         }
 
+        // Held versions are listed only to those who decide about them: approvers and admins of their area.
+        var grants = context.GetPrincipal().Grants;
+        versions = [.. versions.Where(v => v.State == ReleaseState.Released || SeesHeld(grants, v.Path))];
         audit.Append(AuditActors.Event(context, "file.list", AuditOutcome.Success, root.Value) with { Detail = $"{versions.Count} files" });
         return Results.Json(new
         {
-            files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt }),
+            files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt, state = v.State.ToName() }),
         });
+    }
+
+    private static bool SeesHeld(AccessGrants grants, string path)
+    {
+        var remote = RemotePath.Parse(path);
+        return grants.Allows(Permission.Approve, remote) || grants.Allows(Permission.Admin, remote);
+    }
+
+    /// <summary>
+    /// The 409 for a path whose current version is not released: <c>file-pending</c> (with <c>Retry-After</c>),
+    /// <c>file-quarantined</c> or <c>file-rejected</c>, with the <c>state</c> in the body and in <c>TMF-Release-State</c>.
+    /// </summary>
+    internal static IResult NotReleased(HttpContext context, FileVersion version)
+    {
+        var state = version.State.ToName();
+        var headers = context.Response.Headers;
+        headers[ProtocolHeaders.ReleaseState] = state;
+        var (type, detail) = version.State switch
+        {
+            ReleaseState.Quarantined => ("file-quarantined",
+                $"A scanner found something in the current version of {version.Path}: it is quarantined and downloadable by nobody until an administrator releases or deletes it."),
+            ReleaseState.Rejected => ("file-rejected",
+                $"The current version of {version.Path} was not approved (rejected, or its approval expired); upload it again to ask anew."),
+            ReleaseState.PendingApproval => ("file-pending",
+                $"The current version of {version.Path} was scanned clean and waits for approval by a second person with approve on its area."),
+            _ => ("file-pending", $"The current version of {version.Path} is being scanned (or held while a scanner is unavailable); try again shortly."),
+        };
+        if (version.State is ReleaseState.PendingScan or ReleaseState.PendingApproval)
+        {
+            headers.RetryAfter = version.State == ReleaseState.PendingScan ? "5" : "60";
+        }
+
+        return Problems.Conflict(type, detail, new Dictionary<string, object?> { ["state"] = state, ["versionId"] = version.VersionId });
     }
 
     /// <summary>Parses one <c>bytes=a-b</c>, <c>bytes=a-</c> or <c>bytes=-n</c> range inside a file of <paramref name="size"/> bytes.</summary>

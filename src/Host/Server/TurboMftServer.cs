@@ -15,6 +15,7 @@ using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Notifications;
+using TurboMft.Host.Release;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
@@ -75,6 +76,7 @@ public sealed class TurboMftServer : IAsyncDisposable
 
         // Content settings are validated before anything is opened: a bad area or type list stops the start with its name.
         ContentPolicies.FromSettings(settings.Content);
+        settings.Content.ValidateRelease();
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
         var keys = data.LoadKeyRing();
@@ -160,6 +162,9 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddHostedService<AuditWatch>();
         builder.Services.AddSingleton<IScannerChain>(provider =>
             ScannerChain.Create(settings.Content, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<ReleaseDecisions>();
+        builder.Services.AddSingleton<ScanService>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ScanService>());
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IAccessAuthenticator>(access);
         builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
@@ -183,6 +188,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapAdminEndpoints();
         app.MapNotificationEndpoints();
         app.MapAuthEndpoints();
+        app.MapReleaseEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
         return new TurboMftServer(app, keys, certificate, data, audit, access, policy);
     }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Client;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Integrity;
@@ -12,6 +13,8 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Release;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
 
@@ -85,7 +88,7 @@ public static class UploadEndpoints
             expected = parsed;
         }
 
-        var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, cancellationToken).ConfigureAwait(false);
+        var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, ReleaseCaller.IdentityOf(context.GetPrincipal()), cancellationToken).ConfigureAwait(false);
         await audit.AppendDurableAsync(
             AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with { Size = request.Size, Detail = $"upload {upload.Session.Id}" },
             cancellationToken).ConfigureAwait(false);
@@ -246,7 +249,8 @@ public static class UploadEndpoints
         }
     }
 
-    private static async Task<IResult> CompleteAsync(Guid id, HttpContext context, UploadRegistry uploads, IAuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<IResult> CompleteAsync(
+        Guid id, HttpContext context, UploadRegistry uploads, IAuditTrail audit, ScanService scans, IMetadataStore metadata, CancellationToken cancellationToken)
     {
         // The body is optional and may come chunked (no Content-Length), so read whatever is there.
         FileDigest? expected = null;
@@ -298,7 +302,7 @@ public static class UploadEndpoints
         FileVersion version;
         try
         {
-            version = await uploads.CompleteAsync(upload, expected, cancellationToken).ConfigureAwait(false);
+            version = await uploads.CompleteAsync(upload, expected, ReleaseCaller.IdentityOf(context.GetPrincipal()), cancellationToken).ConfigureAwait(false);
         }
         catch (ContainerException e) when (e.Fault == ContainerFault.ChunkMissing)
         {
@@ -318,7 +322,8 @@ public static class UploadEndpoints
 
         // On disk before the client hears of it (docs/audit.md, "Durability").
         await audit.AppendDurableAsync(Uploaded(context, version), cancellationToken).ConfigureAwait(false);
-        return Results.Json(Committed(version));
+        var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
+        return Results.Json(await CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The <c>file.upload</c> record of a committed version.</summary>
@@ -326,6 +331,7 @@ public static class UploadEndpoints
     {
         Size = version.Size,
         Digest = version.Digest,
+        Detail = $"version {version.VersionId}",
     };
 
     private static async Task<IResult> AbortAsync(Guid id, HttpContext context, UploadRegistry uploads, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
@@ -351,17 +357,33 @@ public static class UploadEndpoints
         return Results.NoContent();
     }
 
-    /// <summary>The JSON shape of a committed version (complete and one-shot PUT).</summary>
-    internal static object Committed(FileVersion version) => new
+    /// <summary>
+    /// The JSON shape of a committed version (complete and one-shot PUT), with its release <c>state</c> after the inline scan
+    /// wait and, when quarantined, the <c>findings</c> (docs/protocol.md, "Release states in answers").
+    /// </summary>
+    internal static async Task<object> CommittedAsync(FileVersion version, ReleaseState state, IMetadataStore metadata, CancellationToken cancellationToken)
     {
-        path = version.Path,
-        size = version.Size,
-        chunkSize = version.ChunkSize,
-        digest = version.Digest,
-        sha256 = version.Sha256,
-        versionId = version.VersionId,
-        committedAt = version.CommittedAt,
-    };
+        IReadOnlyList<VerdictView>? findings = null;
+        if (state == ReleaseState.Quarantined)
+        {
+            findings = [.. (await metadata.ListVerdictsAsync(version.VersionId, cancellationToken).ConfigureAwait(false))
+                .Where(v => v.Verdict.Outcome == ScanOutcome.Infected)
+                .Select(v => ReleaseDecisions.VerdictView(v.Verdict, v.ScannedAt))];
+        }
+
+        return new
+        {
+            path = version.Path,
+            size = version.Size,
+            chunkSize = version.ChunkSize,
+            digest = version.Digest,
+            sha256 = version.Sha256,
+            versionId = version.VersionId,
+            committedAt = version.CommittedAt,
+            state = state.ToName(),
+            findings,
+        };
+    }
 
     private static object Describe(UploadSession session, long[] received) => new
     {

@@ -6,6 +6,8 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Release;
+using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
 
@@ -14,18 +16,21 @@ namespace TurboMft.Host.Server;
 /// (the container's authentic records are the truth of what was received: <see cref="ContainerRecovery"/>), and
 /// completes (verify, commit atomically) or aborts them.
 /// </summary>
-public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore store, KeyRing keys, ServerSettings settings, ILogger<UploadRegistry> logger) : IDisposable
+public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore store, KeyRing keys, ServerSettings settings, ScanService scans, ILogger<UploadRegistry> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<Guid, OpenUpload> _open = new();
     private readonly SemaphoreSlim _opening = new(1, 1);
 
-    /// <summary>Opens a new session and its staging container (disk space reserved up front).</summary>
-    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, CancellationToken cancellationToken)
+    /// <summary>Opens a new session and its staging container (disk space reserved up front); <paramref name="openedBy"/> is recorded with it.</summary>
+    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken)
     {
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);
         var now = DateTimeOffset.UtcNow;
-        var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open);
+        var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open)
+        {
+            OpenedBy = openedBy,
+        };
         var key = DataKey.Generate();
         try
         {
@@ -84,6 +89,9 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
                 // the container is whole and verified, so finish the commit instead of losing the upload.
                 var version = await FinishInterruptedCommitAsync(session, cancellationToken).ConfigureAwait(false);
                 logger.LogWarning("Upload {Id}: finished a commit interrupted by a restart ({Digest})", id, version.Digest);
+
+                // As a commit answer would: give the scan its inline wait, so a client that reads at once finds it released.
+                await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
                 return (null, session with { State = UploadState.Completed });
             }
 
@@ -110,10 +118,11 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
 
     /// <summary>
     /// Completes: every chunk held, <c>sha256-tree</c> equal to the expected digests, trailer written and flushed, container
-    /// renamed into the store, directory flushed, version committed in one metadata transaction. The previous version's
-    /// container is removed after the commit.
+    /// renamed into the store, directory flushed, version committed (pending a scan, <paramref name="uploadedBy"/> recorded as
+    /// its uploader, else who opened the session) in one metadata transaction. The previous version's container is removed
+    /// after the commit, unless it is quarantined (kept as evidence).
     /// </summary>
-    public async Task<FileVersion> CompleteAsync(OpenUpload upload, FileDigest? expected, CancellationToken cancellationToken)
+    public async Task<FileVersion> CompleteAsync(OpenUpload upload, FileDigest? expected, string? uploadedBy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var session = upload.Session;
@@ -132,27 +141,37 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
         upload.Dispose();
         var objectKey = session.Id.ToString("N");
         store.Commit(session.StagingPath, objectKey);
-        var version = new FileVersion(session.Id, session.Path, session.Size, session.ChunkSize, summary.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow);
+        var version = new FileVersion(session.Id, session.Path, session.Size, session.ChunkSize, summary.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow)
+        {
+            State = ReleaseState.PendingScan,
+            UploadedBy = uploadedBy ?? session.OpenedBy,
+        };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
-        if (previous is not null)
+        DeleteReplaced(store, previous);
+        return version;
+    }
+
+    /// <summary>Removes the container of the version a commit replaced, unless it is quarantined (evidence, until an admin deletes it).</summary>
+    internal static void DeleteReplaced(LocalObjectStore store, FileVersion? previous)
+    {
+        if (previous is not null && previous.State != ReleaseState.Quarantined)
         {
             store.Delete(previous.ObjectKey);
         }
-
-        return version;
     }
 
     private async Task<FileVersion> FinishInterruptedCommitAsync(UploadSession session, CancellationToken cancellationToken)
     {
         var objectKey = session.Id.ToString("N");
         using var reader = ContainerReader.Open(store.GetObjectPath(objectKey), Resolve);
-        var version = new FileVersion(session.Id, session.Path, reader.Geometry.FileSize, reader.Geometry.ChunkSize, reader.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow);
-        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
-        if (previous is not null)
+        var version = new FileVersion(session.Id, session.Path, reader.Geometry.FileSize, reader.Geometry.ChunkSize, reader.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow)
         {
-            store.Delete(previous.ObjectKey);
-        }
-
+            // Pending a scan: the service's sweep finds it.
+            State = ReleaseState.PendingScan,
+            UploadedBy = session.OpenedBy,
+        };
+        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        DeleteReplaced(store, previous);
         return version;
     }
 

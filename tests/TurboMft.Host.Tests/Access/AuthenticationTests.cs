@@ -40,6 +40,10 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("POST", "/v1/uploads")]
     [InlineData("GET", "/v1/audit")]
     [InlineData("GET", "/v1/admin/users")]
+    [InlineData("GET", "/v1/quarantine")]
+    [InlineData("DELETE", "/v1/quarantine/0193a1b2-0000-7000-8000-000000000001")]
+    [InlineData("GET", "/v1/approvals")]
+    [InlineData("POST", "/v1/approvals/0193a1b2-0000-7000-8000-000000000001/approve")]
     [InlineData("GET", "/openapi/v1.json")]
     [InlineData("GET", "/no/such/route")]
     public async Task Without_credentials_every_route_but_healthz_is_401(string method, string path)

@@ -20,7 +20,7 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Open_creates_a_private_wal_database_at_schema_version_1()
+    public async Task Open_creates_a_private_wal_database_at_the_current_schema_version()
     {
         var path = Path.Combine(_dir, "metadata.db");
 
@@ -31,7 +31,7 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         }
 
-        Assert.Equal(1L, await ScalarAsync("SELECT version FROM schema_version"));
+        Assert.Equal((long)SqliteMetadataStore.SchemaVersion, await ScalarAsync("SELECT version FROM schema_version"));
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM schema_version"));
         Assert.Equal("wal", await ScalarAsync("PRAGMA journal_mode"));
     }
@@ -371,14 +371,14 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
         {
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE schema_version SET version = 2";
+            command.CommandText = $"UPDATE schema_version SET version = {SqliteMetadataStore.SchemaVersion + 1}";
             await command.ExecuteNonQueryAsync();
         }
 
         var ex = await Assert.ThrowsAsync<MetadataException>(() => SqliteMetadataStore.OpenAsync(_dir));
 
         Assert.Equal(MetadataError.SchemaTooNew, ex.Error);
-        Assert.Contains("schema version 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"schema version {SqliteMetadataStore.SchemaVersion + 1}", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Authentication;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboMft.Host.Server;
 
@@ -12,14 +13,16 @@ internal sealed class ServerFixture : IAsyncDisposable
 {
     private readonly Action<ServerSettings>? _configure;
     private readonly Action<ILoggingBuilder>? _logging;
+    private Action<IServiceCollection>? _services;
 
-    private ServerFixture(string dataPath, TurboMftServer server, string token, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging)
+    private ServerFixture(string dataPath, TurboMftServer server, string token, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? services)
     {
         _configure = configure;
         _logging = logging;
         DataPath = dataPath;
         Server = server;
         Token = token;
+        _services = services;
         Client = CreateClient(server.Fingerprint, token, HttpVersion.Version11);
     }
 
@@ -33,21 +36,29 @@ internal sealed class ServerFixture : IAsyncDisposable
 
     public Uri Address => Server.Address;
 
-    /// <summary>Starts a server; <paramref name="configure"/> and <paramref name="logging"/> also apply to every <see cref="RestartAsync"/>.</summary>
-    public static async Task<ServerFixture> StartAsync(string? dataPath = null, Action<ServerSettings>? configure = null, Action<ILoggingBuilder>? logging = null)
+    /// <summary>
+    /// Starts a server; <paramref name="configure"/> and <paramref name="logging"/> also apply to every <see cref="RestartAsync"/>;
+    /// <paramref name="services"/> adds or replaces services (test scanner chains, notifiers, clocks).
+    /// </summary>
+    public static async Task<ServerFixture> StartAsync(
+        string? dataPath = null, Action<ServerSettings>? configure = null, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
     {
         dataPath ??= Directory.CreateTempSubdirectory("tmf-server-").FullName;
-        var server = await StartServerAsync(dataPath, configure, logging);
-        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken(), configure, logging);
+        var server = await StartServerAsync(dataPath, configure, logging, services);
+        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken(), configure, logging, services);
     }
 
-    /// <summary>Stops the server and starts a new one on the same data directory (and a new port), with the same settings.</summary>
-    public async Task RestartAsync(Action<string>? whileStopped = null)
+    /// <summary>
+    /// Stops the server and starts a new one on the same data directory (and a new port), with the same settings and the
+    /// same services unless <paramref name="services"/> gives new ones.
+    /// </summary>
+    public async Task RestartAsync(Action<string>? whileStopped = null, Action<IServiceCollection>? services = null)
     {
         Client.Dispose();
         await Server.DisposeAsync();
         whileStopped?.Invoke(DataPath);
-        Server = await StartServerAsync(DataPath, _configure, _logging);
+        _services = services ?? _services;
+        Server = await StartServerAsync(DataPath, _configure, _logging, _services);
         Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
     }
 
@@ -86,11 +97,11 @@ internal sealed class ServerFixture : IAsyncDisposable
         }
     }
 
-    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging)
+    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? services)
     {
         var settings = new ServerSettings { Data = dataPath, Listen = "127.0.0.1:0" };
         configure?.Invoke(settings);
-        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath), logging);
+        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath), logging, services);
         await server.StartAsync();
         return server;
     }

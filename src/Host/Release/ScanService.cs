@@ -1,0 +1,455 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Audit;
+using TurboMft.Host.Metadata;
+using TurboMft.Host.Notifications;
+using TurboMft.Host.Scanning;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Release;
+
+/// <summary>
+/// Scans committed versions and moves them out of <c>pending-scan</c> (docs/content-security.md, "Release states"): a
+/// fixed number of workers take version ids from a queue fed by commits and by a periodic sweep of the database (so
+/// versions left pending by a restart or held by a scanner error are picked up), run the <see cref="IScannerChain"/> over
+/// the version's decrypted plaintext (streamed chunk by chunk), record the verdicts and decide:
+/// <list type="bullet">
+/// <item>infected: <c>quarantined</c>, audited (<c>scan.verdict</c>, <c>file.quarantined</c>) and an incident raised;</item>
+/// <item>error (a scanner down or timed out): stays <c>pending-scan</c> (fail closed), audited once (<c>scan.held</c>),
+/// scanned again with backoff; one <c>scanner-unavailable</c> incident per outage;</item>
+/// <item>clean: <c>released</c>, or <c>pending-approval</c> where the area's policy requires four-eyes.</item>
+/// </list>
+/// The sweep also rejects approvals past their expiry. Stopping cancels scans in progress; their versions stay pending
+/// and are scanned at the next start.
+/// </summary>
+/// <remarks>
+/// The chain and the incident notifier are optional services. With no <see cref="IScannerChain"/> registered (only when
+/// TurboMft is embedded without one: the <c>turbomft</c> executable always registers the real chain), versions are
+/// released unscanned with a <c>file.released</c> record saying so; with no <see cref="IIncidentNotifier"/> incidents
+/// are only logged.
+/// </remarks>
+public sealed class ScanService : BackgroundService
+{
+    private const int SweepBatch = 1000;
+
+    private readonly IMetadataStore _metadata;
+    private readonly LocalObjectStore _store;
+    private readonly KeyRing _keys;
+    private readonly IAuditTrail _audit;
+    private readonly ReleaseDecisions _decisions;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ScanService> _logger;
+    private readonly ContentSettings _settings;
+    private readonly IScannerChain? _chain;
+    private readonly IIncidentNotifier? _notifier;
+    private readonly Channel<Guid> _queue = Channel.CreateUnbounded<Guid>();
+    private readonly ConcurrentDictionary<Guid, byte> _queued = new();
+    private readonly ConcurrentDictionary<Guid, HeldScan> _held = new();
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<ReleaseState>> _waiters = new();
+    private int _outage;
+
+    /// <summary>Creates the service; the chain and notifier are taken from <paramref name="services"/> if registered.</summary>
+    public ScanService(
+        IMetadataStore metadata,
+        LocalObjectStore store,
+        KeyRing keys,
+        IAuditTrail audit,
+        ReleaseDecisions decisions,
+        ServerSettings settings,
+        TimeProvider time,
+        ILogger<ScanService> logger,
+        IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(services);
+        _metadata = metadata;
+        _store = store;
+        _keys = keys;
+        _audit = audit;
+        _decisions = decisions;
+        _time = time;
+        _logger = logger;
+        _settings = settings.Content;
+        _settings.ValidateRelease();
+        _chain = services.GetService<IScannerChain>();
+        _notifier = services.GetService<IIncidentNotifier>();
+    }
+
+    /// <summary>Whether a scanner chain is configured (false only when embedded without one: versions are then released unscanned).</summary>
+    public bool HasScanner => _chain is not null;
+
+    /// <summary>Queues <paramref name="versionId"/> for a scan (once: a version already queued or being scanned is not queued again).</summary>
+    public void Submit(Guid versionId)
+    {
+        if (_queued.TryAdd(versionId, 0) && !_queue.Writer.TryWrite(versionId))
+        {
+            _queued.TryRemove(versionId, out _);
+        }
+    }
+
+    /// <summary>
+    /// Queues a just-committed version and waits up to <c>Content:InlineScanWaitSeconds</c> for its scan, so that a client
+    /// that pushes and then downloads at once finds the file released. Returns the version's state then: still
+    /// <see cref="ReleaseState.PendingScan"/> when the wait ran out or a scanner could not decide (the scan goes on).
+    /// </summary>
+    public async Task<ReleaseState> SubmitAndWaitAsync(Guid versionId, CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromSeconds(_settings.InlineScanWaitSeconds);
+
+        // Not started, or stopping: nobody would scan it now; the sweep at the next start will.
+        if (wait <= TimeSpan.Zero || ExecuteTask is null or { IsCompleted: true })
+        {
+            Submit(versionId);
+            return ReleaseState.PendingScan;
+        }
+
+        var decided = new TaskCompletionSource<ReleaseState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters[versionId] = decided;
+        try
+        {
+            Submit(versionId);
+
+            // The sweep may have scanned it between the commit and the registration above.
+            var now = await _metadata.GetVersionAsync(versionId, cancellationToken).ConfigureAwait(false);
+            if (now is null || now.State != ReleaseState.PendingScan || _held.ContainsKey(versionId))
+            {
+                return now?.State ?? ReleaseState.PendingScan;
+            }
+
+            // Request time is wall-clock time, whatever clock the service decides expiry by.
+            return await decided.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return ReleaseState.PendingScan;
+        }
+        finally
+        {
+            _waiters.TryRemove(new KeyValuePair<Guid, TaskCompletionSource<ReleaseState>>(versionId, decided));
+        }
+    }
+
+    /// <summary>
+    /// One sweep: queues the versions pending a scan whose retry time has come, rejects approvals past their expiry, and
+    /// forgets held versions that were deleted or superseded. Runs every <c>Content:ScanSweepSeconds</c>, first at start.
+    /// </summary>
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var pending = await _metadata.ListVersionsInStateAsync(ReleaseState.PendingScan, SweepBatch, cancellationToken).ConfigureAwait(false);
+        foreach (var version in pending)
+        {
+            if (!_held.TryGetValue(version.VersionId, out var held) || held.NextAttempt <= now)
+            {
+                Submit(version.VersionId);
+            }
+        }
+
+        if (pending.Count < SweepBatch)
+        {
+            var stillPending = pending.Select(v => v.VersionId).ToHashSet();
+            foreach (var id in _held.Keys.Where(id => !stillPending.Contains(id)))
+            {
+                _held.TryRemove(id, out _);
+            }
+        }
+
+        foreach (var version in await _metadata.ListVersionsInStateAsync(ReleaseState.PendingApproval, SweepBatch, cancellationToken).ConfigureAwait(false))
+        {
+            if (version.ApprovalExpiresAt is { } expires && expires <= now && await _decisions.ExpireAsync(version, cancellationToken).ConfigureAwait(false))
+            {
+                _logger.LogInformation("Version {Version} of {Path}: approval expired; rejected", version.VersionId, version.Path);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        if (_chain is null)
+        {
+            // Information, not a warning: only an embedding without a chain gets here, and every release says so in the audit trail.
+            _logger.LogInformation("No content scanner is configured: committed files are released unscanned (embedding only; turbomft serve always scans)");
+        }
+
+        var workers = Enumerable.Range(0, _settings.ScanConcurrency).Select(_ => WorkAsync(stoppingToken)).ToList();
+        workers.Add(SweepLoopAsync(stoppingToken));
+        try
+        {
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: versions being scanned stay pending and are scanned at the next start.
+        }
+        finally
+        {
+            foreach (var waiter in _waiters.Values)
+            {
+                waiter.TrySetResult(ReleaseState.PendingScan);
+            }
+        }
+    }
+
+    private async Task SweepLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_settings.ScanSweepSeconds), _time);
+        do
+        {
+            try
+            {
+                await SweepAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One failed sweep must not stop later ones.
+                _logger.LogError(e, "Sweeping for versions to scan failed");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var versionId in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            var state = ReleaseState.PendingScan;
+            try
+            {
+                state = await ScanAsync(versionId, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // The store or the audit log failed, not a scanner: try again later, as for a held version.
+                _logger.LogError(e, "Version {Version}: scan could not be completed; it stays pending", versionId);
+                Backoff(versionId);
+            }
+            finally
+            {
+                _queued.TryRemove(versionId, out _);
+                if (_waiters.TryGetValue(versionId, out var waiter))
+                {
+                    waiter.TrySetResult(state);
+                }
+            }
+        }
+    }
+
+    private async Task<ReleaseState> ScanAsync(Guid versionId, CancellationToken cancellationToken)
+    {
+        var version = await _metadata.GetVersionAsync(versionId, cancellationToken).ConfigureAwait(false);
+        if (version is null || !version.IsCurrent || version.State != ReleaseState.PendingScan)
+        {
+            _held.TryRemove(versionId, out _);
+            return version?.State ?? ReleaseState.PendingScan;
+        }
+
+        if (_chain is null)
+        {
+            var released = await _decisions.ReleaseScannedAsync(version, ReleaseState.PendingScan,
+                $"version {versionId}: unscanned, no content scanner is configured", cancellationToken).ConfigureAwait(false);
+            return released ? ReleaseState.Released : await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var subject = new ScanSubject(
+            RemotePath.Parse(version.Path),
+            version.Size,
+            version.Digest,
+            version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha["sha256:".Length..] : null);
+        ScanReport report;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.ScanServiceTimeoutSeconds));
+        try
+        {
+            report = await _chain.ScanAsync(subject, () => VersionPlaintext.Open(_store, _keys, version), timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            report = new ScanReport([new ScanVerdict("scanner-chain", "-", ScanOutcome.Error, null, $"the scan did not finish within {_settings.ScanServiceTimeoutSeconds:0.###} s")]);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The chain promises not to throw for a scanner's failure; if it does anyway, that is an undecided scan.
+            report = new ScanReport([new ScanVerdict("scanner-chain", "-", ScanOutcome.Error, null, $"{e.GetType().Name}: {e.Message}")]);
+        }
+
+        var now = _time.GetUtcNow();
+        if (report.Outcome == ScanOutcome.Error)
+        {
+            return await HoldAsync(version, report, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        ScannersAnswer();
+        _held.TryRemove(versionId, out _);
+        await _metadata.RecordVerdictsAsync(versionId, report.Verdicts, now, cancellationToken).ConfigureAwait(false);
+        var infected = report.Outcome == ScanOutcome.Infected;
+        await _audit.AppendDurableAsync(
+            ReleaseDecisions.Event("scan.verdict", AuditOutcome.Success, ReleaseCaller.System, version, $"version {versionId}: {(infected ? "infected" : "clean")}; {Describe(report)}"),
+            CancellationToken.None).ConfigureAwait(false);
+        if (infected)
+        {
+            return await QuarantineAsync(version, report, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        var policy = _chain.PolicyFor(subject.Path);
+        if (!policy.RequireApproval)
+        {
+            var released = await _decisions.ReleaseScannedAsync(version, ReleaseState.PendingScan,
+                $"version {versionId}: scanned clean by {Scanners(report)}", cancellationToken).ConfigureAwait(false);
+            return released ? ReleaseState.Released : await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var expires = policy.ApprovalExpiry is { } expiry ? now + expiry : (DateTimeOffset?)null;
+        if (!await _metadata.SetReleaseStateAsync(versionId, ReleaseState.PendingScan, new ReleaseStateChange(ReleaseState.PendingApproval, now) { ApprovalExpiresAt = expires }, cancellationToken)
+            .ConfigureAwait(false))
+        {
+            return await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _audit.AppendDurableAsync(
+            ReleaseDecisions.Event("approval.requested", AuditOutcome.Success, ReleaseCaller.System, version,
+                $"version {versionId}: scanned clean; waits for a second person with approve on {policy.Area} (uploader {version.UploadedBy ?? "unknown"}); expires {(expires is { } at ? at.ToString("u", System.Globalization.CultureInfo.InvariantCulture) : "never")}"),
+            CancellationToken.None).ConfigureAwait(false);
+        return ReleaseState.PendingApproval;
+    }
+
+    private async Task<ReleaseState> QuarantineAsync(FileVersion version, ScanReport report, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!await _metadata.SetReleaseStateAsync(version.VersionId, ReleaseState.PendingScan, new ReleaseStateChange(ReleaseState.Quarantined, now), cancellationToken).ConfigureAwait(false))
+        {
+            _logger.LogWarning("Version {Version} of {Path} was found infected but had left pending-scan (deleted or superseded)", version.VersionId, version.Path);
+            return await StateOfAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var findings = ReleaseDecisions.Findings(report.Verdicts);
+        await _audit.AppendDurableAsync(
+            ReleaseDecisions.Event("file.quarantined", AuditOutcome.Success, ReleaseCaller.System, version, $"version {version.VersionId}: {findings}"),
+            CancellationToken.None).ConfigureAwait(false);
+        _logger.LogWarning("Version {Version} of {Path} quarantined: {Findings}", version.VersionId, version.Path, findings);
+
+        // A finding by the file-type policy alone is a policy violation; anything else is treated as malware.
+        var infected = report.Verdicts.Where(v => v.Outcome == ScanOutcome.Infected).ToList();
+        var typeOnly = infected.All(v => v.Scanner == "file-type");
+        Raise(new Incident(
+            typeOnly ? "file-type-denied" : "malware-found",
+            typeOnly ? "warning" : "critical",
+            now,
+            $"{(typeOnly ? "File type denied" : "Malware found")} in {version.Path}: {findings}; the file is quarantined",
+            version.Path,
+            version.Digest,
+            version.UploadedBy,
+            version.VersionId.ToString("D"),
+            new Dictionary<string, string>
+            {
+                ["versionId"] = version.VersionId.ToString("D"),
+                ["scanner"] = string.Join(",", infected.Select(v => v.Scanner)),
+                ["scannerVersion"] = string.Join(",", infected.Select(v => v.ScannerVersion)),
+                ["signature"] = string.Join(",", infected.Select(v => v.Finding ?? string.Empty)),
+                ["size"] = version.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }));
+        return ReleaseState.Quarantined;
+    }
+
+    private async Task<ReleaseState> HoldAsync(FileVersion version, ScanReport report, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var first = Backoff(version.VersionId);
+        var describe = Describe(report);
+        if (first)
+        {
+            await _metadata.RecordVerdictsAsync(version.VersionId, report.Verdicts, now, cancellationToken).ConfigureAwait(false);
+            await _audit.AppendDurableAsync(
+                ReleaseDecisions.Event("scan.held", AuditOutcome.Failure, ReleaseCaller.System, version, $"version {version.VersionId}: held, a scanner could not decide; {describe}"),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (Interlocked.Exchange(ref _outage, 1) == 0)
+        {
+            _logger.LogError("A content scanner could not decide ({Report}); files are held pending until it answers again", describe);
+            var failing = report.Verdicts.Where(v => v.Outcome == ScanOutcome.Error).ToList();
+            Raise(new Incident(
+                "scanner-unavailable",
+                "error",
+                now,
+                $"Content scanning is unavailable ({describe}); uploads are held, not released, until it recovers",
+                version.Path,
+                version.Digest,
+                null,
+                version.VersionId.ToString("D"),
+                new Dictionary<string, string>
+                {
+                    ["scanner"] = string.Join(",", failing.Select(v => v.Scanner)),
+                    ["scannerVersion"] = string.Join(",", failing.Select(v => v.ScannerVersion)),
+                    ["reason"] = string.Join("; ", failing.Select(v => v.Detail ?? "no detail")),
+                }));
+        }
+
+        return ReleaseState.PendingScan;
+    }
+
+    // Schedules the next attempt (doubling from ScanRetrySeconds up to ScanRetryMaxSeconds); true on a version's first hold.
+    private bool Backoff(Guid versionId)
+    {
+        var now = _time.GetUtcNow();
+        var first = false;
+        _held.AddOrUpdate(
+            versionId,
+            _ =>
+            {
+                first = true;
+                return new HeldScan(1, now + Delay(1));
+            },
+            (_, held) => new HeldScan(held.Attempts + 1, now + Delay(held.Attempts + 1)));
+        return first;
+    }
+
+    private TimeSpan Delay(int attempts) =>
+        TimeSpan.FromSeconds(Math.Min(_settings.ScanRetryMaxSeconds, _settings.ScanRetrySeconds * Math.Pow(2, Math.Min(attempts - 1, 30))));
+
+    // A decided scan ends an outage: every held version is due at once instead of at its backed-off time.
+    private void ScannersAnswer()
+    {
+        if (Interlocked.Exchange(ref _outage, 0) == 1)
+        {
+            _logger.LogWarning("Content scanners answer again; rescanning {Count} held file(s)", _held.Count);
+            foreach (var id in _held.Keys)
+            {
+                _held.AddOrUpdate(id, _ => new HeldScan(0, DateTimeOffset.MinValue), (_, held) => held with { NextAttempt = DateTimeOffset.MinValue });
+                Submit(id);
+            }
+        }
+    }
+
+    private void Raise(Incident incident)
+    {
+        _logger.LogWarning("Incident {Kind} ({Severity}): {Summary}", incident.Kind, incident.Severity, incident.Summary);
+        try
+        {
+            _notifier?.Raise(incident);
+        }
+        catch (Exception e)
+        {
+            // Raise must not throw; if an implementation does, the decision already made stands.
+            _logger.LogError(e, "The incident notifier failed to take incident {Kind}", incident.Kind);
+        }
+    }
+
+    private async Task<ReleaseState> StateOfAsync(Guid versionId, CancellationToken cancellationToken) =>
+        (await _metadata.GetVersionAsync(versionId, cancellationToken).ConfigureAwait(false))?.State ?? ReleaseState.PendingScan;
+
+    private static string Scanners(ScanReport report) =>
+        report.Verdicts.Count == 0 ? "no scanner (none applies to this area)" : string.Join(", ", report.Verdicts.Select(v => $"{v.Scanner} {v.ScannerVersion}"));
+
+    private static string Describe(ScanReport report) =>
+        report.Verdicts.Count == 0
+            ? "no scanner applies"
+            : string.Join("; ", report.Verdicts.Select(v =>
+                $"{v.Scanner} {v.ScannerVersion}: {ReleaseDecisions.OutcomeName(v.Outcome)}{(v.Finding is null ? string.Empty : " " + v.Finding)}{(v.Detail is null ? string.Empty : $" ({v.Detail})")}"));
+
+    private sealed record HeldScan(int Attempts, DateTimeOffset NextAttempt);
+}
