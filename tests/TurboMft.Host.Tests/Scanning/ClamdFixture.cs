@@ -95,6 +95,9 @@ public sealed class ClamdFixture : IAsyncLifetime
             $"MaxFileSize {_limits.MaxFileSize}",
             $"MaxScanSize {_limits.MaxScanSize}",
             "AlertExceedsMax yes",
+
+            // Every scan really scans: no clean-file cache across tests and repeated measurements.
+            "DisableCache yes",
             "Bytecode no",
             string.Empty));
 
