@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
@@ -324,9 +325,10 @@ public sealed class ReleaseExpiryTests
     }
 
     [Fact]
-    public async Task Without_a_scanner_chain_versions_are_released_unscanned_and_the_audit_trail_says_so()
+    public async Task An_embedding_without_a_scanner_chain_releases_versions_unscanned_and_the_audit_trail_says_so()
     {
-        await using var server = await ServerFixture.StartAsync();
+        // The executable always registers the chain; only an embedding that removes it gets here.
+        await using var server = await ServerFixture.StartAsync(services: s => s.RemoveAll<TurboMft.Host.Scanning.IScannerChain>());
         using var content = new ByteArrayContent(ReleaseTestServer.Csv());
         using var put = await server.Client.PutAsync(server.Url("/v1/files/embedded/a.csv"), content);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
