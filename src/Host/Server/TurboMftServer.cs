@@ -201,8 +201,8 @@ public sealed class TurboMftServer : IAsyncDisposable
             await _app.Services.GetRequiredService<AccessAdministration>().ApplyPolicyAsync(AdminCaller.System, _policy, cancellationToken).ConfigureAwait(false);
         }
 
-        // Built now so its warnings (no clamd, missing deny list) are logged at start.
-        _app.Services.GetRequiredService<IScannerChain>();
+        // Built now so its warnings (no clamd, missing deny list) are logged at start; an embedding may have removed it.
+        _app.Services.GetService<IScannerChain>();
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);
