@@ -236,19 +236,25 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
     {
         var salt = RandomNumberGenerator.GetBytes(16);
         var derivation = TimeSpan.MaxValue;
-        for (var i = 0; i < 2; i++)
+        for (var i = 0; i < 3; i++)
         {
             var started = Stopwatch.GetTimestamp();
             PasswordHasher.Derive("some password here"u8, salt, PasswordHasher.DefaultIterations, 32);
             derivation = TimeSpan.FromTicks(Math.Min(derivation.Ticks, Stopwatch.GetElapsedTime(started).Ticks));
         }
 
-        var start = Stopwatch.GetTimestamp();
-        var unknown = await _f.Store.LoginAsync("nobody-here", "some password here", new TokenRequest());
-        var elapsed = Stopwatch.GetElapsedTime(start);
+        // Minima on both sides, and a wide margin: the machine is shared, but skipping PBKDF2 is ~1 ms against hundreds.
+        LoginResult unknown = null!;
+        var elapsed = TimeSpan.MaxValue;
+        for (var i = 0; i < 2; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            unknown = await _f.Store.LoginAsync("nobody-here", "some password here", new TokenRequest());
+            elapsed = TimeSpan.FromTicks(Math.Min(elapsed.Ticks, Stopwatch.GetElapsedTime(start).Ticks));
+        }
 
         Assert.Equal("unknown-user", unknown.FailureReason);
-        Assert.True(elapsed >= derivation * 0.5, $"unknown user took {elapsed.TotalMilliseconds:0} ms, one PBKDF2 derivation {derivation.TotalMilliseconds:0} ms");
+        Assert.True(elapsed >= derivation * 0.3, $"unknown user took {elapsed.TotalMilliseconds:0} ms, one PBKDF2 derivation {derivation.TotalMilliseconds:0} ms");
     }
 
     [Fact]

@@ -1,9 +1,11 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Scanning;
+using TurboMft.Host.Tests.Notifications;
 using TurboMft.Host.Tests.Scanning;
 using TurboMft.Host.Tests.Server;
 
@@ -13,17 +15,25 @@ namespace TurboMft.Host.Tests.Release;
 /// The whole boundary with nothing stubbed: the server's own scanner chain (real clamd over its Unix socket, file types,
 /// archives) decides what is released, what is quarantined and what is held while clamd is down.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ContentSecurityEndToEndTests : IAsyncLifetime
 {
     private const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+    private const string Secret = "4f1e8c6b3a0d7f4e1c8b5a2f9e6d3c0b7a4f1e9d2f7c1e4b8a6d3f0e5c2b9a7d";
+    private readonly string _dir = Directory.CreateTempSubdirectory("tmf-boundary-").FullName;
     private ClamdFixture _clamd = null!;
+    private WebhookReceiver _receiver = null!;
     private ServerFixture _server = null!;
 
     public async ValueTask InitializeAsync()
     {
         _clamd = await ClamdFixture.StartAsync(new ClamdLimits());
+        _receiver = await WebhookReceiver.StartAsync();
+        var secretFile = SecretFiles.Write(_dir, Secret);
         _server = await ServerFixture.StartAsync(configure: settings =>
         {
+            settings.Notifications.WebhookUrl = _receiver.Url.ToString();
+            settings.Notifications.WebhookSecretFile = secretFile;
             settings.Content.Clamd = "unix:" + _clamd.SocketPath;
             settings.Content.InlineScanWaitSeconds = 10;
             settings.Content.ScanRetrySeconds = 0.5;
@@ -36,7 +46,9 @@ public sealed class ContentSecurityEndToEndTests : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync();
+        await _receiver.DisposeAsync();
         await _clamd.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
     }
 
     [Fact]
@@ -44,6 +56,18 @@ public sealed class ContentSecurityEndToEndTests : IAsyncLifetime
     {
         Assert.Equal("quarantined", await PutStateAsync("/in/eicar.txt", Encoding.ASCII.GetBytes(Eicar)));
         Assert.Equal(HttpStatusCode.Conflict, (await _server.Client.GetAsync(_server.Url("/v1/files/in/eicar.txt"))).StatusCode);
+
+        // The security team hears of it at once, signed; a downloader never sees the file listed.
+        var incident = await _receiver.WaitForAsync(r => r.Kind == "malware-found", TimeSpan.FromSeconds(10));
+        Assert.True(ReceiverSide.Verify(incident.Headers["TurboMft-Signature"], incident.Body, Secret, DateTimeOffset.UtcNow));
+        Assert.Equal("/in/eicar.txt", incident.Json.GetProperty("path").GetString());
+        Assert.Contains("Eicar-Test-Signature", incident.Json.GetRawText(), StringComparison.Ordinal);
+        await PostAsync("/v1/admin/users", new { name = "dl", roles = new[] { new { role = "downloader", area = "/in" } } });
+        var token = JsonDocument.Parse(await PostAsync("/v1/admin/tokens", new { user = "dl" })).RootElement.GetProperty("token").GetString();
+        using (var downloader = ServerFixture.CreateClient(_server.Server.Fingerprint, token, HttpVersion.Version11))
+        {
+            Assert.DoesNotContain("eicar", await downloader.GetStringAsync(_server.Url("/v1/files?prefix=/in")), StringComparison.Ordinal);
+        }
 
         var elf = new byte[4096];
         new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1 }.CopyTo(elf, 0);
@@ -84,6 +108,14 @@ public sealed class ContentSecurityEndToEndTests : IAsyncLifetime
         }
 
         Assert.Equal(csv, await get.Content.ReadAsByteArrayAsync());
+    }
+
+    private async Task<string> PostAsync(string path, object body)
+    {
+        using var response = await _server.Client.PostAsJsonAsync(_server.Url(path), body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return text;
     }
 
     private async Task<string?> PutStateAsync(string path, byte[] data)
