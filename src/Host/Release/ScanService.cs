@@ -267,7 +267,7 @@ public sealed class ScanService : BackgroundService
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.ScanServiceTimeoutSeconds));
         try
         {
-            report = await _chain.ScanAsync(subject, () => VersionPlaintext.Open(_store, _keys, version), timeout.Token).ConfigureAwait(false);
+            report = await _chain.ScanAsync(subject, ScanSources.PlaintextOf(version, _store, _keys), timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

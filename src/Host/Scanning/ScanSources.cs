@@ -2,7 +2,6 @@ using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Scanning;
 
@@ -18,16 +17,16 @@ public static class ScanSources
     }
 
     /// <summary>
-    /// Opens a fresh <see cref="ContainerPlaintextStream"/> over <paramref name="version"/>'s container on every call, with
-    /// buffers from the server's pool for its chunk size: plaintext is decrypted a chunk at a time and never written out.
+    /// Opens a fresh <see cref="ContainerPlaintextStream"/> over <paramref name="version"/>'s container on every call:
+    /// plaintext is decrypted a chunk at a time and never written out. Each stream owns its two chunk buffers rather than
+    /// taking them from the requests' pool, so a chain opening several streams can never wait on uploads (or on itself).
     /// </summary>
-    public static Func<Stream> PlaintextOf(FileVersion version, LocalObjectStore store, KeyRing keys, ServerBuffers buffers)
+    public static Func<Stream> PlaintextOf(FileVersion version, LocalObjectStore store, KeyRing keys)
     {
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(keys);
-        ArgumentNullException.ThrowIfNull(buffers);
         var path = store.GetObjectPath(version.ObjectKey);
-        return () => ContainerPlaintextStream.Open(path, (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId), buffers.For(version.ChunkSize));
+        return () => ContainerPlaintextStream.Open(path, (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
     }
 }
