@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Access;
@@ -48,7 +49,6 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
     /// <summary>How often at most a token's last-used time is written.</summary>
     public static readonly TimeSpan LastUsedInterval = TimeSpan.FromMinutes(1);
 
-    private const int BusyTimeoutMilliseconds = 30_000;
     private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2";
 
     // Index i migrates from version i to i + 1; append, never edit a shipped entry.
@@ -128,7 +128,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             ForeignKeys = true,
-            DefaultTimeout = BusyTimeoutMilliseconds / 1000,
+            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
         }.ToString();
 
         // Compared against when the user is unknown or has no password, so a login costs the same either way.
@@ -154,7 +154,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         PasswordHasher.ValidateIterations(options.PasswordIterations);
         var clientCa = options.ClientCaFile is null ? null : LoadClientCa(options.ClientCaFile);
         var databasePath = data.AccessPath;
-        CreatePrivateFile(databasePath);
+        SqliteSchema.CreatePrivateFile(databasePath);
         var store = new SqliteAccessStore(databasePath, options, clientCa);
         try
         {
@@ -630,105 +630,27 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
     private async Task MigrateAsync(DataDirectory data, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var wal = connection.CreateCommand())
-        {
-            wal.CommandText = "PRAGMA journal_mode = WAL";
-            var mode = (string?)await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        await SqliteSchema.MigrateAsync(
+            connection,
+            $"access database '{DatabasePath}'",
+            Migrations,
+            current => new IOException($"The access database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft."),
+            async (transaction, current) =>
             {
-                throw new IOException($"The access database '{DatabasePath}' could not be switched to WAL mode (it is in '{mode}' mode); check that its file system supports shared memory.");
-            }
-        }
-
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await using (var create = connection.CreateCommand())
-        {
-            create.Transaction = transaction;
-            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT";
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        long current;
-        await using (var read = connection.CreateCommand())
-        {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
-            current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        if (current > SchemaVersion)
-        {
-            throw new IOException($"The access database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft.");
-        }
-
-        if (current == SchemaVersion)
-        {
-            return;
-        }
-
-        for (var version = (int)current; version < SchemaVersion; version++)
-        {
-            await using var migrate = connection.CreateCommand();
-            migrate.Transaction = transaction;
-            migrate.CommandText = Migrations[version];
-            await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        var seed = new AccessTransaction(connection, transaction, _options, cancellationToken);
-        if (current == 0)
-        {
-            await seed.SeedAsync(File.Exists(data.AdminTokenPath) ? data.ReadAdminToken() : null).ConfigureAwait(false);
-        }
-
-        await using (var record = connection.CreateCommand())
-        {
-            record.Transaction = transaction;
-            record.CommandText = "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ($version)";
-            record.Parameters.AddWithValue("$version", SchemaVersion);
-            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                // A new database gets the built-in roles and the first-start admin token, in the same transaction.
+                if (current == 0)
+                {
+                    var seed = new AccessTransaction(connection, transaction, _options, cancellationToken);
+                    await seed.SeedAsync(File.Exists(data.AdminTokenPath) ? data.ReadAdminToken() : null).ConfigureAwait(false);
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    // Access changes are rare and must survive power loss; FULL syncs the WAL on every commit.
+    private Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-
-            // Access changes are rare and must survive power loss; FULL syncs the WAL on every commit.
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA busy_timeout = {BusyTimeoutMilliseconds}";
-            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    private static void CreatePrivateFile(string path)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            // An empty file is an empty SQLite database; creating it ourselves sets its mode, which SQLite's WAL and
-            // shared-memory files then copy.
-            using var file = new FileStream(path, options);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Already there: an existing database.
-        }
+        return SqliteSchema.OpenAsync(_connectionString, "FULL", cancellationToken);
     }
 }

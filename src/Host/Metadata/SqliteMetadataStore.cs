@@ -31,7 +31,6 @@ public sealed class SqliteMetadataStore : IMetadataStore
     /// <summary>The schema version this build creates and reads.</summary>
     public const int SchemaVersion = 2;
 
-    private const int BusyTimeoutMilliseconds = 30_000;
     private const int SqliteConstraintPrimaryKey = 1555;
     private const string UploadColumns =
         "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state, opened_by";
@@ -136,7 +135,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             ForeignKeys = true,
-            DefaultTimeout = BusyTimeoutMilliseconds / 1000,
+            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
         }.ToString();
     }
 
@@ -162,7 +161,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         }
 
         var databasePath = Path.Combine(root, FileName);
-        CreatePrivateFile(databasePath);
+        SqliteSchema.CreatePrivateFile(databasePath);
 
         var store = new SqliteMetadataStore(databasePath);
         try
@@ -650,83 +649,19 @@ public sealed class SqliteMetadataStore : IMetadataStore
     private async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-
-        // WAL is a property of the file and persists; it cannot be switched inside a transaction.
-        await using (var wal = connection.CreateCommand())
-        {
-            wal.CommandText = "PRAGMA journal_mode = WAL";
-            var mode = (string?)await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new IOException($"The metadata database '{DatabasePath}' could not be switched to WAL mode (it is in '{mode}' mode); check that its file system supports shared memory.");
-            }
-        }
-
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await using (var create = connection.CreateCommand())
-        {
-            create.Transaction = transaction;
-            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT";
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        long current;
-        await using (var read = connection.CreateCommand())
-        {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
-            current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        if (current > SchemaVersion)
-        {
-            throw new MetadataException(MetadataError.SchemaTooNew,
-                $"The metadata database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft.");
-        }
-
-        if (current == SchemaVersion)
-        {
-            return;
-        }
-
-        for (var version = (int)current; version < SchemaVersion; version++)
-        {
-            await using var migrate = connection.CreateCommand();
-            migrate.Transaction = transaction;
-            migrate.CommandText = Migrations[version];
-            await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await using (var record = connection.CreateCommand())
-        {
-            record.Transaction = transaction;
-            record.CommandText = "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ($version)";
-            record.Parameters.AddWithValue("$version", SchemaVersion);
-            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await SqliteSchema.MigrateAsync(
+            connection,
+            $"metadata database '{DatabasePath}'",
+            Migrations,
+            current => new MetadataException(MetadataError.SchemaTooNew, $"The metadata database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft."),
+            null,
+            cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    private Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-
-            // Per connection, and reset on every open because a pooled connection may come back from a durable commit.
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {BusyTimeoutMilliseconds}";
-            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return SqliteSchema.OpenAsync(_connectionString, "NORMAL", cancellationToken);
     }
 
     private static async Task SetSynchronousFullAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -936,26 +871,6 @@ public sealed class SqliteMetadataStore : IMetadataStore
         }
 
         return parsed;
-    }
-
-    private static void CreatePrivateFile(string path)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            // An empty file is an empty SQLite database; creating it ourselves sets its mode, which SQLite's WAL and
-            // shared-memory files then copy.
-            using var file = new FileStream(path, options);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Already there: an existing database.
-        }
     }
 
     private static string IdText(Guid id) => id.ToString("D");
