@@ -14,6 +14,7 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Release;
 using TurboMft.Host.Scanning;
@@ -152,6 +153,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<AuthenticationThrottle>();
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
         builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
+        builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton<ServerBuffers>();
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
