@@ -17,7 +17,7 @@ public enum AccessSource
 /// <summary>A role: a named set of permissions (docs/security.md, "Roles").</summary>
 /// <param name="Name">The role's name.</param>
 /// <param name="Permissions">What it allows.</param>
-/// <param name="BuiltIn">True for the six built-in roles, which cannot be changed.</param>
+/// <param name="BuiltIn">True for the built-in roles, which cannot be changed.</param>
 /// <param name="Source">Where a custom role came from.</param>
 public sealed record AccessRole(string Name, Permission Permissions, bool BuiltIn, AccessSource Source);
 

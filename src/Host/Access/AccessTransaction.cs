@@ -21,19 +21,40 @@ internal sealed class AccessTransaction(SqliteConnection connection, SqliteTrans
         new("downloader", Permission.List | Permission.Read, true, AccessSource.Local),
         new("auditor", Permission.List | Permission.Audit, true, AccessSource.Local),
         new("approver", Permission.List | Permission.Read | Permission.Approve, true, AccessSource.Local),
+        new("monitor", Permission.Metrics, true, AccessSource.Local),
     ];
+
+    /// <summary>
+    /// Inserts the built-in roles <c>access.db</c> lacks (all of them when new; those added since an older build made it).
+    /// A custom role already holding such a name stops the upgrade rather than being silently redefined.
+    /// </summary>
+    /// <exception cref="IOException">A custom role has the name of a built-in role.</exception>
+    public async Task AddBuiltInRolesAsync(string? databasePath)
+    {
+        foreach (var role in BuiltInRoles)
+        {
+            var existing = await GetRoleAsync(role.Name).ConfigureAwait(false);
+            if (existing is { BuiltIn: false })
+            {
+                throw new IOException(
+                    $"The access database '{databasePath}' has a custom role '{role.Name}', which is now a built-in role; with the previous TurboMft, revoke its grants and remove it (or drop it from the policy file), then start this one.");
+            }
+
+            if (existing is null)
+            {
+                await ExecuteAsync(
+                    "INSERT INTO roles (name, permissions, builtin, source) VALUES ($name, $permissions, 1, 'local')",
+                    ("$name", role.Name), ("$permissions", (long)role.Permissions)).ConfigureAwait(false);
+            }
+        }
+    }
 
     public long Now => options.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Built-in roles; with the first-start admin token, user admin with role admin on "/" and token tok_admin.</summary>
     public async Task SeedAsync(string? adminToken)
     {
-        foreach (var role in BuiltInRoles)
-        {
-            await ExecuteAsync(
-                "INSERT INTO roles (name, permissions, builtin, source) VALUES ($name, $permissions, 1, 'local')",
-                ("$name", role.Name), ("$permissions", (long)role.Permissions)).ConfigureAwait(false);
-        }
+        await AddBuiltInRolesAsync(null).ConfigureAwait(false);
 
         if (adminToken is null)
         {

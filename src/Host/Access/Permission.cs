@@ -28,8 +28,11 @@ public enum Permission
     /// <summary>Administer users, tokens, roles, peers and configuration.</summary>
     Admin = 64,
 
+    /// <summary>Read the server's Prometheus metrics (<c>GET /metrics</c>); meaningful on "/" only.</summary>
+    Metrics = 128,
+
     /// <summary>Every permission.</summary>
-    All = List | Read | Write | Delete | Approve | Audit | Admin,
+    All = List | Read | Write | Delete | Approve | Audit | Admin | Metrics,
 }
 
 /// <summary>Parses and formats <see cref="Permission"/> sets as comma-separated lower-case names ("list,read").</summary>
@@ -39,6 +42,7 @@ public static class Permissions
     [
         (Permission.List, "list"), (Permission.Read, "read"), (Permission.Write, "write"), (Permission.Delete, "delete"),
         (Permission.Approve, "approve"), (Permission.Audit, "audit"), (Permission.Admin, "admin"),
+        (Permission.Metrics, "metrics"),
     ];
 
     /// <summary>The single permission names, in order.</summary>

@@ -44,7 +44,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
     public const string FileName = "access.db";
 
     /// <summary>The schema version this build creates and reads.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>How often at most a token's last-used time is written.</summary>
     public static readonly TimeSpan LastUsedInterval = TimeSpan.FromMinutes(1);
@@ -106,6 +106,11 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
             PRIMARY KEY (principal_kind, principal_name, role, area)
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX bindings_by_role ON bindings (role);
+        """,
+        """
+        -- The metrics permission (128) joined the set: what held every permission (127, "all") before holds it too.
+        UPDATE roles SET permissions = 255 WHERE permissions = 127;
+        UPDATE tokens SET scope_permissions = 255 WHERE scope_permissions = 127;
         """,
     ];
 
@@ -637,11 +642,16 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
             current => new IOException($"The access database '{DatabasePath}' has schema version {current}, newer than this build's {SchemaVersion}; run a newer TurboMft."),
             async (transaction, current) =>
             {
-                // A new database gets the built-in roles and the first-start admin token, in the same transaction.
+                // A new database gets the built-in roles and the first-start admin token, in the same transaction; an older
+                // one the built-in roles added since (monitor).
+                var access = new AccessTransaction(connection, transaction, _options, cancellationToken);
                 if (current == 0)
                 {
-                    var seed = new AccessTransaction(connection, transaction, _options, cancellationToken);
-                    await seed.SeedAsync(File.Exists(data.AdminTokenPath) ? data.ReadAdminToken() : null).ConfigureAwait(false);
+                    await access.SeedAsync(File.Exists(data.AdminTokenPath) ? data.ReadAdminToken() : null).ConfigureAwait(false);
+                }
+                else
+                {
+                    await access.AddBuiltInRolesAsync(DatabasePath).ConfigureAwait(false);
                 }
             },
             cancellationToken).ConfigureAwait(false);

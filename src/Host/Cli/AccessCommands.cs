@@ -156,7 +156,7 @@ internal static class AccessCommands
         });
 
         var addName = NameArgument("NAME", "The new role's name.");
-        var permissions = new Option<string>("--permissions") { Description = "What the role allows: some of list, read, write, delete, approve, audit, admin.", HelpName = "LIST", Required = true };
+        var permissions = new Option<string>("--permissions") { Description = "What the role allows: some of list, read, write, delete, approve, audit, admin, metrics.", HelpName = "LIST", Required = true };
         var add = new Command("add", "Add a custom role.") { addName, permissions };
         Run(add, context, async (parse, session, target, ct) =>
         {

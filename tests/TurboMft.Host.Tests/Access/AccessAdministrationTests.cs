@@ -27,7 +27,7 @@ public sealed class AccessAdministrationTests : IAsyncLifetime
         Assert.Equal(AccessSource.Local, user.Source);
         Assert.Equal(["admin", "alice"], (await _f.Admin.ListUsersAsync()).Select(u => u.Name));
         Assert.Equal(
-            ["role.grant success role=uploader user=alice area=/ot/plant1", "user.add success user=alice with password", $"token.issue success user=alice id={token.Id} permissions=list,read,write,delete,approve,audit,admin"],
+            ["role.grant success role=uploader user=alice area=/ot/plant1", "user.add success user=alice with password", $"token.issue success user=alice id={token.Id} permissions=list,read,write,delete,approve,audit,admin,metrics"],
             _f.Audit.Durable.Select(e => $"{e.Action} {e.Outcome} {e.Detail}"));
         Assert.All(_f.Audit.Events, e =>
         {

@@ -89,7 +89,7 @@ public sealed class AccessPolicyFileTests : IAsyncLifetime
 
         var error = Assert.Throws<PolicyFileException>(() => Parse(text));
 
-        Assert.Equal("policy.json:6:15: unknown role 'uploadr'; use a built-in role (admin, operator, uploader, downloader, auditor, approver) or one declared under \"roles\"", error.Message);
+        Assert.Equal("policy.json:6:15: unknown role 'uploadr'; use a built-in role (admin, operator, uploader, downloader, auditor, approver, monitor) or one declared under \"roles\"", error.Message);
         Assert.Equal((6, 15), (error.Line, error.Column));
     }
 

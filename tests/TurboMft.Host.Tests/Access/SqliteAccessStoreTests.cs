@@ -27,10 +27,13 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         }
 
         Assert.Equal("wal", await ScalarAsync("PRAGMA journal_mode"));
-        Assert.Equal(1L, await ScalarAsync("SELECT version FROM schema_version"));
+        Assert.Equal((long)SqliteAccessStore.SchemaVersion, await ScalarAsync("SELECT version FROM schema_version"));
         var roles = await _f.Admin.ListRolesAsync();
         Assert.Equal(
-            ["admin=list,read,write,delete,approve,audit,admin", "approver=list,read,approve", "auditor=list,audit", "downloader=list,read", "operator=list,read,write,delete", "uploader=list,write"],
+            [
+                "admin=list,read,write,delete,approve,audit,admin,metrics", "approver=list,read,approve", "auditor=list,audit", "downloader=list,read",
+                "monitor=metrics", "operator=list,read,write,delete", "uploader=list,write",
+            ],
             roles.Select(r => $"{r.Name}={Permissions.Format(r.Permissions)}").Order(StringComparer.Ordinal));
         Assert.All(roles, r => Assert.True(r.BuiltIn));
     }
@@ -77,6 +80,37 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_database_from_before_the_metrics_permission_gives_it_to_what_held_every_permission_and_gains_the_monitor_role()
+    {
+        const long OldAll = 127;
+        await _f.Admin.AddRoleAsync(AccessFixture.Caller, "everything", (Permission)OldAll);
+        await _f.Admin.AddRoleAsync(AccessFixture.Caller, "reader", Permission.List | Permission.Read);
+        await ExecuteAsync($"UPDATE roles SET permissions = {OldAll} WHERE name = 'admin'; UPDATE tokens SET scope_permissions = {OldAll}; DELETE FROM roles WHERE name = 'monitor'; UPDATE schema_version SET version = 1");
+
+        await _f.ReopenAsync();
+        var principal = (await _f.Store.AuthenticateTokenAsync(_f.Data.ReadAdminToken())).Principal!;
+        var roles = (await _f.Admin.ListRolesAsync()).ToDictionary(r => r.Name);
+
+        Assert.Equal(2L, await ScalarAsync("SELECT version FROM schema_version"));
+        Assert.True(principal.Grants.Allows(Permission.Metrics, RemotePath.Root));
+        Assert.Equal(Permission.All, roles["admin"].Permissions);
+        Assert.Equal(Permission.All, roles["everything"].Permissions);
+        Assert.Equal(Permission.List | Permission.Read, roles["reader"].Permissions);
+        Assert.Equal(Permission.Metrics, roles["monitor"].Permissions);
+        Assert.True(roles["monitor"].BuiltIn);
+    }
+
+    [Fact]
+    public async Task A_custom_role_named_like_a_new_built_in_role_stops_the_upgrade_with_its_name()
+    {
+        await ExecuteAsync("UPDATE roles SET builtin = 0 WHERE name = 'monitor'; UPDATE schema_version SET version = 1");
+
+        var error = await Assert.ThrowsAsync<IOException>(_f.ReopenAsync);
+
+        Assert.Contains("custom role 'monitor'", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -340,6 +374,15 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         Assert.Equal([new AccessGrant(RemotePath.Parse("/a"), Permission.List | Permission.Read | Permission.Approve)], user.Grants);
         Assert.Equal([new AccessGrant(RemotePath.Parse("/b"), Permission.List | Permission.Write)], peer.Grants);
         Assert.Empty((await _f.Store.GrantsForUserAsync("nobody")).Grants);
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={_f.Store.DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     private async Task<object?> ScalarAsync(string sql)
