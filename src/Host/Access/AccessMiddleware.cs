@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Server;
 
@@ -23,7 +24,13 @@ namespace TurboMft.Host.Access;
 /// Failures are audited and slowed down per source address (<see cref="AuthenticationThrottle"/>).
 /// </summary>
 public sealed class AccessMiddleware(
-    RequestDelegate next, IAccessAuthenticator authenticator, IAuditTrail audit, AuthenticationThrottle throttle, TimeProvider time, ILogger<AccessMiddleware> logger)
+    RequestDelegate next,
+    IAccessAuthenticator authenticator,
+    IAuditTrail audit,
+    AuthenticationThrottle throttle,
+    SecurityMetrics metrics,
+    TimeProvider time,
+    ILogger<AccessMiddleware> logger)
 {
     private const string BearerScheme = "Bearer";
 
@@ -104,11 +111,13 @@ public sealed class AccessMiddleware(
     }
 
     /// <summary>Audits a refused credential, counts it against the source address and notes (log, audit, incident) when throttling starts.</summary>
-    internal static void RecordFailure(HttpContext context, IAuditTrail audit, AuthenticationThrottle throttle, ILogger logger, AuditEvent failure)
+    internal static void RecordFailure(
+        HttpContext context, IAuditTrail audit, AuthenticationThrottle throttle, SecurityMetrics metrics, ILogger logger, AuditEvent failure, CredentialKind credential)
     {
         var address = context.Connection.RemoteIpAddress;
         var failures = throttle.RecordFailure(address);
         audit.Append(failure);
+        metrics.AuthenticationFailed(credential);
         if (failures == AuthenticationThrottle.FreeFailures)
         {
             logger.LogWarning("{Failures} failed authentications from {Address}; further attempts are slowed down", failures, address);
@@ -130,18 +139,26 @@ public sealed class AccessMiddleware(
         }
 
         AuthenticationOutcome outcome;
+        var credential = CredentialKind.None;
         var authorization = context.Request.Headers.Authorization;
         if (authorization.Count > 0)
         {
-            outcome = authorization.Count == 1
+            if (authorization.Count == 1
                 && AuthenticationHeaderValue.TryParse(authorization[0], out var header)
                 && header.Scheme.Equals(BearerScheme, StringComparison.OrdinalIgnoreCase)
-                && header.Parameter is { Length: > 0 } token
-                    ? await authenticator.AuthenticateTokenAsync(token, context.RequestAborted).ConfigureAwait(false)
-                    : AuthenticationOutcome.Failure("unsupported-credentials");
+                && header.Parameter is { Length: > 0 } token)
+            {
+                credential = CredentialKind.Token;
+                outcome = await authenticator.AuthenticateTokenAsync(token, context.RequestAborted).ConfigureAwait(false);
+            }
+            else
+            {
+                outcome = AuthenticationOutcome.Failure("unsupported-credentials");
+            }
         }
         else if (context.Connection.ClientCertificate is { } certificate)
         {
+            credential = CredentialKind.Certificate;
             outcome = await authenticator.AuthenticatePeerAsync(certificate, context.RequestAborted).ConfigureAwait(false);
         }
         else
@@ -156,7 +173,7 @@ public sealed class AccessMiddleware(
             return principal;
         }
 
-        RecordFailure(context, audit, throttle, logger, AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason });
+        RecordFailure(context, audit, throttle, metrics, logger, AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason }, credential);
         return null;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Access;
@@ -13,6 +14,7 @@ public static class AccessResults
     public static IResult Deny(HttpContext context, RemotePath? path, Permission permission)
     {
         ArgumentNullException.ThrowIfNull(context);
+        context.RequestServices.GetService<SecurityMetrics>()?.AccessDenied();
         context.RequestServices.GetRequiredService<IAuditTrail>().Append(AuditActors.Event(context, "access.denied", AuditOutcome.Denied, path?.Value) with
         {
             Detail = $"{context.Request.Method} {context.GetEndpoint()?.DisplayName ?? context.Request.Path.ToString()} needs {Permissions.Format(permission)}",

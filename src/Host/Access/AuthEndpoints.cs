@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Access;
@@ -28,7 +29,14 @@ public static class AuthEndpoints
     }
 
     private static async Task<IResult> LoginAsync(
-        HttpContext context, SqliteAccessStore access, IAuditTrail audit, AuthenticationThrottle throttle, TimeProvider time, ILogger<AccessMiddleware> logger, CancellationToken cancellationToken)
+        HttpContext context,
+        SqliteAccessStore access,
+        IAuditTrail audit,
+        AuthenticationThrottle throttle,
+        SecurityMetrics metrics,
+        TimeProvider time,
+        ILogger<AccessMiddleware> logger,
+        CancellationToken cancellationToken)
     {
         var address = context.Connection.RemoteIpAddress;
         if (throttle.DelayFor(address) is { } delay && delay > TimeSpan.Zero)
@@ -48,11 +56,11 @@ public static class AuthEndpoints
         var actor = AuditActors.For(context) with { User = request.User };
         if (result.Token is not { } token)
         {
-            AccessMiddleware.RecordFailure(context, audit, throttle, logger, AuditActors.Event(context, "auth.login", AuditOutcome.Failure) with
+            AccessMiddleware.RecordFailure(context, audit, throttle, metrics, logger, AuditActors.Event(context, "auth.login", AuditOutcome.Failure) with
             {
                 Actor = actor,
                 Detail = result.FailureReason,
-            });
+            }, CredentialKind.Password);
             context.Response.Headers.WWWAuthenticate = "Bearer";
             return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", "Wrong user name or password.");
         }

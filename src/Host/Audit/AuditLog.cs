@@ -45,6 +45,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
     private DateOnly? _fileDay;
     private long _lastRecordFile;
     private long _seq;
+    private long _appended;
     private string _prev = AuditChain.GenesisPrev;
     private long _headSeq = -1;
     private long? _unsyncedSince;
@@ -90,6 +91,9 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
 
     /// <summary>The seq of the last record written (durable or about to be).</summary>
     public long LastSeq => Interlocked.Read(ref _seq);
+
+    /// <summary>Records written since this log was opened (recovery records at open included).</summary>
+    public long Appended => Interlocked.Read(ref _appended);
 
     /// <summary>Opens the audit log of <paramref name="data"/> with its audit key (<see cref="DataDirectory.LoadAuditKey"/>).</summary>
     /// <exception cref="AuditUnavailableException">Another process holds the log (a running server), or it cannot be opened.</exception>
@@ -402,6 +406,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
                 _prev = AuditChain.Hash(line);
                 _lastRecordFile = _fileNumber;
                 Interlocked.Increment(ref _seq);
+                Interlocked.Increment(ref _appended);
             }
 
             if (pending.Done is { } done)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -7,6 +8,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Scanning;
 using TurboMft.Host.Server;
@@ -47,6 +49,7 @@ public sealed class ScanService : BackgroundService
     private readonly ContentSettings _settings;
     private readonly IScannerChain? _chain;
     private readonly IIncidentNotifier? _notifier;
+    private readonly ScanMetrics _metrics;
     private readonly Channel<Guid> _queue = Channel.CreateUnbounded<Guid>();
     private readonly ConcurrentDictionary<Guid, byte> _queued = new();
     private readonly ConcurrentDictionary<Guid, HeldScan> _held = new();
@@ -62,6 +65,7 @@ public sealed class ScanService : BackgroundService
         ReleaseDecisions decisions,
         ServerSettings settings,
         TimeProvider time,
+        ScanMetrics metrics,
         ILogger<ScanService> logger,
         IServiceProvider services)
     {
@@ -78,6 +82,8 @@ public sealed class ScanService : BackgroundService
         _settings.ValidateRelease();
         _chain = services.GetService<IScannerChain>();
         _notifier = services.GetService<IIncidentNotifier>();
+        _metrics = metrics;
+        metrics.Observe(() => _queued.Count, () => _held.Count, () => _chain is not null && Volatile.Read(ref _outage) == 0);
     }
 
     /// <summary>Whether a scanner chain is configured (false only when embedded without one: versions are then released unscanned).</summary>
@@ -263,6 +269,7 @@ public sealed class ScanService : BackgroundService
             version.Digest,
             version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha["sha256:".Length..] : null);
         ScanReport report;
+        var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.ScanServiceTimeoutSeconds));
         try
@@ -279,6 +286,7 @@ public sealed class ScanService : BackgroundService
             report = new ScanReport([new ScanVerdict("scanner-chain", "-", ScanOutcome.Error, null, $"{e.GetType().Name}: {e.Message}")]);
         }
 
+        _metrics.Scanned(report.Outcome, Stopwatch.GetElapsedTime(started));
         var now = _time.GetUtcNow();
         if (report.Outcome == ScanOutcome.Error)
         {
@@ -327,6 +335,7 @@ public sealed class ScanService : BackgroundService
             return await StateOfAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
         }
 
+        _metrics.Quarantined();
         var findings = ReleaseDecisions.Findings(report.Verdicts);
         await _audit.AppendDurableAsync(
             ReleaseDecisions.Event("file.quarantined", AuditOutcome.Success, ReleaseCaller.System, version, $"version {version.VersionId}: {findings}"),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,6 +15,7 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Release;
 using TurboMft.Host.Scanning;
 
@@ -47,6 +49,7 @@ public static class FileEndpoints
         IMetadataStore metadata,
         IAuditTrail audit,
         ScanService scans,
+        TransferMetrics metrics,
         CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
@@ -68,6 +71,8 @@ public static class FileEndpoints
         var declared = request.ContentLength;
         var pool = buffers.For(chunkSize);
         var committed = false;
+        long total = 0;
+        var versionCommitted = false;
         try
         {
             ContainerSummary summary;
@@ -80,9 +85,9 @@ public static class FileEndpoints
                 var scratch = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    long total = 0;
                     for (long index = 0; ; index++)
                     {
+                        var started = Stopwatch.GetTimestamp();
                         var chunk = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, chunkSize);
                         var read = await RequestBody.ReadAtLeastAsync(request, chunk, chunkSize, cancellationToken).ConfigureAwait(false);
                         if (read == 0 && index > 0)
@@ -95,8 +100,18 @@ public static class FileEndpoints
                         total += read;
                         if (read > 0)
                         {
-                            var sha = SHA256.HashData(span);
-                            writer.WriteChunk(sealer, ChunkCompressor.Adaptive, index, plain, read, ChunkCrc.Compute(span), sha, scratch);
+                            metrics.BytesHeld(TransferDirection.Upload, read);
+                            try
+                            {
+                                var sha = SHA256.HashData(span);
+                                writer.WriteChunk(sealer, ChunkCompressor.Adaptive, index, plain, read, ChunkCrc.Compute(span), sha, scratch);
+                            }
+                            finally
+                            {
+                                metrics.BytesReleased(TransferDirection.Upload, read);
+                            }
+
+                            metrics.ChunkHandled(TransferDirection.Upload, started);
                         }
 
                         if (read < chunkSize)
@@ -107,6 +122,7 @@ public static class FileEndpoints
 
                     if (declared is { } d && d != total)
                     {
+                        metrics.VerificationFailed(VerificationCheck.FileSize);
                         audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, remote.Value) with { Size = total, Detail = "size-mismatch" });
                         return Problems.Unverified("size-mismatch", $"The body held {total} bytes; Content-Length said {d}.");
                     }
@@ -114,6 +130,7 @@ public static class FileEndpoints
                     wholeSha = whole.GetHashAndReset();
                     if (hasDigest && !CryptographicOperations.FixedTimeEquals(wholeSha, expected))
                     {
+                        metrics.VerificationFailed(VerificationCheck.FileDigest);
                         audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, remote.Value) with { Size = total, Detail = "file-digest-mismatch" });
                         return Problems.Unverified("file-digest-mismatch", "The body does not match its Repr-Digest/Content-Digest; nothing was committed.");
                     }
@@ -136,6 +153,7 @@ public static class FileEndpoints
                 UploadedBy = ReleaseCaller.IdentityOf(context.GetPrincipal()),
             };
             var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
+            versionCommitted = true;
             UploadRegistry.DeleteReplaced(store, previous);
             await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, version), cancellationToken).ConfigureAwait(false);
             var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
@@ -151,10 +169,13 @@ public static class FileEndpoints
             {
                 store.AbortStaging(staging);
             }
+
+            metrics.UploadEnded(versionCommitted ? UploadOutcome.Committed : UploadOutcome.Failed, total);
         }
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(
+        HttpContext context, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, IAuditTrail audit, TransferMetrics metrics, CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
@@ -178,6 +199,7 @@ public static class FileEndpoints
                     Digest = version.Digest,
                     Detail = $"version {version.VersionId} is {version.State.ToName()}",
                 });
+                metrics.DownloadEnded(DownloadOutcome.Rejected, 0);
             }
 
             return NotReleased(context, version);
@@ -224,8 +246,14 @@ public static class FileEndpoints
         response.StatusCode = partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
         response.ContentType = "application/octet-stream";
         response.ContentLength = version.Size == 0 ? 0 : end - start + 1;
-        if (HttpMethods.IsHead(context.Request.Method) || version.Size == 0)
+        if (HttpMethods.IsHead(context.Request.Method))
         {
+            return Results.Empty;
+        }
+
+        if (version.Size == 0)
+        {
+            metrics.DownloadEnded(DownloadOutcome.Completed, 0);
             return Results.Empty;
         }
 
@@ -234,21 +262,38 @@ public static class FileEndpoints
         var pool = buffers.For(version.ChunkSize);
         var record = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
         ChunkBuffer? plain = null;
+        long sent = 0;
+        var completed = false;
         try
         {
             plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
             var geometry = reader.Geometry;
             for (var index = start / geometry.ChunkSize; index <= end / geometry.ChunkSize; index++)
             {
+                var started = Stopwatch.GetTimestamp();
                 var length = reader.ReadChunk(opener, index, record, plain.Span);
                 var chunkStart = geometry.OffsetOf(index);
                 var from = (int)Math.Max(0, start - chunkStart);
                 var to = (int)Math.Min(length, end - chunkStart + 1);
-                await response.Body.WriteAsync(plain.Memory[from..to], cancellationToken).ConfigureAwait(false);
+                metrics.BytesHeld(TransferDirection.Download, to - from);
+                try
+                {
+                    await response.Body.WriteAsync(plain.Memory[from..to], cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    metrics.BytesReleased(TransferDirection.Download, to - from);
+                }
+
+                sent += to - from;
+                metrics.ChunkHandled(TransferDirection.Download, started);
             }
+
+            completed = true;
         }
         finally
         {
+            metrics.DownloadEnded(completed ? DownloadOutcome.Completed : DownloadOutcome.Failed, sent);
             pool.Return(record);
             if (plain is not null)
             {

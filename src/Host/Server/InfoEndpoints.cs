@@ -11,6 +11,10 @@ namespace TurboMft.Host.Server;
 /// <summary><c>GET /healthz</c> (anonymous, no version) and <c>GET /v1/info</c> (any authenticated caller).</summary>
 public static class InfoEndpoints
 {
+    /// <summary>The version reported by <c>/v1/info</c> and <c>turbomft_build_info</c>.</summary>
+    public static string Version { get; } =
+        typeof(InfoEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapInfoEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -22,7 +26,7 @@ public static class InfoEndpoints
             return Results.Json(new
             {
                 product = "TurboMft",
-                version = typeof(InfoEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
+                version = Version,
                 tls = "1.3",
                 protocols = quic ? new[] { "http/1.1", "h2", "h3" } : ["http/1.1", "h2"],
                 quic = new

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Container;
+using TurboMft.Host.Metrics;
 
 namespace TurboMft.Host.Server;
 
@@ -14,6 +15,13 @@ public sealed class ServerBuffers : IDisposable
     public const long BudgetBytesPerChunkSize = 256L << 20;
 
     private readonly ConcurrentDictionary<int, ChunkBufferPool> _pools = new();
+
+    /// <summary>Creates the pools' owner; their use is reported through <paramref name="metrics"/>.</summary>
+    public ServerBuffers(TransferMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        metrics.ObservePools(() => _pools);
+    }
 
     /// <summary>The pool for records of chunks of <paramref name="chunkSize"/> bytes.</summary>
     public ChunkBufferPool For(int chunkSize) => _pools.GetOrAdd(chunkSize, size =>

@@ -154,6 +154,9 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
         builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
         builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.AddSingleton<TransferMetrics>();
+        builder.Services.AddSingleton<ScanMetrics>();
+        builder.Services.AddSingleton<SecurityMetrics>();
         builder.Services.AddSingleton<ServerBuffers>();
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
@@ -191,6 +194,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapNotificationEndpoints();
         app.MapAuthEndpoints();
         app.MapReleaseEndpoints();
+        app.MapMetricsEndpoint();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
         return new TurboMftServer(app, keys, certificate, data, audit, access, policy);
     }

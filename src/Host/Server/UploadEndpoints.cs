@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,6 +14,7 @@ using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Release;
 using TurboMft.Host.Scanning;
 
@@ -114,7 +116,15 @@ public static class UploadEndpoints
     }
 
     private static async Task<IResult> PutChunkAsync(
-        Guid id, long index, HttpContext context, UploadRegistry uploads, ServerBuffers buffers, IMetadataStore metadata, ServerSettings settings, CancellationToken cancellationToken)
+        Guid id,
+        long index,
+        HttpContext context,
+        UploadRegistry uploads,
+        ServerBuffers buffers,
+        IMetadataStore metadata,
+        ServerSettings settings,
+        TransferMetrics metrics,
+        CancellationToken cancellationToken)
     {
         var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
@@ -179,6 +189,8 @@ public static class UploadEndpoints
 
         var pool = buffers.For(session.ChunkSize);
         var received = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        metrics.BytesHeld(TransferDirection.Upload, length);
         ChunkBuffer? decoded = null;
         try
         {
@@ -186,6 +198,7 @@ public static class UploadEndpoints
             var read = await RequestBody.ReadAtLeastAsync(request, body, body.Length, cancellationToken).ConfigureAwait(false);
             if (read != body.Length)
             {
+                metrics.VerificationFailed(VerificationCheck.ChunkBody);
                 return Problems.BadRequest("chunk-too-large", $"The body ended after {read} of {length} bytes.");
             }
 
@@ -200,23 +213,27 @@ public static class UploadEndpoints
                 }
                 catch (ChunkDecodeException e)
                 {
+                    metrics.VerificationFailed(VerificationCheck.ChunkBody);
                     return Problems.BadRequest("chunk-too-large", $"Chunk {index}: {e.Message}");
                 }
             }
 
             if (hasContent && !CryptographicOperations.FixedTimeEquals(SHA256.HashData(body.Span), contentDigest))
             {
+                metrics.VerificationFailed(VerificationCheck.ChunkDigest);
                 return Problems.Unverified("chunk-digest-mismatch", $"Chunk {index}: the body does not match its Content-Digest.");
             }
 
             if (ChunkCrc.Compute(plain.Span) != crc)
             {
+                metrics.VerificationFailed(VerificationCheck.ChunkCrc);
                 return Problems.Unverified("chunk-crc-mismatch", $"Chunk {index}: the plaintext does not match {ProtocolHeaders.ChunkCrc64} {ChunkCrc.Format(crc)}; resend the chunk.");
             }
 
             var sha = SHA256.HashData(plain.Span);
             if (hasRepr && !CryptographicOperations.FixedTimeEquals(sha, reprDigest))
             {
+                metrics.VerificationFailed(VerificationCheck.ChunkDigest);
                 return Problems.Unverified("chunk-digest-mismatch", $"Chunk {index}: the plaintext does not match its Repr-Digest.");
             }
 
@@ -237,10 +254,12 @@ public static class UploadEndpoints
             await metadata.RecordChunkAsync(
                 new ChunkReceipt(id, index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, DateTimeOffset.UtcNow),
                 cancellationToken).ConfigureAwait(false);
+            metrics.ChunkHandled(TransferDirection.Upload, started);
             return Results.Json(new { index, storedLength = entry.StoredLength, encoding = encoding == ChunkEncoding.Lz4 ? ProtocolHeaders.Lz4BlockCoding : "identity" });
         }
         finally
         {
+            metrics.BytesReleased(TransferDirection.Upload, length);
             pool.Return(received);
             if (decoded is not null)
             {
@@ -250,7 +269,7 @@ public static class UploadEndpoints
     }
 
     private static async Task<IResult> CompleteAsync(
-        Guid id, HttpContext context, UploadRegistry uploads, IAuditTrail audit, ScanService scans, IMetadataStore metadata, CancellationToken cancellationToken)
+        Guid id, HttpContext context, UploadRegistry uploads, IAuditTrail audit, ScanService scans, IMetadataStore metadata, TransferMetrics metrics, CancellationToken cancellationToken)
     {
         // The body is optional and may come chunked (no Content-Length), so read whatever is there.
         FileDigest? expected = null;
@@ -312,6 +331,7 @@ public static class UploadEndpoints
         }
         catch (ContainerException e) when (e.Fault == ContainerFault.FileDigestMismatch)
         {
+            metrics.VerificationFailed(VerificationCheck.FileDigest);
             audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, session.Path) with { Size = session.Size, Detail = "file-digest-mismatch" });
             return Problems.Unverified("file-digest-mismatch", "The chunks received hash to a different sha256-tree than expected; nothing was committed.");
         }

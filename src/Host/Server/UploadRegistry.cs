@@ -6,6 +6,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
+using TurboMft.Host.Metrics;
 using TurboMft.Host.Release;
 using TurboMft.Host.Scanning;
 
@@ -16,9 +17,10 @@ namespace TurboMft.Host.Server;
 /// (the container's authentic records are the truth of what was received: <see cref="ContainerRecovery"/>), and
 /// completes (verify, commit atomically) or aborts them.
 /// </summary>
-public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore store, KeyRing keys, ServerSettings settings, ScanService scans, ILogger<UploadRegistry> logger) : IDisposable
+public sealed class UploadRegistry(
+    IMetadataStore metadata, LocalObjectStore store, KeyRing keys, ServerSettings settings, ScanService scans, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
 {
-    private readonly ConcurrentDictionary<Guid, OpenUpload> _open = new();
+    private readonly ConcurrentDictionary<Guid, OpenUpload> _open = ObservedSessions(metrics);
     private readonly SemaphoreSlim _opening = new(1, 1);
 
     /// <summary>Opens a new session and its staging container (disk space reserved up front); <paramref name="openedBy"/> is recorded with it.</summary>
@@ -147,6 +149,7 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
             UploadedBy = uploadedBy ?? session.OpenedBy,
         };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        metrics.UploadEnded(UploadOutcome.Committed, version.Size);
         DeleteReplaced(store, previous);
         return version;
     }
@@ -171,6 +174,7 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
             UploadedBy = session.OpenedBy,
         };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        metrics.UploadEnded(UploadOutcome.Committed, version.Size);
         DeleteReplaced(store, previous);
         return version;
     }
@@ -179,14 +183,24 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
     public async Task AbortAsync(UploadSession session, UploadState state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        long? held;
         if (_open.TryRemove(session.Id, out var open))
         {
-            open.TryClose(() => 0, out _);
+            // Closed already: a completion won the race and counted the upload.
+            held = open.TryClose(() => 0, out _) ? open.Writer.HeldChunks().Sum(index => (long)open.Geometry.LengthOf(index)) : null;
             open.Dispose();
+        }
+        else
+        {
+            held = (await metadata.ListChunksAsync(session.Id, cancellationToken).ConfigureAwait(false)).Sum(chunk => (long)chunk.PlainLength);
         }
 
         store.AbortStaging(session.StagingPath);
         await metadata.SetUploadStateAsync(session.Id, state, cancellationToken).ConfigureAwait(false);
+        if (held is { } bytes)
+        {
+            metrics.UploadEnded(state == UploadState.Expired ? UploadOutcome.Expired : UploadOutcome.Aborted, bytes);
+        }
     }
 
     /// <summary>Aborts every open session whose expiry has passed; returns how many.</summary>
@@ -212,6 +226,14 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
 
         _open.Clear();
         _opening.Dispose();
+    }
+
+    // The open sessions, counted at each scrape (a field initializer of a primary constructor cannot use another field).
+    private static ConcurrentDictionary<Guid, OpenUpload> ObservedSessions(TransferMetrics metrics)
+    {
+        var open = new ConcurrentDictionary<Guid, OpenUpload>();
+        metrics.ObserveSessions(() => open.Count);
+        return open;
     }
 
     private DataKey Resolve(Guid fileId, ReadOnlySpan<byte> wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId);
