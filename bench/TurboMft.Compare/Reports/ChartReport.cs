@@ -80,17 +80,23 @@ internal static class ChartReport
                 },
                 Label = failed ? "FAILED" : Format(b.Median!.Value),
             });
-            if (b.Min is { } min && b.Max is { } max && max > min)
-            {
-                var whisker = plot.Add.Line(min, y, max, y);
-                whisker.Color = Colors.Black;
-                whisker.LineWidth = 1.5f;
-            }
         }
 
         var plottable = plot.Add.Bars(bars);
         plottable.Horizontal = true;
         plottable.ValueLabelStyle.FontSize = 12;
+
+        // Whiskers over the bars, so the part below the median shows too.
+        for (var i = 0; i < panel.Bars.Count; i++)
+        {
+            if (panel.Bars[i] is { Min: { } min, Max: { } max } && max > min)
+            {
+                var y = panel.Bars.Count - 1 - i;
+                var whisker = plot.Add.Line(min, y, max, y);
+                whisker.Color = Colors.Black;
+                whisker.LineWidth = 1.5f;
+            }
+        }
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
         if (panel.Reference is { } reference)
         {

@@ -220,7 +220,7 @@ internal static class MarkdownReport
         md.Line();
         if (reference is { ChunksSentTwicePerConnection: { } perConnection })
         {
-            md.Line($"turbomft: the rerun skipped {Num(reference.RerunChunksSkipped)} of {reference.Chunks} chunks the server already held and sent "
+            md.Line($"turbomft: the rerun skipped {reference.RerunChunksSkipped:0} of {reference.Chunks} chunks the server already held and sent "
                 + $"{Rate(reference.RerunPayloadBytes / 1e6, false)} MB of payload (`push --json`: chunksSkipped, bytesSent); the bytes sent twice "
                 + $"come to {Num(perConnection)} chunks of {reference.ChunkSize / 1048576} MiB per connection ({reference.Connections} connections).");
             md.Line();

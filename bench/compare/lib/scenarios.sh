@@ -40,56 +40,39 @@ tmf_extra() { # what push --json said about the bytes it sent
   echo "sent=${sent:-};skipped=${skipped:-};chunks=${chunks:-};connections=$connections;chunk_size=$CHUNK_SIZE"
 }
 
-scp_up() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6; shift 6
-  local dst=$S_OUT/$key.out
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured scp -q -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$@" "$src" "$SSH_TARGET:$dst"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "${PHASE:-}" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+# one_file SCENARIO DATASET KEY LABEL ROLE SOURCE RESULT EXTRA COMMAND...: measures COMMAND, checks RESULT against
+# SOURCE with cmp, records the row, removes RESULT. The caller sets SERVER_PIDS and SETTLE_PID.
+one_file() {
+  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 result=$7 extra=$8; shift 8
+  run_measured "$@"
+  judge same_file "$src" "$result"
+  record "$scenario" "$dataset" "$key" "$label" "$role" "${PHASE:-}" "$(stat -c %s "$src")" 1 "$OK" "$extra" "$NOTE"
+  rm -f "$result"
 }
+ssh_side() { SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID; }
 
+scp_up() { # ... [scp flags]
+  local dst=$S_OUT/$3.out; ssh_side
+  one_file "${@:1:6}" "$dst" "" scp -q -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "${@:7}" "$6" "$SSH_TARGET:$dst"
+}
 sftp_up() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6
-  local dst=$S_OUT/$key.out
-  printf 'put %s %s\n' "$src" "$dst" >"$WORK/sftp.batch"
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "${PHASE:-}" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  local dst=$S_OUT/$3.out; ssh_side
+  printf 'put %s %s\n' "$6" "$dst" >"$WORK/sftp.batch"
+  one_file "${@:1:6}" "$dst" "" sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
 }
-
 rsync_up() { # ... [rsync flags]
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6; shift 6
-  local dst=$S_OUT/$key.out
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured rsync "$@" -e "$SSH_CMD" "$src" "$SSH_TARGET:$dst"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "${PHASE:-}" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  local dst=$S_OUT/$3.out; ssh_side
+  one_file "${@:1:6}" "$dst" "" rsync "${@:7}" -e "$SSH_CMD" "$6" "$SSH_TARGET:$dst"
 }
-
 rclone_up() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6
-  local dst=$S_OUT/$key.out
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured "${RCLONE[@]}" copyto "$src" "cmp:$dst"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "${PHASE:-}" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  local dst=$S_OUT/$3.out; ssh_side
+  one_file "${@:1:6}" "$dst" "" "${RCLONE[@]}" copyto "$6" "cmp:$dst"
 }
-
 nginx_up() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6
-  local name; name=$key-$(basename "$src")
-  local dst=$S_DIR/nginx/root/up/$name
+  local name; name=$3-$(basename "$6")
   SERVER_PIDS=$S_NGINX_PIDS SETTLE_PID=
-  run_measured curl -sS --fail --tlsv1.3 --cacert "$S_DIR/nginx/cert.pem" -T "$src" -o /dev/null "https://$S_HOST:$S_NGINX_PORT/up/$name"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "${PHASE:-}" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  one_file "${@:1:6}" "$S_DIR/nginx/root/up/$name" "" \
+    curl -sS --fail --tlsv1.3 --cacert "$S_DIR/nginx/cert.pem" -T "$6" -o /dev/null "https://$S_HOST:$S_NGINX_PORT/up/$name"
 }
 
 sink_send() {
@@ -102,56 +85,25 @@ sink_send() {
 }
 sink_counted() { [[ $(json_field bytes "$WORK/m.out") == "$1" ]] || { echo "the sink counted $(json_field bytes "$WORK/m.out") bytes, not $1"; return 1; }; }
 
-# --- downloads of one file (S5): the source is on the server's side ---------------------------------------------------
-tmf_pull() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 remote=$7; shift 7
-  local dst=$CLIENT_OUT/$key.in
+# --- downloads of one file (S5): the source is on the server's side; results land in $CLIENT_OUT ----------------------
+tmf_pull() { # ... REMOTE [pull flags]
   SERVER_PIDS=$S_TMF_PID SETTLE_PID=
-  run_measured "$TMF" pull "$S_TMF_URL/$remote" "$dst" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE" --json "$@"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  one_file "${@:1:6}" "$CLIENT_OUT/$3.in" "" "$TMF" pull "$S_TMF_URL/$7" "$CLIENT_OUT/$3.in" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE" --json "${@:8}"
 }
-scp_down() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$CLIENT_OUT/$3.in
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured scp -q -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET:$src" "$dst"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
-}
+scp_down() { ssh_side; one_file "${@:1:6}" "$CLIENT_OUT/$3.in" "" scp -q -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET:$6" "$CLIENT_OUT/$3.in"; }
 sftp_down() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$CLIENT_OUT/$3.in
-  printf 'get %s %s\n' "$src" "$dst" >"$WORK/sftp.batch"
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  ssh_side
+  printf 'get %s %s\n' "$6" "$CLIENT_OUT/$3.in" >"$WORK/sftp.batch"
+  one_file "${@:1:6}" "$CLIENT_OUT/$3.in" "" sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
 }
-rsync_down() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$CLIENT_OUT/$3.in
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured rsync -e "$SSH_CMD" "$SSH_TARGET:$src" "$dst"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
-}
+rsync_down() { ssh_side; one_file "${@:1:6}" "$CLIENT_OUT/$3.in" "" rsync -e "$SSH_CMD" "$SSH_TARGET:$6" "$CLIENT_OUT/$3.in"; }
 rclone_down() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$CLIENT_OUT/$3.in
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured "${RCLONE[@]}" copyto "cmp:$src" "$dst" --multi-thread-streams 4 --multi-thread-cutoff 8Mi
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(stat -c %s "$src")" 1 "$OK" "streams=4" "$NOTE"
-  rm -f "$dst"
+  ssh_side
+  one_file "${@:1:6}" "$CLIENT_OUT/$3.in" "streams=4" "${RCLONE[@]}" copyto "cmp:$6" "$CLIENT_OUT/$3.in" --multi-thread-streams 4 --multi-thread-cutoff 8Mi
 }
 nginx_down() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$CLIENT_OUT/$3.in
   SERVER_PIDS=$S_NGINX_PIDS SETTLE_PID=
-  run_measured curl -sS --fail --tlsv1.3 --cacert "$S_DIR/nginx/cert.pem" -o "$dst" "https://$S_HOST:$S_NGINX_PORT/dl/$(basename "$src")"
-  judge same_file "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(stat -c %s "$src")" 1 "$OK" "" "$NOTE"
-  rm -f "$dst"
+  one_file "${@:1:6}" "$CLIENT_OUT/$3.in" "" curl -sS --fail --tlsv1.3 --cacert "$S_DIR/nginx/cert.pem" -o "$CLIENT_OUT/$3.in" "https://$S_HOST:$S_NGINX_PORT/dl/$(basename "$6")"
 }
 
 # --- uploads of a directory tree (S3) ---------------------------------------------------------------------------------
@@ -172,40 +124,26 @@ tmf_same_tree() {
     same_tree "$2" "$WORK/pulled"
   local rc=$?; rm -rf "$WORK/pulled"; return $rc
 }
-scp_dir() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$S_OUT/$3.d
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured scp -q -r -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$src" "$SSH_TARGET:$dst"
-  judge same_tree "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(du -s -B1 --apparent-size "$src" | cut -f1)" "$(files_of "$src")" "$OK" "" "$NOTE"
-  rm -rf "$dst"
+# one_tree SCENARIO DATASET KEY LABEL ROLE SOURCE RESULT EXTRA COMMAND...: as one_file, for a tree (diff -r).
+one_tree() {
+  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 result=$7 extra=$8; shift 8
+  run_measured "$@"
+  judge same_tree "$src" "$result"
+  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(du -s -B1 --apparent-size "$src" | cut -f1)" "$(files_of "$src")" "$OK" "$extra" "$NOTE"
+  rm -rf "$result"
 }
+scp_dir() { ssh_side; one_tree "${@:1:6}" "$S_OUT/$3.d" "" scp -q -r -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$6" "$SSH_TARGET:$S_OUT/$3.d"; }
 sftp_dir() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$S_OUT/$3.d
-  printf 'put -r %s %s\n' "$src" "$dst" >"$WORK/sftp.batch"
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
-  judge same_tree "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(du -s -B1 --apparent-size "$src" | cut -f1)" "$(files_of "$src")" "$OK" "" "$NOTE"
-  rm -rf "$dst"
+  ssh_side
+  printf 'put -r %s %s\n' "$6" "$S_OUT/$3.d" >"$WORK/sftp.batch"
+  one_tree "${@:1:6}" "$S_OUT/$3.d" "" sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
 }
-rsync_dir() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$S_OUT/$3.d
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  run_measured rsync -a -e "$SSH_CMD" "$src/" "$SSH_TARGET:$dst/"
-  judge same_tree "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(du -s -B1 --apparent-size "$src" | cut -f1)" "$(files_of "$src")" "$OK" "" "$NOTE"
-  rm -rf "$dst"
-}
+rsync_dir() { ssh_side; one_tree "${@:1:6}" "$S_OUT/$3.d" "" rsync -a -e "$SSH_CMD" "$6/" "$SSH_TARGET:$S_OUT/$3.d/"; }
+# rclone checks every file's MD5 by running md5sum over a new ssh session: ≈ 0.1 s of server CPU per file, which would
+# dominate (and take minutes for 10,000 files); off here, and said so in the label.
 rclone_dir() {
-  local scenario=$1 dataset=$2 key=$3 label=$4 role=$5 src=$6 dst=$S_OUT/$3.d
-  SERVER_PIDS=$S_SSHD_PID SETTLE_PID=$S_SSHD_PID
-  # rclone checks every file's MD5 by running md5sum over a new ssh session: ≈ 0.1 s of server CPU per file, which
-  # would dominate (and take minutes for 10,000 files); off here, and said so in the label.
-  run_measured "${RCLONE[@]}" copy "$src" "cmp:$dst" --sftp-disable-hashcheck
-  judge same_tree "$src" "$dst"
-  record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(du -s -B1 --apparent-size "$src" | cut -f1)" "$(files_of "$src")" "$OK" "transfers=4;hashcheck=off" "$NOTE"
-  rm -rf "$dst"
+  ssh_side
+  one_tree "${@:1:6}" "$S_OUT/$3.d" "transfers=4;hashcheck=off" "${RCLONE[@]}" copy "$6" "cmp:$S_OUT/$3.d" --sftp-disable-hashcheck
 }
 
 # --- S4: interrupted at about half, then run again ----------------------------------------------------------------------
