@@ -6,7 +6,7 @@ using TurboMft.Host.Server;
 namespace TurboMft.Host.Cli.Bench;
 
 /// <summary>
-/// Hidden helpers for bench/transfer/run.sh: <c>bench sink</c> (the Kestrel TLS 1.3 ceiling), <c>bench sink-client</c>
+/// Hidden helpers for bench/compare/run.sh: <c>bench sink</c> (the Kestrel TLS 1.3 ceiling), <c>bench sink-client</c>
 /// (its sender) and <c>bench dataset</c> (a generated input file).
 /// </summary>
 internal static class TransferBenchCommands
