@@ -46,6 +46,9 @@ public sealed class TurboMftClient : IDisposable
             {
                 EnabledSslProtocols = SslProtocols.Tls13,
                 RemoteCertificateValidationCallback = _trust.Validate,
+
+                // A context, not a collection: .NET then presents this certificate whatever CA names the server lists.
+                ClientCertificateContext = options.ClientCertificate is { } certificate ? SslStreamCertificateContext.Create(certificate, null, offline: true) : null,
             },
         };
         _http = new HttpClient(handler)
@@ -55,7 +58,10 @@ public sealed class TurboMftClient : IDisposable
             DefaultRequestVersion = options.HttpVersion,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        if (!string.IsNullOrWhiteSpace(options.Token))
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        }
         _uploadPool = new Lazy<ChunkBufferPool>(() => new ChunkBufferPool(ChunkSender.BufferSizeFor(options.ChunkSize), 2 * options.Connections));
     }
 

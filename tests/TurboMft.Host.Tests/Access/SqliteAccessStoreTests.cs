@@ -27,7 +27,7 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         }
 
         Assert.Equal("wal", await ScalarAsync("PRAGMA journal_mode"));
-        Assert.Equal(1L, await ScalarAsync("SELECT version FROM schema_version"));
+        Assert.Equal((long)SqliteAccessStore.SchemaVersion, await ScalarAsync("SELECT version FROM schema_version"));
         var roles = await _f.Admin.ListRolesAsync();
         Assert.Equal(
             ["admin=list,read,write,delete,approve,audit,admin", "approver=list,read,approve", "auditor=list,audit", "downloader=list,read", "operator=list,read,write,delete", "uploader=list,write"],
