@@ -17,7 +17,7 @@ namespace TurboMft.Engine.Client;
 /// The TurboMft HTTP client (docs/protocol.md): parallel, resumable, verified uploads and ranged downloads over TLS 1.3,
 /// with N chunks in flight on N HTTP/1.1 connections or HTTP/2 streams. Thread-safe; dispose to close connections.
 /// </summary>
-public sealed class TurboMftClient : IDisposable
+public sealed partial class TurboMftClient : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly TurboMftClientOptions _options;
@@ -546,7 +546,8 @@ public sealed class TurboMftClient : IDisposable
         Func<HttpRequestMessage> build,
         Func<HttpResponseMessage, CancellationToken, Task<T>> read,
         CancellationToken cancellationToken,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        Func<HttpStatusCode, bool>? answers = null) =>
         _options.Retry.ExecuteAsync(
             async token =>
             {
@@ -556,7 +557,7 @@ public sealed class TurboMftClient : IDisposable
                 try
                 {
                     using var response = await _http.SendAsync(request, completion, timeout.Token).ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode)
+                    if (!response.IsSuccessStatusCode && answers?.Invoke(response.StatusCode) != true)
                     {
                         throw await ProblemFromAsync(response, timeout.Token).ConfigureAwait(false);
                     }

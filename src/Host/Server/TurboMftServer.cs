@@ -177,6 +177,17 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddHostedService<AuditWatch>();
         builder.Services.AddSingleton<IScannerChain>(provider =>
             ScannerChain.Create(settings.Content, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(provider => new ReplicationStore(data.MetadataPath, provider.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ReplicationOutbox>();
+        builder.Services.AddSingleton<IVersionObserver>(provider => provider.GetRequiredService<ReplicationOutbox>());
+        builder.Services.AddSingleton<ReplicationActivity>();
+        builder.Services.AddSingleton<ReplicationMetrics>();
+        builder.Services.AddSingleton<PeerConnections>();
+        builder.Services.AddSingleton<PushReplicator>();
+        builder.Services.AddSingleton<PullReplicator>();
+        builder.Services.AddSingleton<ReplicationWorker>();
+        builder.Services.AddSingleton<ReplicationAdministration>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ReplicationWorker>());
         builder.Services.AddSingleton<ReleaseDecisions>();
         builder.Services.AddSingleton<ScanService>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<ScanService>());
@@ -205,6 +216,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapNotificationEndpoints();
         app.MapAuthEndpoints();
         app.MapReleaseEndpoints();
+        app.MapReplicationEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
         return new TurboMftServer(app, keys, certificate, data, audit, access, policy, node);
     }

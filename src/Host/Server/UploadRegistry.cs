@@ -4,6 +4,7 @@ using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Release;
@@ -22,7 +23,7 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
     private readonly SemaphoreSlim _opening = new(1, 1);
 
     /// <summary>Opens a new session and its staging container (disk space reserved up front); <paramref name="openedBy"/> is recorded with it.</summary>
-    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken)
+    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken, Provenance? origin = null)
     {
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);
@@ -30,6 +31,7 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
         var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open)
         {
             OpenedBy = openedBy,
+            Origin = origin,
         };
         var key = DataKey.Generate();
         try
@@ -145,6 +147,7 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
         {
             State = ReleaseState.PendingScan,
             UploadedBy = uploadedBy ?? session.OpenedBy,
+            Origin = session.Origin,
         };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
         DeleteReplaced(store, previous);
@@ -169,6 +172,7 @@ public sealed class UploadRegistry(IMetadataStore metadata, LocalObjectStore sto
             // Pending a scan: the service's sweep finds it.
             State = ReleaseState.PendingScan,
             UploadedBy = session.OpenedBy,
+            Origin = session.Origin,
         };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
         DeleteReplaced(store, previous);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Replication;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Replication;
@@ -118,6 +119,34 @@ internal sealed class ReplicationNode : IAsyncDisposable
         PinSha256 = Fingerprint,
         ResumeDirectory = resume ?? Path.Combine(DataPath, "client-resume"),
     });
+
+    public ReplicationStore Outbox => Running.Services.GetRequiredService<ReplicationStore>();
+
+    public Task<ReplicationRuleView> AddRuleAsync(AddReplicationRuleRequest request) =>
+        Running.Services.GetRequiredService<ReplicationAdministration>().AddAsync(AdminCaller.System, request, CancellationToken.None);
+
+    public Task<ReplicationStatus> StatusAsync() => Running.Services.GetRequiredService<ReplicationAdministration>().StatusAsync(CancellationToken.None);
+
+    /// <summary>The current versions under <paramref name="prefix"/> as this node's admin lists them, by path.</summary>
+    public async Task<Dictionary<string, RemoteFile>> ListAsync(string prefix)
+    {
+        using var client = AdminClient();
+        return (await client.ListAsync(prefix)).ToDictionary(f => f.Path, StringComparer.Ordinal);
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for: {what}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
 
     public IReadOnlyList<AuditRecord> Audit() => [.. AuditQuery.ReadAll(Path.Combine(DataPath, "audit"))];
 
