@@ -58,12 +58,13 @@ public sealed class PushReplicator(
                 BytesSent = bytesSent,
             },
             cancellationToken).ConfigureAwait(false);
-        await audit.AppendDurableAsync(Event(job, "replication.sent", AuditOutcome.Success) with
+        // Not awaited on its own: the durable verified record right after makes both durable with one fsync.
+        audit.Append(Event(job, "replication.sent", AuditOutcome.Success) with
         {
             Detail = $"to peer {job.Peer} at {job.TargetPath}: {result.BytesSent} bytes sent"
                 + (result.Resumed ? $", resumed session {job.RemoteUploadId} ({result.ChunksSkipped} chunks already there)" : string.Empty)
                 + $"; peer state {result.State}",
-        }, cancellationToken).ConfigureAwait(false);
+        });
         await audit.AppendDurableAsync(Event(job, "replication.verified", AuditOutcome.Success) with
         {
             Detail = $"peer {job.Peer} committed {result.Digest} at {job.TargetPath}, equal to the source",

@@ -10,10 +10,10 @@ public sealed class ReplicationSettings
     public int Batch { get; set; } = 32;
 
     /// <summary>Jobs running at once towards one peer.</summary>
-    public int ConcurrencyPerPeer { get; set; } = 2;
+    public int ConcurrencyPerPeer { get; set; } = 4;
 
     /// <summary>Jobs running at once over all peers.</summary>
-    public int MaxConcurrentJobs { get; set; } = 8;
+    public int MaxConcurrentJobs { get; set; } = 16;
 
     /// <summary>Chunks in flight per file transfer (connections to the peer).</summary>
     public int Connections { get; set; } = 4;

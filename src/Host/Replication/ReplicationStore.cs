@@ -8,6 +8,11 @@ namespace TurboMft.Host.Replication;
 /// Replication rules and the durable outbox in <c>metadata.db</c> (schema: <see cref="SqliteMetadataStore"/> migration 3).
 /// Jobs wait on disk, not in memory: the worker reads due jobs in small batches whatever the backlog.
 /// </summary>
+/// <remarks>
+/// Rule changes are written with <c>synchronous=FULL</c>; job bookkeeping with NORMAL, because a job update lost to a
+/// power cut only repeats work that is safe to repeat: a job run again finds the peer holding the digest and is skipped,
+/// and a lost enqueue is found again by the sweep.
+/// </remarks>
 public sealed class ReplicationStore
 {
     private const string JobColumns =
@@ -113,7 +118,7 @@ public sealed class ReplicationStore
     public async Task<bool> EnqueueAsync(ReplicationJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        await using var connection = await OpenAsync("FULL", cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         command.CommandText = """
@@ -198,7 +203,7 @@ public sealed class ReplicationStore
     /// <summary>Records the destination's upload session id of a job, so its next attempt resumes that session.</summary>
     public async Task SetRemoteUploadAsync(long id, string? uploadId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync("FULL", cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE replication_jobs SET remote_upload_id = $upload, updated_at = $now WHERE id = $id";
         command.Parameters.AddWithValue("$upload", (object?)uploadId ?? DBNull.Value);
@@ -210,7 +215,7 @@ public sealed class ReplicationStore
     /// <summary>Closes a job as done or skipped, adding the bytes moved by its last attempt.</summary>
     public async Task FinishAsync(long id, string state, long bytes, string? note, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync("FULL", cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE replication_jobs SET state = $state, bytes_sent = bytes_sent + $bytes, attempts = attempts + 1, last_error = $note,
@@ -228,7 +233,7 @@ public sealed class ReplicationStore
     /// <summary>Records a failed attempt: back to pending at <paramref name="nextAttemptAt"/>, or failed for good.</summary>
     public async Task FailAsync(long id, string error, long bytes, DateTimeOffset nextAttemptAt, bool permanent, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync("FULL", cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE replication_jobs SET state = $state, attempts = attempts + 1, last_error = $error, bytes_sent = bytes_sent + $bytes,

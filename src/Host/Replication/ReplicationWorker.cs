@@ -28,6 +28,7 @@ public sealed class ReplicationWorker(
 {
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly ConcurrentDictionary<string, BandwidthLimiter> _limits = new(StringComparer.Ordinal);
+    private RuleCache? _rules;
 
     /// <summary>Jobs held in memory now (running): never more than <c>Replication:MaxConcurrentJobs</c>.</summary>
     public int InMemoryJobs => _running.Count;
@@ -182,7 +183,15 @@ public sealed class ReplicationWorker(
 
     private async Task<BandwidthLimiter?> LimitForAsync(string rule, CancellationToken cancellationToken)
     {
-        var found = (await store.ListRulesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.Name == rule);
+        // Rules change rarely; a second-old copy saves a query per job when thousands of small files flow.
+        var cached = Volatile.Read(ref _rules);
+        if (cached is null || time.GetElapsedTime(cached.At) > TimeSpan.FromSeconds(1))
+        {
+            cached = new RuleCache(time.GetTimestamp(), await store.ListRulesAsync(cancellationToken).ConfigureAwait(false));
+            Volatile.Write(ref _rules, cached);
+        }
+
+        var found = cached.Rules.FirstOrDefault(r => r.Name == rule);
         if (found is not { BandwidthBytesPerSecond: > 0 } limited)
         {
             return null;
@@ -222,4 +231,6 @@ public sealed class ReplicationWorker(
             }
         }
     }
+
+    private sealed record RuleCache(long At, IReadOnlyList<ReplicationRule> Rules);
 }
