@@ -95,14 +95,14 @@ public sealed class ReplicationStore
         return rules;
     }
 
-    /// <summary>Removes a rule and its jobs still pending (done ones stay as history); false when there is none.</summary>
+    /// <summary>Removes a rule and its jobs still open or failed for good (done and skipped ones stay as history); false when there is none.</summary>
     public async Task<bool> RemoveRuleAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync("FULL", cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: false);
         await using var jobs = connection.CreateCommand();
         jobs.Transaction = transaction;
-        jobs.CommandText = "DELETE FROM replication_jobs WHERE rule = $name AND state IN ('pending', 'running')";
+        jobs.CommandText = "DELETE FROM replication_jobs WHERE rule = $name AND state IN ('pending', 'running', 'failed-permanent')";
         jobs.Parameters.AddWithValue("$name", name);
         await jobs.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
