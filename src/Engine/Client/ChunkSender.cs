@@ -43,9 +43,6 @@ internal sealed class ChunkSender : IDisposable
     public ulong ReadAndHash(SourceFile source, long offset, int length, long index, bool sha256) =>
         _reader.ReadAndHash(source, _buffer.Span[..length], offset, index, sha256 ? Sha256 : []);
 
-    /// <summary>The buffer's plaintext area for a chunk of <paramref name="length"/> bytes, for sources that fill it themselves.</summary>
-    public Span<byte> Plain(int length) => _buffer.Span[..length];
-
     /// <summary>Compresses the plaintext per <paramref name="mode"/>; returns the LZ4 block length, or 0 to send the plaintext.</summary>
     public int Encode(int length, TransferCompression mode)
     {

@@ -29,4 +29,11 @@ public interface IChunkSourceReader : IDisposable
 {
     /// <summary>Fills <paramref name="destination"/> (exactly the chunk's length) with chunk <paramref name="index"/>'s verified plaintext and returns its CRC-64/NVME.</summary>
     ulong ReadChunk(long index, Span<byte> destination);
+
+    /// <summary>
+    /// Fills the start of <paramref name="destination"/> with chunk <paramref name="index"/> as it travels: an LZ4 block when
+    /// the source holds it compressed (so the sender neither decodes nor re-encodes it), else the plaintext. Returns its length,
+    /// whether it is LZ4 and the plaintext's CRC-64/NVME.
+    /// </summary>
+    (int Length, bool Lz4, ulong Crc64) ReadEncoded(long index, Span<byte> destination);
 }

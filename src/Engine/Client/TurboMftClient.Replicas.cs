@@ -244,28 +244,17 @@ public sealed partial class TurboMftClient
                     return;
                 }
 
-                var length = geometry.LengthOf(index);
+                // The chunk goes in the encoding it is stored in: the sender spends no LZ4 work; the receiver decodes and checks it.
                 var sender = worker.Sender;
-                var crc = ChunkCrc.Format(worker.Reader.ReadChunk(index, sender.Plain(length)));
-                var encoded = sender.Encode(length, _options.Compression);
-                var (offset, count) = encoded > 0 ? (sender.EncodedOffset, encoded) : (0, length);
+                var (count, lz4, crc64) = worker.Reader.ReadEncoded(index, sender.Array);
+                var crc = ChunkCrc.Format(crc64);
                 if (upload.Bandwidth is { } limit)
                 {
                     await limit.WaitAsync(count, token).ConfigureAwait(false);
                 }
 
                 await SendAsync(
-                    () =>
-                    {
-                        var request = new HttpRequestMessage(HttpMethod.Put, $"v1/uploads/{uploadId}/chunks/{index}") { Content = new ByteArrayContent(sender.Array, offset, count) };
-                        request.Headers.TryAddWithoutValidation(ProtocolHeaders.ChunkCrc64, crc);
-                        if (encoded > 0)
-                        {
-                            request.Content.Headers.ContentEncoding.Add(ProtocolHeaders.Lz4BlockCoding);
-                        }
-
-                        return request;
-                    },
+                    () => ChunkRequest(uploadId!, index, sender.Array, 0, count, crc, lz4, null),
                     (_, _) => Task.FromResult(true),
                     token).ConfigureAwait(false);
                 Interlocked.Add(ref sent, count);

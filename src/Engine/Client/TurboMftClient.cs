@@ -258,6 +258,24 @@ public sealed partial class TurboMftClient : IDisposable
 
     private static string FilesUrl(string remote) => "v1/files" + RemotePaths.ToUrlPath(remote);
 
+    /// <summary>One chunk PUT; the body is the pooled buffer itself, so a retry builds a new request over the same bytes.</summary>
+    private static HttpRequestMessage ChunkRequest(string uploadId, long index, byte[] array, int offset, int count, string crc, bool lz4, string? reprDigest)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, $"v1/uploads/{uploadId}/chunks/{index}") { Content = new ByteArrayContent(array, offset, count) };
+        request.Headers.TryAddWithoutValidation(Protocol.ProtocolHeaders.ChunkCrc64, crc);
+        if (lz4)
+        {
+            request.Content.Headers.ContentEncoding.Add(Protocol.ProtocolHeaders.Lz4BlockCoding);
+        }
+
+        if (reprDigest is not null)
+        {
+            request.Headers.TryAddWithoutValidation(Protocol.ProtocolHeaders.ReprDigest, reprDigest);
+        }
+
+        return request;
+    }
+
     private async Task<TransferResult> UploadSessionAsync(string localPath, string remote, TransferProgressTracker tracker, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -300,23 +318,7 @@ public sealed partial class TurboMftClient : IDisposable
                 var (offset, count) = encoded > 0 ? (sender.EncodedOffset, encoded) : (0, length);
                 var reprDigest = withSha ? $"sha-256=:{Convert.ToBase64String(sender.Sha256)}:" : null;
                 await SendAsync(
-                    () =>
-                    {
-                        // The body is the pooled buffer itself; a retry builds a new request over the same bytes.
-                        var request = new HttpRequestMessage(HttpMethod.Put, $"v1/uploads/{uploadId}/chunks/{index}") { Content = new ByteArrayContent(sender.Array, offset, count) };
-                        request.Headers.TryAddWithoutValidation("TMF-Chunk-CRC64", crc);
-                        if (encoded > 0)
-                        {
-                            request.Content.Headers.ContentEncoding.Add("lz4-block");
-                        }
-
-                        if (reprDigest is not null)
-                        {
-                            request.Headers.TryAddWithoutValidation("Repr-Digest", reprDigest);
-                        }
-
-                        return request;
-                    },
+                    () => ChunkRequest(uploadId, index, sender.Array, offset, count, crc, encoded > 0, reprDigest),
                     (_, _) => Task.FromResult(true),
                     token).ConfigureAwait(false);
                 Interlocked.Add(ref sent, count);

@@ -75,6 +75,12 @@ public sealed class ContainerChunkSource : IChunkSource
             return source._reader.GetEntry(index).PlainCrc64;
         }
 
+        public (int Length, bool Lz4, ulong Crc64) ReadEncoded(long index, Span<byte> destination)
+        {
+            var entry = source._reader.ReadStoredChunk(_opener, index, _record, destination);
+            return (entry.StoredLength, entry.Encoding == Compression.ChunkEncoding.Lz4, entry.PlainCrc64);
+        }
+
         public void Dispose()
         {
             _opener.Dispose();

@@ -147,15 +147,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         DatabasePath = databasePath;
         _options = options;
         _clientCa = clientCa;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWrite,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
-        }.ToString();
+        _connectionString = SqliteSchema.ConnectionString(databasePath);
 
         // Compared against when the user is unknown or has no password, so a login costs the same either way.
         _dummyPassword = new PasswordHash(RandomNumberGenerator.GetBytes(PasswordHasher.HashBytes), RandomNumberGenerator.GetBytes(PasswordHasher.SaltBytes), options.PasswordIterations);

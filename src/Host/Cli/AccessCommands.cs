@@ -439,19 +439,7 @@ internal static class AccessCommands
                 return await OfflineAdminSession.OpenAsync(data, context.OfflineAudit, cancellationToken).ConfigureAwait(false);
             }
 
-            var server = TransferUrl.Parse(parse.GetValue(_server)!);
-            if (server.RemotePath != RemotePaths.Root)
-            {
-                throw new ArgumentException($"--server '{parse.GetValue(_server)}' has a path; give only https://host:port.");
-            }
-
-            return new OnlineAdminSession(new TurboMftAdminClient(new TurboMftClientOptions
-            {
-                BaseAddress = server.BaseAddress,
-                Token = _access.ReadToken(parse),
-                CaCertificatePath = parse.GetValue(_access.Ca)?.FullName,
-                PinSha256 = parse.GetValue(_access.Pin),
-            }));
+            return new OnlineAdminSession(_access.OpenAdminClient(parse, parse.GetValue(_server)!));
         }
     }
 }

@@ -98,19 +98,7 @@ internal static class ReplicationCommands
         command.Options.Add(json);
         command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
-            var url = TransferUrl.Parse(parse.GetRequiredValue(server));
-            if (url.RemotePath != RemotePaths.Root)
-            {
-                throw new ArgumentException($"--server '{parse.GetValue(server)}' has a path; give only https://host:port.");
-            }
-
-            using var client = new TurboMftAdminClient(new TurboMftClientOptions
-            {
-                BaseAddress = url.BaseAddress,
-                Token = access.ReadToken(parse),
-                CaCertificatePath = parse.GetValue(access.Ca)?.FullName,
-                PinSha256 = parse.GetValue(access.Pin),
-            });
+            using var client = access.OpenAdminClient(parse, parse.GetRequiredValue(server));
             await action(parse, client, parse.GetValue(json), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         }));

@@ -189,15 +189,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     private SqliteMetadataStore(string databasePath)
     {
         DatabasePath = databasePath;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWrite,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
-        }.ToString();
+        _connectionString = SqliteSchema.ConnectionString(databasePath);
     }
 
     /// <summary>The database file (absolute).</summary>

@@ -29,15 +29,7 @@ public sealed class ReplicationStore
     public ReplicationStore(string databasePath, TimeProvider time)
     {
         _time = time;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWrite,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
-        }.ToString();
+        _connectionString = SqliteSchema.ConnectionString(databasePath);
     }
 
     /// <summary>Adds a rule; false when the name is taken.</summary>

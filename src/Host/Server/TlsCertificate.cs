@@ -25,13 +25,7 @@ public static class TlsCertificate
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = DateTimeOffset.UtcNow;
         using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(2));
-        using (var keyFile = DurableFileSystem.CreateOwnerOnly(keyPath))
-        using (var writer = new StreamWriter(keyFile))
-        {
-            writer.Write(key.ExportPkcs8PrivateKeyPem());
-        }
-
-        File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
+        WritePair(certificate, key, certificatePath, keyPath);
     }
 
     /// <summary>
@@ -52,6 +46,11 @@ public static class TlsCertificate
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = DateTimeOffset.UtcNow;
         using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(10));
+        WritePair(certificate, key, certificatePath, keyPath);
+    }
+
+    private static void WritePair(X509Certificate2 certificate, ECDsa key, string certificatePath, string keyPath)
+    {
         using (var keyFile = DurableFileSystem.CreateOwnerOnly(keyPath))
         using (var writer = new StreamWriter(keyFile))
         {
