@@ -17,6 +17,9 @@ public interface IChunkSource : IDisposable
     /// <summary>The file's <c>sha256-tree</c>, known before any byte is read.</summary>
     FileDigest Digest { get; }
 
+    /// <summary>Bytes a buffer given to <see cref="IChunkSourceReader.ReadEncoded"/> must hold.</summary>
+    int EncodedBufferSize { get; }
+
     /// <summary>The SHA-256 of chunk <paramref name="index"/>'s plaintext, known without reading it.</summary>
     ReadOnlySpan<byte> ChunkSha256(long index);
 
@@ -31,9 +34,16 @@ public interface IChunkSourceReader : IDisposable
     ulong ReadChunk(long index, Span<byte> destination);
 
     /// <summary>
-    /// Fills the start of <paramref name="destination"/> with chunk <paramref name="index"/> as it travels: an LZ4 block when
-    /// the source holds it compressed (so the sender neither decodes nor re-encodes it), else the plaintext. Returns its length,
-    /// whether it is LZ4 and the plaintext's CRC-64/NVME.
+    /// Puts chunk <paramref name="index"/> into <paramref name="buffer"/> (of <see cref="IChunkSource.EncodedBufferSize"/>
+    /// bytes) as it travels: an LZ4 block when the source holds it compressed (so the sender neither decodes nor re-encodes
+    /// it), else the plaintext. Returns where it lies in the buffer, whether it is LZ4 and the plaintext's CRC-64/NVME.
     /// </summary>
-    (int Length, bool Lz4, ulong Crc64) ReadEncoded(long index, Span<byte> destination);
+    EncodedChunk ReadEncoded(long index, Buffers.ChunkBuffer buffer);
 }
+
+/// <summary>A chunk as it travels, inside a buffer.</summary>
+/// <param name="Offset">Where it starts in the buffer.</param>
+/// <param name="Length">Its length.</param>
+/// <param name="Lz4">Whether it is an LZ4 block (else the plaintext).</param>
+/// <param name="Crc64">The plaintext's CRC-64/NVME.</param>
+public readonly record struct EncodedChunk(int Offset, int Length, bool Lz4, ulong Crc64);

@@ -26,6 +26,9 @@ public sealed record ReplicaUpload
 
     /// <summary>Called with the bytes of every body sent.</summary>
     public Action<long>? BytesSent { get; init; }
+
+    /// <summary>Chunks of this file in flight at once; null: the client's <see cref="TurboMftClientOptions.Connections"/>.</summary>
+    public int? Workers { get; init; }
 }
 
 /// <summary>What a replica upload did.</summary>
@@ -147,7 +150,7 @@ public sealed partial class TurboMftClient
     private async Task<ReplicaResult> UploadReplicaOneShotAsync(IChunkSource source, string remote, ReplicaUpload upload, CancellationToken cancellationToken)
     {
         var size = (int)source.Size;
-        var pool = _uploadPool.Value;
+        var pool = BufferPool(source.ChunkSize);
         var buffer = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -231,12 +234,15 @@ public sealed partial class TurboMftClient
 
         var sent = 0L;
         var skipped = 0L;
-        var pool = _uploadPool.Value;
+
+        // A buffer is held for one chunk's read and send only, rented without blocking: many concurrent replicas share the
+        // client's budget of 2 × Connections buffers, and the memory never depends on how many files wait.
+        var pool = BufferPool(source.EncodedBufferSize);
         await BoundedWorkers.RunAsync(
             geometry.ChunkCount,
-            _options.Connections,
-            token => new ReplicaWorker(new ChunkSender(pool, geometry.ChunkSize, token), source.OpenReader()),
-            async (worker, index, token) =>
+            upload.Workers ?? _options.Connections,
+            _ => source.OpenReader(),
+            async (reader, index, token) =>
             {
                 if (held.Contains(index))
                 {
@@ -244,21 +250,26 @@ public sealed partial class TurboMftClient
                     return;
                 }
 
-                // The chunk goes in the encoding it is stored in: the sender spends no LZ4 work; the receiver decodes and checks it.
-                var sender = worker.Sender;
-                var (count, lz4, crc64) = worker.Reader.ReadEncoded(index, sender.Array);
-                var crc = ChunkCrc.Format(crc64);
-                if (upload.Bandwidth is { } limit)
+                var buffer = await pool.RentAsync(token).ConfigureAwait(false);
+                try
                 {
-                    await limit.WaitAsync(count, token).ConfigureAwait(false);
-                }
+                    var chunk = reader.ReadEncoded(index, buffer);
+                    if (upload.Bandwidth is { } limit)
+                    {
+                        await limit.WaitAsync(chunk.Length, token).ConfigureAwait(false);
+                    }
 
-                await SendAsync(
-                    () => ChunkRequest(uploadId!, index, sender.Array, 0, count, crc, lz4, null),
-                    (_, _) => Task.FromResult(true),
-                    token).ConfigureAwait(false);
-                Interlocked.Add(ref sent, count);
-                upload.BytesSent?.Invoke(count);
+                    await SendAsync(
+                        () => ChunkRequest(uploadId!, index, buffer.Array, chunk.Offset, chunk.Length, ChunkCrc.Format(chunk.Crc64), chunk.Lz4, null),
+                        (_, _) => Task.FromResult(true),
+                        token).ConfigureAwait(false);
+                    Interlocked.Add(ref sent, chunk.Length);
+                    upload.BytesSent?.Invoke(chunk.Length);
+                }
+                finally
+                {
+                    pool.Return(buffer);
+                }
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -278,20 +289,6 @@ public sealed partial class TurboMftClient
         foreach (var (name, value) in provenance.ToHeaders())
         {
             request.Headers.TryAddWithoutValidation(name, value);
-        }
-    }
-
-    /// <summary>One replica upload worker: its send buffer and its reader of the source.</summary>
-    private sealed class ReplicaWorker(ChunkSender sender, IChunkSourceReader reader) : IDisposable
-    {
-        public ChunkSender Sender => sender;
-
-        public IChunkSourceReader Reader => reader;
-
-        public void Dispose()
-        {
-            reader.Dispose();
-            sender.Dispose();
         }
     }
 }

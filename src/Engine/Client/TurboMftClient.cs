@@ -25,7 +25,7 @@ public sealed partial class TurboMftClient : IDisposable
     private readonly HttpClient _http;
     private readonly ResumeStore _resume;
     private readonly Lazy<ChunkBufferPool> _uploadPool;
-    private readonly Dictionary<int, ChunkBufferPool> _downloadPools = [];
+    private readonly Dictionary<int, ChunkBufferPool> _pools = [];
 
     /// <summary>Creates a client; throws <see cref="ArgumentException"/> for settings that cannot work.</summary>
     public TurboMftClient(TurboMftClientOptions options)
@@ -133,7 +133,7 @@ public sealed partial class TurboMftClient : IDisposable
         var target = Path.GetFullPath(localPath);
         var partial = target + ".tmf-partial";
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var pool = DownloadPool(head.ChunkSize);
+        var pool = BufferPool(head.ChunkSize);
         var received = 0L;
         var done = false;
         try
@@ -247,9 +247,9 @@ public sealed partial class TurboMftClient : IDisposable
             _uploadPool.Value.Dispose();
         }
 
-        lock (_downloadPools)
+        lock (_pools)
         {
-            foreach (var pool in _downloadPools.Values)
+            foreach (var pool in _pools.Values)
             {
                 pool.Dispose();
             }
@@ -509,14 +509,15 @@ public sealed partial class TurboMftClient : IDisposable
         return true;
     }
 
-    private ChunkBufferPool DownloadPool(int chunkSize)
+    /// <summary>The pool of buffers of <paramref name="bufferSize"/> bytes (downloads, replicas), 2 × Connections in flight.</summary>
+    private ChunkBufferPool BufferPool(int bufferSize)
     {
-        lock (_downloadPools)
+        lock (_pools)
         {
-            if (!_downloadPools.TryGetValue(chunkSize, out var pool))
+            if (!_pools.TryGetValue(bufferSize, out var pool))
             {
-                pool = new ChunkBufferPool(chunkSize, 2 * _options.Connections);
-                _downloadPools[chunkSize] = pool;
+                pool = new ChunkBufferPool(bufferSize, 2 * _options.Connections);
+                _pools[bufferSize] = pool;
             }
 
             return pool;

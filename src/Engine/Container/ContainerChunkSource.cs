@@ -14,10 +14,10 @@ public sealed class ContainerChunkSource : IChunkSource
     private readonly ContainerReader _reader;
     private readonly ChunkBufferPool _scratch;
 
-    private ContainerChunkSource(ContainerReader reader, int readers)
+    private ContainerChunkSource(ContainerReader reader, ChunkBufferPool scratch)
     {
         _reader = reader;
-        _scratch = new ChunkBufferPool(ContainerFormat.BufferSizeFor(reader.Geometry.ChunkSize), Math.Max(1, readers));
+        _scratch = scratch;
     }
 
     /// <inheritdoc />
@@ -29,15 +29,25 @@ public sealed class ContainerChunkSource : IChunkSource
     /// <inheritdoc />
     public FileDigest Digest => _reader.Digest;
 
-    /// <summary>Opens the completed container at <paramref name="path"/> for up to <paramref name="readers"/> parallel readers.</summary>
+    /// <summary>
+    /// Opens the completed container at <paramref name="path"/>. Each reader rents one record buffer from
+    /// <paramref name="scratch"/> (of <see cref="ContainerFormat.BufferSizeFor"/> the file's chunk size; shared by many
+    /// sources, so replicating thousands of small files allocates no buffer per file) and returns it when disposed.
+    /// </summary>
     /// <exception cref="ContainerException">The container is incomplete, altered or opened with the wrong key.</exception>
-    public static ContainerChunkSource Open(string path, DataKeyResolver resolveKey, int readers)
+    public static ContainerChunkSource Open(string path, DataKeyResolver resolveKey, ChunkBufferPool scratch)
     {
+        ArgumentNullException.ThrowIfNull(scratch);
         var reader = ContainerReader.Open(path, resolveKey);
         try
         {
             reader.CheckFileDigest();
-            return new ContainerChunkSource(reader, readers);
+            if (scratch.BufferSize < ContainerFormat.BufferSizeFor(reader.Geometry.ChunkSize))
+            {
+                throw new ArgumentException($"The scratch buffers hold {scratch.BufferSize} bytes; chunks of {reader.Geometry.ChunkSize} need {ContainerFormat.BufferSizeFor(reader.Geometry.ChunkSize)}.", nameof(scratch));
+            }
+
+            return new ContainerChunkSource(reader, scratch);
         }
         catch
         {
@@ -47,44 +57,47 @@ public sealed class ContainerChunkSource : IChunkSource
     }
 
     /// <inheritdoc />
+    public int EncodedBufferSize => ContainerFormat.BufferSizeFor(ChunkSize);
+
+    /// <inheritdoc />
     public ReadOnlySpan<byte> ChunkSha256(long index) => _reader.GetChunkDigest(index);
 
     /// <inheritdoc />
     public IChunkSourceReader OpenReader() => new Reader(this);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _reader.Dispose();
-        _scratch.Dispose();
-    }
+    public void Dispose() => _reader.Dispose();
 
     private sealed class Reader(ContainerChunkSource source) : IChunkSourceReader
     {
         private readonly Crypto.ChunkSealer _opener = source._reader.CreateOpener();
-        private readonly ChunkBuffer _record = source._scratch.Rent(CancellationToken.None);
 
         public ulong ReadChunk(long index, Span<byte> destination)
         {
-            var length = source._reader.ReadChunk(_opener, index, _record, destination);
-            if (length != destination.Length)
+            // Plaintext reads are rare (one-shot replicas of small files): the record buffer is rented for the call only.
+            var record = source._scratch.Rent(CancellationToken.None);
+            try
             {
-                throw new ContainerException(ContainerFault.RecordCorrupt, source._reader.Path, index, $"the chunk holds {length} bytes, not {destination.Length}.");
+                var length = source._reader.ReadChunk(_opener, index, record, destination);
+                if (length != destination.Length)
+                {
+                    throw new ContainerException(ContainerFault.RecordCorrupt, source._reader.Path, index, $"the chunk holds {length} bytes, not {destination.Length}.");
+                }
+            }
+            finally
+            {
+                source._scratch.Return(record);
             }
 
             return source._reader.GetEntry(index).PlainCrc64;
         }
 
-        public (int Length, bool Lz4, ulong Crc64) ReadEncoded(long index, Span<byte> destination)
+        public EncodedChunk ReadEncoded(long index, ChunkBuffer buffer)
         {
-            var entry = source._reader.ReadStoredChunk(_opener, index, _record, destination);
-            return (entry.StoredLength, entry.Encoding == Compression.ChunkEncoding.Lz4, entry.PlainCrc64);
+            var entry = source._reader.ReadStoredChunk(_opener, index, buffer);
+            return new EncodedChunk(ContainerFormat.RecordHeaderSize, entry.StoredLength, entry.Encoding == Compression.ChunkEncoding.Lz4, entry.PlainCrc64);
         }
 
-        public void Dispose()
-        {
-            _opener.Dispose();
-            source._scratch.Return(_record);
-        }
+        public void Dispose() => _opener.Dispose();
     }
 }

@@ -156,16 +156,18 @@ public sealed class ContainerReader : IDisposable
     }
 
     /// <summary>
-    /// Reads and authenticates chunk <paramref name="index"/> and decrypts it into <paramref name="destination"/> in its
-    /// stored encoding, without decoding it: an LZ4 block stays LZ4 (for replication, which sends it as it is and lets the
-    /// receiver decode and CRC-check it). Returns the entry (stored length, encoding, plaintext CRC-64).
+    /// Reads and authenticates chunk <paramref name="index"/> into <paramref name="record"/> (a buffer of
+    /// <see cref="ContainerFormat.BufferSizeFor"/> bytes) and decrypts it there in its stored encoding, without decoding:
+    /// the payload (an LZ4 block, or the plaintext) is at <see cref="ContainerFormat.RecordHeaderSize"/>, its length the
+    /// entry's stored length. Replication sends it as it is and lets the receiver decode and CRC-check it.
     /// </summary>
-    public ChunkEntry ReadStoredChunk(ChunkSealer opener, long index, ChunkBuffer scratch, Span<byte> destination)
+    public ChunkEntry ReadStoredChunk(ChunkSealer opener, long index, ChunkBuffer record)
     {
         ArgumentNullException.ThrowIfNull(opener);
-        ArgumentNullException.ThrowIfNull(scratch);
+        ArgumentNullException.ThrowIfNull(record);
         var expected = _trailer.Entries[index];
-        Open(opener, expected, ReadRecord(index, scratch), destination[..expected.StoredLength]);
+        var sealedRecord = ReadRecord(index, record);
+        Open(opener, expected, sealedRecord, sealedRecord.Slice(ContainerFormat.RecordHeaderSize, expected.StoredLength));
         return expected;
     }
 

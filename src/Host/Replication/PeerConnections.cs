@@ -42,7 +42,9 @@ public sealed class PeerConnections(SqliteAccessStore access, NodeIdentity node,
             CaCertificatePath = outbound.ServerCa,
             ClientCertificate = outbound.Credential == PeerCredential.Mtls ? node.Certificate : null,
             Token = outbound.Credential == PeerCredential.Token ? secrets.Open(peer, outbound.SealedToken!) : string.Empty,
-            Connections = replication.Connections,
+            // Connections to the peer (and the client's buffer budget, 2 per connection) cover two files in flight at full
+            // width; more concurrent files share them, each with its own reader, without blocking a thread.
+            Connections = Math.Min(64, replication.Connections * 2),
             RequestTimeout = TimeSpan.FromSeconds(replication.RequestTimeoutSeconds),
 
             // The outbox retries a failed job with its own backoff; a request only rides out a short blip.

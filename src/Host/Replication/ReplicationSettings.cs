@@ -10,7 +10,7 @@ public sealed class ReplicationSettings
     public int Batch { get; set; } = 32;
 
     /// <summary>Jobs running at once towards one peer.</summary>
-    public int ConcurrencyPerPeer { get; set; } = 4;
+    public int ConcurrencyPerPeer { get; set; } = 8;
 
     /// <summary>Jobs running at once over all peers.</summary>
     public int MaxConcurrentJobs { get; set; } = 16;

@@ -49,17 +49,19 @@ public sealed class ReplicationWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                var full = false;
                 try
                 {
-                    await StartDueJobsAsync(stoppingToken).ConfigureAwait(false);
+                    full = await StartDueJobsAsync(stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     logger.LogError(e, "Replication worker: could not read the outbox; trying again");
                 }
 
+                // With every due peer at its limit, the next finished job wakes the worker: no polling meanwhile.
                 var wait = TimeSpan.FromSeconds(options.IdleSeconds);
-                if (_running.Count < options.MaxConcurrentJobs && await NextDueSafeAsync(stoppingToken).ConfigureAwait(false) is { } due)
+                if (!full && _running.Count < options.MaxConcurrentJobs && await NextDueSafeAsync(stoppingToken).ConfigureAwait(false) is { } due)
                 {
                     var until = due - time.GetUtcNow();
                     wait = until < wait ? (until > TimeSpan.Zero ? until : TimeSpan.FromMilliseconds(50)) : wait;
@@ -89,14 +91,17 @@ public sealed class ReplicationWorker(
         }
     }
 
-    private async Task StartDueJobsAsync(CancellationToken cancellationToken)
+    /// <summary>Starts due jobs within the limits; true when some due jobs had to wait for a free slot.</summary>
+    private async Task<bool> StartDueJobsAsync(CancellationToken cancellationToken)
     {
         var options = settings.Replication;
+        var full = false;
         foreach (var peer in await store.DuePeersAsync(cancellationToken).ConfigureAwait(false))
         {
             var free = Math.Min(options.MaxConcurrentJobs - _running.Count, Math.Min(options.Batch, options.ConcurrencyPerPeer - activity.Running(peer)));
             if (free <= 0)
             {
+                full = true;
                 continue;
             }
 
@@ -106,6 +111,8 @@ public sealed class ReplicationWorker(
                 _running[job.Id] = Task.Run(() => RunAsync(job, cancellationToken), CancellationToken.None);
             }
         }
+
+        return full;
     }
 
     private async Task RunAsync(ReplicationJob job, CancellationToken cancellationToken)

@@ -154,8 +154,8 @@ public static class FileEndpoints
             };
             var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
             UploadRegistry.DeleteReplaced(store, previous);
+            ProvenanceHeaders.AuditReceived(context, audit, version);
             await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, version), cancellationToken).ConfigureAwait(false);
-            await ProvenanceHeaders.AuditReceivedAsync(context, audit, version, cancellationToken).ConfigureAwait(false);
             var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
             return Results.Created($"/v1/files{remote.Value}", await UploadEndpoints.CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
         }

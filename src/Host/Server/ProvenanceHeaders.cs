@@ -48,22 +48,23 @@ internal static class ProvenanceHeaders
         ? null
         : new { site = origin.Site, path = origin.Path, time = origin.Time, digest = origin.Digest, correlationId = origin.CorrelationId };
 
-    /// <summary>Records <c>replication.received</c> for a committed version that carries provenance, under its correlation id.</summary>
-    public static async Task AuditReceivedAsync(HttpContext context, IAuditTrail audit, FileVersion version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records <c>replication.received</c> for a committed version that carries provenance, under its correlation id. Called
+    /// just before the durable <c>file.upload</c> record, whose fsync makes this one durable too.
+    /// </summary>
+    public static void AuditReceived(HttpContext context, IAuditTrail audit, FileVersion version)
     {
         if (version.Origin is not { } origin)
         {
             return;
         }
 
-        await audit.AppendDurableAsync(
-            AuditActors.Event(context, "replication.received", AuditOutcome.Success, version.Path) with
-            {
-                Size = version.Size,
-                Digest = version.Digest,
-                CorrelationId = origin.CorrelationId ?? context.TraceIdentifier,
-                Detail = $"version {version.VersionId} from origin {origin.Site}:{origin.Path}",
-            },
-            cancellationToken).ConfigureAwait(false);
+        audit.Append(AuditActors.Event(context, "replication.received", AuditOutcome.Success, version.Path) with
+        {
+            Size = version.Size,
+            Digest = version.Digest,
+            CorrelationId = origin.CorrelationId ?? context.TraceIdentifier,
+            Detail = $"version {version.VersionId} from origin {origin.Site}:{origin.Path}",
+        });
     }
 }

@@ -343,8 +343,8 @@ public static class UploadEndpoints
         }
 
         // On disk before the client hears of it (docs/audit.md, "Durability").
+        ProvenanceHeaders.AuditReceived(context, audit, version);
         await audit.AppendDurableAsync(Uploaded(context, version), cancellationToken).ConfigureAwait(false);
-        await ProvenanceHeaders.AuditReceivedAsync(context, audit, version, cancellationToken).ConfigureAwait(false);
         var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
         return Results.Json(await CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
     }
