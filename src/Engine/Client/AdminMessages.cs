@@ -37,8 +37,27 @@ public sealed record AddRoleRequest(string? Name, string? Permissions);
 /// <summary>Body of <c>POST</c> and <c>DELETE /v1/admin/grants</c>: a role on an area for exactly one of a user and a peer.</summary>
 public sealed record GrantRequest(string? Role, string? User = null, string? Peer = null, string? Area = null);
 
-/// <summary>Body of <c>POST /v1/admin/peers</c>: exactly one of a pinned fingerprint and a CA-issued common name.</summary>
-public sealed record AddPeerRequest(string? Name, string? Fingerprint = null, string? CommonName = null);
+/// <summary>
+/// Body of <c>POST /v1/admin/peers</c>: at most one inbound identity (a pinned fingerprint or a CA-issued common name) and/or
+/// an outbound address for replication with its server trust (<see cref="ServerPin"/> or <see cref="ServerCa"/>, a path on the
+/// server) and credential (<c>mtls</c>, the default, or <c>token</c> with <see cref="Token"/>).
+/// </summary>
+public sealed record AddPeerRequest(
+    string? Name,
+    string? Fingerprint = null,
+    string? CommonName = null,
+    string? Url = null,
+    string? ServerPin = null,
+    string? ServerCa = null,
+    string? Credential = null,
+    string? Token = null)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"Name = {Name}, Fingerprint = {Fingerprint}, CommonName = {CommonName}, Url = {Url}, ServerPin = {ServerPin}, ServerCa = {ServerCa}, Credential = {Credential}, Token = {(Token is null ? "null" : "(hidden)")}");
+        return true;
+    }
+}
 
 /// <summary>A user as listed.</summary>
 public sealed record UserView(string Name, bool Enabled, bool HasPassword, DateTimeOffset CreatedAt, string Source, IReadOnlyList<RoleAssignmentView> Roles);
@@ -63,8 +82,19 @@ public sealed record RoleView(string Name, string Permissions, bool BuiltIn, str
 /// <summary>A grant as listed.</summary>
 public sealed record GrantView(string Role, string? User, string? Peer, string Area, string Source);
 
-/// <summary>A peer as listed.</summary>
-public sealed record PeerView(string Name, string? Fingerprint, string? CommonName, bool Enabled, DateTimeOffset CreatedAt, string Source, IReadOnlyList<RoleAssignmentView> Roles);
+/// <summary>A peer as listed: its inbound identity and grants, and its outbound address, trust and credential kind (never the token).</summary>
+public sealed record PeerView(
+    string Name,
+    string? Fingerprint,
+    string? CommonName,
+    bool Enabled,
+    DateTimeOffset CreatedAt,
+    string Source,
+    IReadOnlyList<RoleAssignmentView> Roles,
+    string? Url = null,
+    string? ServerPin = null,
+    string? ServerCa = null,
+    string? Credential = null);
 
 /// <summary>Answer of <c>GET /v1/admin/users</c>.</summary>
 public sealed record UserList(IReadOnlyList<UserView> Users);

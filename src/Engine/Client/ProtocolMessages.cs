@@ -1,7 +1,12 @@
 namespace TurboMft.Engine.Client;
 
 /// <summary>Body of <c>POST /v1/uploads</c> (docs/protocol.md, "Resumable uploads").</summary>
-internal sealed record UploadOpenRequest(string Path, long Size, int ChunkSize, string Verify);
+internal sealed record UploadOpenRequest(string Path, long Size, int ChunkSize, string Verify)
+{
+    /// <summary>The <c>sha256-tree</c> the commit must have, when the sender knows it up front (replicas); omitted when null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Digest { get; init; }
+}
 
 /// <summary>An upload session as the server reports it.</summary>
 internal sealed record UploadStatus(string Id, string Path, long Size, int ChunkSize, long ChunkCount, string? Verify, string? State, long[]? Received);

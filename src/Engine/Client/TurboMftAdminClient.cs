@@ -81,6 +81,22 @@ public sealed class TurboMftAdminClient : IDisposable
     public Task RemovePeerAsync(string name, CancellationToken cancellationToken = default) =>
         _client.SendJsonAsync<object>(HttpMethod.Delete, "v1/admin/peers/" + Escape(name), null, cancellationToken);
 
+    /// <summary>Every replication rule.</summary>
+    public async Task<IReadOnlyList<ReplicationRuleView>> ListReplicationRulesAsync(CancellationToken cancellationToken = default) =>
+        (await _client.SendJsonAsync<ReplicationRuleList>(HttpMethod.Get, "v1/admin/replication/rules", null, cancellationToken).ConfigureAwait(false))!.Rules;
+
+    /// <summary>Adds a replication rule.</summary>
+    public async Task<ReplicationRuleView> AddReplicationRuleAsync(AddReplicationRuleRequest request, CancellationToken cancellationToken = default) =>
+        (await _client.SendJsonAsync<ReplicationRuleView>(HttpMethod.Post, "v1/admin/replication/rules", request, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>Removes a replication rule and its pending jobs.</summary>
+    public Task RemoveReplicationRuleAsync(string name, CancellationToken cancellationToken = default) =>
+        _client.SendJsonAsync<object>(HttpMethod.Delete, "v1/admin/replication/rules/" + Escape(name), null, cancellationToken);
+
+    /// <summary>Backlog, oldest pending age, last error and throughput per peer.</summary>
+    public async Task<ReplicationStatus> ReplicationStatusAsync(CancellationToken cancellationToken = default) =>
+        (await _client.SendJsonAsync<ReplicationStatus>(HttpMethod.Get, "v1/admin/replication/status", null, cancellationToken).ConfigureAwait(false))!;
+
     /// <summary>Has the server raise a <c>test</c> incident and reports what became of it on each notification channel (waits up to about 15 s).</summary>
     public async Task<NotificationTestResult> TestNotificationsAsync(CancellationToken cancellationToken = default) =>
         (await _client.SendJsonAsync<NotificationTestResult>(HttpMethod.Post, "v1/admin/notifications/test", null, cancellationToken).ConfigureAwait(false))!;

@@ -17,7 +17,7 @@ namespace TurboMft.Engine.Client;
 /// The TurboMft HTTP client (docs/protocol.md): parallel, resumable, verified uploads and ranged downloads over TLS 1.3,
 /// with N chunks in flight on N HTTP/1.1 connections or HTTP/2 streams. Thread-safe; dispose to close connections.
 /// </summary>
-public sealed class TurboMftClient : IDisposable
+public sealed partial class TurboMftClient : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly TurboMftClientOptions _options;
@@ -25,7 +25,7 @@ public sealed class TurboMftClient : IDisposable
     private readonly HttpClient _http;
     private readonly ResumeStore _resume;
     private readonly Lazy<ChunkBufferPool> _uploadPool;
-    private readonly Dictionary<int, ChunkBufferPool> _downloadPools = [];
+    private readonly Dictionary<int, ChunkBufferPool> _pools = [];
 
     /// <summary>Creates a client; throws <see cref="ArgumentException"/> for settings that cannot work.</summary>
     public TurboMftClient(TurboMftClientOptions options)
@@ -46,6 +46,9 @@ public sealed class TurboMftClient : IDisposable
             {
                 EnabledSslProtocols = SslProtocols.Tls13,
                 RemoteCertificateValidationCallback = _trust.Validate,
+
+                // A context, not a collection: .NET then presents this certificate whatever CA names the server lists.
+                ClientCertificateContext = options.ClientCertificate is { } certificate ? SslStreamCertificateContext.Create(certificate, null, offline: true) : null,
             },
         };
         _http = new HttpClient(handler)
@@ -55,7 +58,10 @@ public sealed class TurboMftClient : IDisposable
             DefaultRequestVersion = options.HttpVersion,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        if (!string.IsNullOrWhiteSpace(options.Token))
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        }
         _uploadPool = new Lazy<ChunkBufferPool>(() => new ChunkBufferPool(ChunkSender.BufferSizeFor(options.ChunkSize), 2 * options.Connections));
     }
 
@@ -127,7 +133,7 @@ public sealed class TurboMftClient : IDisposable
         var target = Path.GetFullPath(localPath);
         var partial = target + ".tmf-partial";
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var pool = DownloadPool(head.ChunkSize);
+        var pool = BufferPool(head.ChunkSize);
         var received = 0L;
         var done = false;
         try
@@ -241,9 +247,9 @@ public sealed class TurboMftClient : IDisposable
             _uploadPool.Value.Dispose();
         }
 
-        lock (_downloadPools)
+        lock (_pools)
         {
-            foreach (var pool in _downloadPools.Values)
+            foreach (var pool in _pools.Values)
             {
                 pool.Dispose();
             }
@@ -251,6 +257,24 @@ public sealed class TurboMftClient : IDisposable
     }
 
     private static string FilesUrl(string remote) => "v1/files" + RemotePaths.ToUrlPath(remote);
+
+    /// <summary>One chunk PUT; the body is the pooled buffer itself, so a retry builds a new request over the same bytes.</summary>
+    private static HttpRequestMessage ChunkRequest(string uploadId, long index, byte[] array, int offset, int count, string crc, bool lz4, string? reprDigest)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, $"v1/uploads/{uploadId}/chunks/{index}") { Content = new ByteArrayContent(array, offset, count) };
+        request.Headers.TryAddWithoutValidation(Protocol.ProtocolHeaders.ChunkCrc64, crc);
+        if (lz4)
+        {
+            request.Content.Headers.ContentEncoding.Add(Protocol.ProtocolHeaders.Lz4BlockCoding);
+        }
+
+        if (reprDigest is not null)
+        {
+            request.Headers.TryAddWithoutValidation(Protocol.ProtocolHeaders.ReprDigest, reprDigest);
+        }
+
+        return request;
+    }
 
     private async Task<TransferResult> UploadSessionAsync(string localPath, string remote, TransferProgressTracker tracker, CancellationToken cancellationToken)
     {
@@ -294,23 +318,7 @@ public sealed class TurboMftClient : IDisposable
                 var (offset, count) = encoded > 0 ? (sender.EncodedOffset, encoded) : (0, length);
                 var reprDigest = withSha ? $"sha-256=:{Convert.ToBase64String(sender.Sha256)}:" : null;
                 await SendAsync(
-                    () =>
-                    {
-                        // The body is the pooled buffer itself; a retry builds a new request over the same bytes.
-                        var request = new HttpRequestMessage(HttpMethod.Put, $"v1/uploads/{uploadId}/chunks/{index}") { Content = new ByteArrayContent(sender.Array, offset, count) };
-                        request.Headers.TryAddWithoutValidation("TMF-Chunk-CRC64", crc);
-                        if (encoded > 0)
-                        {
-                            request.Content.Headers.ContentEncoding.Add("lz4-block");
-                        }
-
-                        if (reprDigest is not null)
-                        {
-                            request.Headers.TryAddWithoutValidation("Repr-Digest", reprDigest);
-                        }
-
-                        return request;
-                    },
+                    () => ChunkRequest(uploadId, index, sender.Array, offset, count, crc, encoded > 0, reprDigest),
                     (_, _) => Task.FromResult(true),
                     token).ConfigureAwait(false);
                 Interlocked.Add(ref sent, count);
@@ -501,14 +509,15 @@ public sealed class TurboMftClient : IDisposable
         return true;
     }
 
-    private ChunkBufferPool DownloadPool(int chunkSize)
+    /// <summary>The pool of buffers of <paramref name="bufferSize"/> bytes (downloads, replicas), 2 × Connections in flight.</summary>
+    private ChunkBufferPool BufferPool(int bufferSize)
     {
-        lock (_downloadPools)
+        lock (_pools)
         {
-            if (!_downloadPools.TryGetValue(chunkSize, out var pool))
+            if (!_pools.TryGetValue(bufferSize, out var pool))
             {
-                pool = new ChunkBufferPool(chunkSize, 2 * _options.Connections);
-                _downloadPools[chunkSize] = pool;
+                pool = new ChunkBufferPool(bufferSize, 2 * _options.Connections);
+                _pools[bufferSize] = pool;
             }
 
             return pool;
@@ -540,7 +549,8 @@ public sealed class TurboMftClient : IDisposable
         Func<HttpRequestMessage> build,
         Func<HttpResponseMessage, CancellationToken, Task<T>> read,
         CancellationToken cancellationToken,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        Func<HttpStatusCode, bool>? answers = null) =>
         _options.Retry.ExecuteAsync(
             async token =>
             {
@@ -550,7 +560,7 @@ public sealed class TurboMftClient : IDisposable
                 try
                 {
                     using var response = await _http.SendAsync(request, completion, timeout.Token).ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode)
+                    if (!response.IsSuccessStatusCode && answers?.Invoke(response.StatusCode) != true)
                     {
                         throw await ProblemFromAsync(response, timeout.Token).ConfigureAwait(false);
                     }

@@ -8,8 +8,14 @@ public sealed record TurboMftClientOptions
     /// <summary>The server, e.g. <c>https://host:8443/</c>; HTTPS only.</summary>
     public required Uri BaseAddress { get; init; }
 
-    /// <summary>The bearer API token sent on every request.</summary>
-    public required string Token { get; init; }
+    /// <summary>The bearer API token sent on every request; may be empty when <see cref="ClientCertificate"/> authenticates instead.</summary>
+    public string Token { get; init; } = string.Empty;
+
+    /// <summary>
+    /// A TLS client certificate with its private key, presented in every handshake (mTLS: a node replicating to a peer site
+    /// that registered its pin). Without a <see cref="Token"/> it is the only credential.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; init; }
 
     /// <summary>A PEM or DER CA certificate (or the server's own self-signed certificate) to trust instead of the system store.</summary>
     public string? CaCertificatePath { get; init; }
@@ -53,7 +59,7 @@ public sealed record TurboMftClientOptions
             throw new ArgumentException($"'{BaseAddress}' is not an https:// address; TurboMft speaks HTTPS only.");
         }
 
-        if (string.IsNullOrWhiteSpace(Token))
+        if (string.IsNullOrWhiteSpace(Token) && ClientCertificate is null)
         {
             throw new ArgumentException("No API token: pass --token-file FILE or set TURBOMFT_TOKEN (the server's admin token is in DATA/admin.token).");
         }
@@ -76,6 +82,11 @@ public sealed record TurboMftClientOptions
         if (HttpVersion != System.Net.HttpVersion.Version11 && HttpVersion != System.Net.HttpVersion.Version20)
         {
             throw new ArgumentException($"HTTP version {HttpVersion} is not supported; use 1.1 or 2.");
+        }
+
+        if (ClientCertificate is { HasPrivateKey: false })
+        {
+            throw new ArgumentException($"The client certificate {ClientCertificate.Subject} has no private key; load it with its key.");
         }
 
         ChunkGeometry.Validate(ChunkSize);

@@ -125,33 +125,10 @@ public sealed class ContainerReader : IDisposable
         ArgumentNullException.ThrowIfNull(opener);
         ArgumentNullException.ThrowIfNull(scratch);
         var expected = _trailer.Entries[index];
-        var record = scratch.Span[..expected.RecordLength];
-        if (RandomAccess.Read(_file, record, expected.Offset) != record.Length)
-        {
-            throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, "the record is cut short.");
-        }
-
-        if (!ChunkRecord.TryReadHeader(record, expected.Offset, out var found))
-        {
-            throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, $"no valid record header at offset {expected.Offset}.");
-        }
-
-        if (found != expected)
-        {
-            throw new ContainerException(ContainerFault.ChunkOutOfPlace, Path, index, $"the record at offset {expected.Offset} claims chunk {found.Index} ({found.PlainLength} bytes, {found.Encoding}); records were swapped or moved.");
-        }
-
+        var record = ReadRecord(index, scratch);
         var plain = destination[..expected.PlainLength];
         var ciphertext = record.Slice(ContainerFormat.RecordHeaderSize, expected.StoredLength);
-        var nonce = record.Slice(ChunkRecord.NonceOffset, ChunkSealer.NonceSize);
-        var tag = record[^ChunkSealer.TagSize..];
-        var opened = expected.Encoding == ChunkEncoding.Raw
-            ? opener.TryOpen(expected.Info, nonce, ciphertext, tag, plain)
-            : opener.TryOpen(expected.Info, nonce, ciphertext, tag, ciphertext);
-        if (!opened)
-        {
-            throw new ContainerException(ContainerFault.ChunkAuthenticationFailed, Path, index, "the record does not authenticate: altered bytes, a record from another file, or the wrong key.");
-        }
+        Open(opener, expected, record, expected.Encoding == ChunkEncoding.Raw ? plain : ciphertext);
 
         if (expected.Encoding != ChunkEncoding.Raw)
         {
@@ -176,6 +153,22 @@ public sealed class ContainerReader : IDisposable
         }
 
         return plain.Length;
+    }
+
+    /// <summary>
+    /// Reads and authenticates chunk <paramref name="index"/> into <paramref name="record"/> (a buffer of
+    /// <see cref="ContainerFormat.BufferSizeFor"/> bytes) and decrypts it there in its stored encoding, without decoding:
+    /// the payload (an LZ4 block, or the plaintext) is at <see cref="ContainerFormat.RecordHeaderSize"/>, its length the
+    /// entry's stored length. Replication sends it as it is and lets the receiver decode and CRC-check it.
+    /// </summary>
+    public ChunkEntry ReadStoredChunk(ChunkSealer opener, long index, ChunkBuffer record)
+    {
+        ArgumentNullException.ThrowIfNull(opener);
+        ArgumentNullException.ThrowIfNull(record);
+        var expected = _trailer.Entries[index];
+        var sealedRecord = ReadRecord(index, record);
+        Open(opener, expected, sealedRecord, sealedRecord.Slice(ContainerFormat.RecordHeaderSize, expected.StoredLength));
+        return expected;
     }
 
     /// <summary>Throws <see cref="ContainerException"/> (ChunkDigestMismatch) unless <paramref name="plaintext"/> hashes to chunk <paramref name="index"/>'s recorded SHA-256.</summary>
@@ -203,5 +196,38 @@ public sealed class ContainerReader : IDisposable
     {
         _dataKey.Dispose();
         _file.Dispose();
+    }
+
+    private Span<byte> ReadRecord(long index, ChunkBuffer scratch)
+    {
+        var expected = _trailer.Entries[index];
+        var record = scratch.Span[..expected.RecordLength];
+        if (RandomAccess.Read(_file, record, expected.Offset) != record.Length)
+        {
+            throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, "the record is cut short.");
+        }
+
+        if (!ChunkRecord.TryReadHeader(record, expected.Offset, out var found))
+        {
+            throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, $"no valid record header at offset {expected.Offset}.");
+        }
+
+        if (found != expected)
+        {
+            throw new ContainerException(ContainerFault.ChunkOutOfPlace, Path, index, $"the record at offset {expected.Offset} claims chunk {found.Index} ({found.PlainLength} bytes, {found.Encoding}); records were swapped or moved.");
+        }
+
+        return record;
+    }
+
+    private void Open(ChunkSealer opener, ChunkEntry expected, Span<byte> record, Span<byte> payload)
+    {
+        var ciphertext = record.Slice(ContainerFormat.RecordHeaderSize, expected.StoredLength);
+        var nonce = record.Slice(ChunkRecord.NonceOffset, ChunkSealer.NonceSize);
+        var tag = record[^ChunkSealer.TagSize..];
+        if (!opener.TryOpen(expected.Info, nonce, ciphertext, tag, payload))
+        {
+            throw new ContainerException(ContainerFault.ChunkAuthenticationFailed, Path, expected.Index, "the record does not authenticate: altered bytes, a record from another file, or the wrong key.");
+        }
     }
 }

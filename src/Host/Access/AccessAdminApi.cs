@@ -14,12 +14,14 @@ public sealed class AccessAdminApi
     public static readonly double MaxExpiresInHours = TokenRequest.MaxLifetime.TotalHours;
 
     private readonly AccessAdministration _administration;
+    private readonly PeerSecrets? _secrets;
 
-    /// <summary>Creates the API over <paramref name="administration"/>.</summary>
-    public AccessAdminApi(AccessAdministration administration)
+    /// <summary>Creates the API over <paramref name="administration"/>; <paramref name="secrets"/> seals peer tokens (without it, token peers are refused).</summary>
+    public AccessAdminApi(AccessAdministration administration, PeerSecrets? secrets = null)
     {
         ArgumentNullException.ThrowIfNull(administration);
         _administration = administration;
+        _secrets = secrets;
     }
 
     /// <summary>Every user.</summary>
@@ -93,7 +95,59 @@ public sealed class AccessAdminApi
     public async Task<PeerView> AddPeerAsync(AdminCaller caller, AddPeerRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return ToView(await _administration.AddPeerAsync(caller, AccessNames.Validate(request.Name, "Peer"), request.Fingerprint, request.CommonName, cancellationToken).ConfigureAwait(false));
+        var name = AccessNames.Validate(request.Name, "Peer");
+        return ToView(await _administration.AddPeerAsync(caller, name, request.Fingerprint, request.CommonName, cancellationToken, ToOutbound(name, request)).ConfigureAwait(false));
+    }
+
+    /// <summary>The outbound side a request asks for, validated, with its token sealed; null when it names no URL.</summary>
+    private PeerOutbound? ToOutbound(string name, AddPeerRequest request)
+    {
+        if (request.Url is null)
+        {
+            return request.ServerPin is null && request.ServerCa is null && request.Credential is null && request.Token is null
+                ? null
+                : throw new AccessException(AccessError.InvalidRequest, "Server trust and a credential only go with an outbound url (https://host:port).");
+        }
+
+        if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps || url.AbsolutePath != "/" || !string.IsNullOrEmpty(url.Query) || url.UserInfo.Length > 0)
+        {
+            throw new AccessException(AccessError.InvalidRequest, $"Peer url '{request.Url}' is not https://host:port (no path, query or user).");
+        }
+
+        if (request.ServerPin is not null && request.ServerCa is not null)
+        {
+            throw new AccessException(AccessError.InvalidRequest, "Trust the peer's server by a pin or by a CA file, not both.");
+        }
+
+        var pin = request.ServerPin is null ? null : AccessParsing.ParseFingerprint(request.ServerPin);
+        if (request.ServerCa is not null && (!Path.IsPathFullyQualified(request.ServerCa) || request.ServerCa.Any(char.IsControl)))
+        {
+            throw new AccessException(AccessError.InvalidRequest, $"serverCa '{request.ServerCa}' must be an absolute path to a CA file on the server.");
+        }
+
+        var credential = (request.Credential ?? (request.Token is null ? PeerOutbound.MtlsCredential : PeerOutbound.TokenCredential)) switch
+        {
+            PeerOutbound.MtlsCredential => PeerCredential.Mtls,
+            PeerOutbound.TokenCredential => PeerCredential.Token,
+            _ => throw new AccessException(AccessError.InvalidRequest, $"credential '{request.Credential}' is neither mtls nor token."),
+        };
+        if ((credential == PeerCredential.Token) != (request.Token is not null))
+        {
+            throw new AccessException(AccessError.InvalidRequest, credential == PeerCredential.Token ? "credential token needs the token the peer issued." : "A token goes only with credential token.");
+        }
+
+        byte[]? sealedToken = null;
+        if (request.Token is { } token)
+        {
+            if (token.Length is 0 or > 512 || token.Any(c => char.IsControl(c) || c == ' '))
+            {
+                throw new AccessException(AccessError.InvalidRequest, "The peer token must be 1 to 512 printable characters without spaces.");
+            }
+
+            sealedToken = (_secrets ?? throw new AccessException(AccessError.InvalidRequest, "This server cannot seal peer tokens (no master key); use credential mtls.")).Seal(name, token);
+        }
+
+        return new PeerOutbound(url, pin, request.ServerCa, credential, sealedToken);
     }
 
     /// <summary>Disables or enables a peer.</summary>
@@ -169,7 +223,8 @@ public sealed class AccessAdminApi
     public static PeerView ToView(PeerInfo peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        return new(peer.Name, peer.Fingerprint, peer.CommonName, peer.Enabled, peer.CreatedAt, SourceText(peer.Source), [.. peer.Roles.Select(ToView)]);
+        return new(peer.Name, peer.Fingerprint, peer.CommonName, peer.Enabled, peer.CreatedAt, SourceText(peer.Source), [.. peer.Roles.Select(ToView)],
+            peer.Outbound?.Url.ToString(), peer.Outbound?.ServerPin, peer.Outbound?.ServerCa, peer.Outbound?.CredentialName);
     }
 
     private static RoleAssignmentView ToView(RoleAssignment role) => new(role.Role, role.Area.Value);

@@ -194,33 +194,43 @@ public sealed class AccessAdministration
         }, cancellationToken);
     }
 
-    /// <summary>Registers a peer site by pinned fingerprint or by the common name of a certificate from the client CA. Audited as <c>peer.add</c>.</summary>
-    public Task<PeerInfo> AddPeerAsync(AdminCaller caller, string name, string? fingerprint, string? commonName, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Registers a peer site: inbound by pinned fingerprint or by the common name of a certificate from the client CA, and/or
+    /// outbound (<paramref name="outbound"/>: how this node reaches it for replication). Audited as <c>peer.add</c> (never the token).
+    /// </summary>
+    public Task<PeerInfo> AddPeerAsync(AdminCaller caller, string name, string? fingerprint, string? commonName, CancellationToken cancellationToken = default, PeerOutbound? outbound = null)
     {
         string? pin = null, cn = null;
         return ChangeAsync(caller, "peer.add", null, Subject("peer", name), () =>
         {
             AccessNames.Validate(name, "Peer");
-            if ((fingerprint is null) == (commonName is null))
+            if (fingerprint is not null && commonName is not null)
             {
-                throw new AccessException(AccessError.InvalidRequest, "Give a peer exactly one of a fingerprint (sha256:HEX of its certificate) and a common name (of a certificate issued by the client CA).");
+                throw new AccessException(AccessError.InvalidRequest, "Give a peer at most one of a fingerprint (sha256:HEX of its certificate) and a common name (of a certificate issued by the client CA).");
+            }
+
+            if (fingerprint is null && commonName is null && outbound is null)
+            {
+                throw new AccessException(AccessError.InvalidRequest, "Give a peer an inbound identity (a fingerprint, sha256:HEX of its certificate, or a common name of a certificate issued by the client CA), an outbound URL, or both.");
             }
 
             pin = fingerprint is null ? null : AccessParsing.ParseFingerprint(fingerprint);
             cn = commonName is null ? null : AccessParsing.ParseCommonName(commonName);
         }, async tx =>
         {
-            if (await tx.FindPeerUsingAsync(pin, cn, null).ConfigureAwait(false) is { } other)
+            if ((pin is not null || cn is not null) && await tx.FindPeerUsingAsync(pin, cn, null).ConfigureAwait(false) is { } other)
             {
                 throw new AccessException(AccessError.PeerExists, $"Peer '{other}' already has this {(pin is null ? "common name" : "fingerprint")}.");
             }
 
-            if (!await tx.InsertPeerAsync(name, pin, cn, true, AccessSource.Local).ConfigureAwait(false))
+            if (!await tx.InsertPeerAsync(name, pin, cn, true, AccessSource.Local, outbound).ConfigureAwait(false))
             {
                 throw new AccessException(AccessError.PeerExists, $"Peer '{name}' exists already.");
             }
 
-            return pin is null ? $"commonName={Printable(cn!)}" : $"fingerprint={pin}";
+            var inbound = pin is not null ? $"fingerprint={pin}" : cn is not null ? $"commonName={Printable(cn)}" : null;
+            var outward = outbound is null ? null : $"url={Printable(outbound.Url.ToString())} credential={outbound.CredentialName}";
+            return Join(inbound, outward);
         }, cancellationToken, after: async () => (await _store.ListPeersAsync(cancellationToken).ConfigureAwait(false)).First(p => p.Name == name));
     }
 

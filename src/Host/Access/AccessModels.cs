@@ -47,7 +47,45 @@ public sealed record UserInfo(string Name, bool Enabled, bool HasPassword, DateT
 /// <param name="CreatedAt">When it was registered.</param>
 /// <param name="Source">Where it came from.</param>
 /// <param name="Roles">Its grants.</param>
-public sealed record PeerInfo(string Name, string? Fingerprint, string? CommonName, bool Enabled, DateTimeOffset CreatedAt, AccessSource Source, IReadOnlyList<RoleAssignment> Roles);
+public sealed record PeerInfo(string Name, string? Fingerprint, string? CommonName, bool Enabled, DateTimeOffset CreatedAt, AccessSource Source, IReadOnlyList<RoleAssignment> Roles)
+{
+    /// <summary>How this node reaches the peer when it replicates to or pulls from it; null for an inbound-only peer.</summary>
+    public PeerOutbound? Outbound { get; init; }
+}
+
+/// <summary>How this node authenticates to a peer it connects to.</summary>
+public enum PeerCredential
+{
+    /// <summary>The node's client certificate (mTLS; preferred).</summary>
+    Mtls,
+
+    /// <summary>An API token issued by the peer, kept sealed under the master key.</summary>
+    Token,
+}
+
+/// <summary>The outbound side of a peer (docs/replication.md, "Peers").</summary>
+/// <param name="Url">The peer's base address, <c>https://host:port</c>.</param>
+/// <param name="ServerPin">Trust the peer's server certificate by this pin (<c>sha256:HEX</c>), or null.</param>
+/// <param name="ServerCa">Trust it through this CA file on this node, or null (then the system store decides).</param>
+/// <param name="Credential">mTLS with the node certificate, or a token.</param>
+/// <param name="SealedToken">The token sealed by <see cref="PeerSecrets"/>; never the token in clear.</param>
+public sealed record PeerOutbound(Uri Url, string? ServerPin, string? ServerCa, PeerCredential Credential, byte[]? SealedToken)
+{
+    /// <summary>The stored name of <see cref="PeerCredential.Mtls"/>.</summary>
+    public const string MtlsCredential = "mtls";
+
+    /// <summary>The stored name of <see cref="PeerCredential.Token"/>.</summary>
+    public const string TokenCredential = "token";
+
+    /// <summary>The credential's stored name.</summary>
+    public string CredentialName => Credential == PeerCredential.Token ? TokenCredential : MtlsCredential;
+
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"Url = {Url}, ServerPin = {ServerPin}, ServerCa = {ServerCa}, Credential = {CredentialName}");
+        return true;
+    }
+}
 
 /// <summary>An API token as listed: never the secret or its hash.</summary>
 /// <param name="Id">The public id (<c>tok_…</c>).</param>

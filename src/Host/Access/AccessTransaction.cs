@@ -253,13 +253,14 @@ internal sealed class AccessTransaction(SqliteConnection connection, SqliteTrans
         ("$fingerprint", fingerprint), ("$commonName", commonName), ("$except", exceptName));
 
     /// <summary>False when the name is taken.</summary>
-    public async Task<bool> InsertPeerAsync(string name, string? fingerprint, string? commonName, bool enabled, AccessSource source) => await ExecuteAsync(
+    public async Task<bool> InsertPeerAsync(string name, string? fingerprint, string? commonName, bool enabled, AccessSource source, PeerOutbound? outbound = null) => await ExecuteAsync(
         """
-        INSERT INTO peers (name, fingerprint, common_name, enabled, created_at, source)
-        VALUES ($name, $fingerprint, $commonName, $enabled, $now, $source) ON CONFLICT (name) DO NOTHING
+        INSERT INTO peers (name, fingerprint, common_name, enabled, created_at, source, url, server_pin, server_ca, credential, token_sealed)
+        VALUES ($name, $fingerprint, $commonName, $enabled, $now, $source, $url, $serverPin, $serverCa, $credential, $token) ON CONFLICT (name) DO NOTHING
         """,
         ("$name", name), ("$fingerprint", fingerprint), ("$commonName", commonName), ("$enabled", enabled ? 1L : 0L), ("$now", Now),
-        ("$source", SqliteAccessStore.SourceText(source))).ConfigureAwait(false) == 1;
+        ("$source", SqliteAccessStore.SourceText(source)), ("$url", outbound?.Url.ToString()), ("$serverPin", outbound?.ServerPin), ("$serverCa", outbound?.ServerCa),
+        ("$credential", outbound?.CredentialName), ("$token", outbound?.SealedToken)).ConfigureAwait(false) == 1;
 
     /// <summary>Creates or takes over a peer for the policy.</summary>
     public Task<int> UpsertPolicyPeerAsync(string name, string? fingerprint, string? commonName, bool enabled) => ExecuteAsync(

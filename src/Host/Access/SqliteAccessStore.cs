@@ -44,7 +44,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
     public const string FileName = "access.db";
 
     /// <summary>The schema version this build creates and reads.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>How often at most a token's last-used time is written.</summary>
     public static readonly TimeSpan LastUsedInterval = TimeSpan.FromMinutes(1);
@@ -112,6 +112,32 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         UPDATE roles SET permissions = 255 WHERE permissions = 127;
         UPDATE tokens SET scope_permissions = 255 WHERE scope_permissions = 127;
         """,
+
+        // 3: outbound peers for replication (docs/replication.md): a peer may have an inbound identity (fingerprint or CN),
+        // an outbound address with its server trust and credential, or both. SQLite cannot drop a CHECK, so the table is rebuilt.
+        """
+        CREATE TABLE peers_v2 (
+            name         TEXT    NOT NULL PRIMARY KEY,
+            fingerprint  TEXT    UNIQUE,
+            common_name  TEXT    UNIQUE,
+            enabled      INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            created_at   INTEGER NOT NULL,
+            source       TEXT    NOT NULL CHECK (source IN ('local', 'policy')),
+            url          TEXT,
+            server_pin   TEXT,
+            server_ca    TEXT,
+            credential   TEXT    CHECK (credential IS NULL OR credential IN ('mtls', 'token')),
+            token_sealed BLOB,
+            CHECK (NOT (fingerprint IS NOT NULL AND common_name IS NOT NULL)),
+            CHECK (fingerprint IS NOT NULL OR common_name IS NOT NULL OR url IS NOT NULL),
+            CHECK ((url IS NULL) = (credential IS NULL)),
+            CHECK ((credential = 'token') = (token_sealed IS NOT NULL))
+        ) STRICT;
+        INSERT INTO peers_v2 (name, fingerprint, common_name, enabled, created_at, source)
+            SELECT name, fingerprint, common_name, enabled, created_at, source FROM peers;
+        DROP TABLE peers;
+        ALTER TABLE peers_v2 RENAME TO peers;
+        """,
     ];
 
     private readonly string _connectionString;
@@ -126,15 +152,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         DatabasePath = databasePath;
         _options = options;
         _clientCa = clientCa;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWrite,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
-        }.ToString();
+        _connectionString = SqliteSchema.ConnectionString(databasePath);
 
         // Compared against when the user is unknown or has no password, so a login costs the same either way.
         _dummyPassword = new PasswordHash(RandomNumberGenerator.GetBytes(PasswordHasher.HashBytes), RandomNumberGenerator.GetBytes(PasswordHasher.SaltBytes), options.PasswordIterations);
@@ -444,7 +462,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var grants = await ReadAssignmentsAsync(connection, PrincipalKind.Peer, cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, fingerprint, common_name, enabled, created_at, source FROM peers ORDER BY name";
+        command.CommandText = "SELECT name, fingerprint, common_name, enabled, created_at, source, url, server_pin, server_ca, credential, token_sealed FROM peers ORDER BY name";
         var peers = new List<PeerInfo>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -457,11 +475,38 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
                 reader.GetInt64(3) == 1,
                 FromUnixMilliseconds(reader.GetInt64(4)),
                 ParseSource(reader.GetString(5)),
-                grants.TryGetValue(name, out var roles) ? roles : []));
+                grants.TryGetValue(name, out var roles) ? roles : [])
+            {
+                Outbound = ReadOutbound(reader, 6),
+            });
         }
 
         return peers;
     }
+
+    /// <summary>
+    /// The outbound side of peer <paramref name="name"/> (address, server trust, credential with its sealed token), or null
+    /// when the peer is unknown, disabled or has no address: what the replication worker connects with.
+    /// </summary>
+    public async Task<PeerOutbound?> GetOutboundPeerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT url, server_pin, server_ca, credential, token_sealed FROM peers WHERE name = $name AND enabled = 1";
+        command.Parameters.AddWithValue("$name", name);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadOutbound(reader, 0) : null;
+    }
+
+    private static PeerOutbound? ReadOutbound(SqliteDataReader reader, int first) => reader.IsDBNull(first)
+        ? null
+        : new PeerOutbound(
+            new Uri(reader.GetString(first)),
+            reader.IsDBNull(first + 1) ? null : reader.GetString(first + 1),
+            reader.IsDBNull(first + 2) ? null : reader.GetString(first + 2),
+            reader.GetString(first + 3) == PeerOutbound.TokenCredential ? PeerCredential.Token : PeerCredential.Mtls,
+            reader.IsDBNull(first + 4) ? null : (byte[])reader.GetValue(first + 4));
 
     internal static string KindText(PrincipalKind kind) => kind == PrincipalKind.User ? "user" : "peer";
 

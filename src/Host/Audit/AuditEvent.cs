@@ -19,7 +19,9 @@ public sealed record AuditActor(string? User, string? TokenId, string? Peer, str
 /// <c>file.delete</c>, <c>file.list</c>, <c>upload.open</c>, <c>upload.abort</c>, <c>access.denied</c>,
 /// <c>keys.rotate</c>, <c>keys.rewrap</c>, <c>server.start</c>, <c>server.stop</c>, <c>audit.read</c>, and for release
 /// (docs/content-security.md) <c>scan.verdict</c>, <c>scan.held</c>, <c>file.quarantined</c>, <c>file.released</c>,
-/// <c>approval.requested</c>, <c>approval.approved</c>, <c>approval.rejected</c>.
+/// <c>approval.requested</c>, <c>approval.approved</c>, <c>approval.rejected</c>, and for replication (docs/replication.md)
+/// <c>replication.sent</c>, <c>replication.received</c>, <c>replication.verified</c>, <c>replication.skipped</c>,
+/// <c>replication.failed</c>, <c>replication.deleted</c>, <c>replication.rule.add</c>, <c>replication.rule.remove</c>.
 /// </summary>
 public sealed record AuditEvent
 {

@@ -196,18 +196,38 @@ internal static class AccessCommands
         var addName = NameArgument("NAME", "The peer site's name.");
         var fingerprint = new Option<string?>("--fingerprint") { Description = "Pin the peer's client certificate: sha256:HEX of its DER.", HelpName = "sha256:HEX" };
         var commonName = new Option<string?>("--common-name") { Description = "Accept a certificate with this subject CN issued by the server's client CA (ClientCaFile).", HelpName = "CN" };
-        var add = new Command("add", "Register a peer site, authenticated by its TLS client certificate.") { addName, fingerprint, commonName };
+        var url = new Option<string?>("--url") { Description = "Outbound: the peer's address for replication, https://host:port.", HelpName = "URL" };
+        var serverPin = new Option<string?>("--server-pin") { Description = "Outbound: trust the peer's server certificate with this SHA-256 (as its 'turbomft serve' prints it).", HelpName = "sha256:HEX" };
+        var serverCa = new Option<string?>("--server-ca") { Description = "Outbound: trust the peer's server through this CA file (an absolute path on the server).", HelpName = "FILE" };
+        var peerToken = new Option<FileInfo?>("--peer-token-file") { Description = "Outbound: authenticate with this token the peer issued (stored sealed under the master key) instead of the node certificate (mTLS, the default).", HelpName = "FILE" };
+        var add = new Command("add", "Register a peer site: inbound by its TLS client certificate (--fingerprint or --common-name), outbound for replication (--url with --server-pin or --server-ca), or both.")
+        {
+            addName, fingerprint, commonName, url, serverPin, serverCa, peerToken,
+        };
         add.Validators.Add(r =>
         {
-            if ((r.GetResult(fingerprint) is null) == (r.GetResult(commonName) is null))
+            if (r.GetResult(fingerprint) is not null && r.GetResult(commonName) is not null)
             {
-                r.AddError("Name exactly one of --fingerprint and --common-name.");
+                r.AddError("Name at most one of --fingerprint and --common-name.");
+            }
+
+            if (r.GetResult(fingerprint) is null && r.GetResult(commonName) is null && r.GetResult(url) is null)
+            {
+                r.AddError("Name --fingerprint or --common-name (inbound), --url (outbound), or both.");
+            }
+
+            if (r.GetResult(url) is null && (r.GetResult(serverPin) is not null || r.GetResult(serverCa) is not null || r.GetResult(peerToken) is not null))
+            {
+                r.AddError("--server-pin, --server-ca and --peer-token-file go with --url.");
             }
         });
         Run(add, context, async (parse, session, target, ct) =>
         {
-            var peer = await session.AddPeerAsync(new AddPeerRequest(parse.GetRequiredValue(addName), parse.GetValue(fingerprint), parse.GetValue(commonName)), ct).ConfigureAwait(false);
-            await WriteAsync(context, target, peer, $"added peer {peer.Name} ({peer.Fingerprint ?? "CN=" + peer.CommonName})").ConfigureAwait(false);
+            var token = parse.GetValue(peerToken) is { } file ? (await File.ReadAllTextAsync(file.FullName, ct).ConfigureAwait(false)).Trim() : null;
+            var ca = parse.GetValue(serverCa) is { } caPath ? Path.GetFullPath(caPath) : null;
+            var request = new AddPeerRequest(parse.GetRequiredValue(addName), parse.GetValue(fingerprint), parse.GetValue(commonName), parse.GetValue(url), parse.GetValue(serverPin), ca, token is null ? null : "token", token);
+            var peer = await session.AddPeerAsync(request, ct).ConfigureAwait(false);
+            await WriteAsync(context, target, peer, $"added peer {peer.Name} ({PeerText(peer)})").ConfigureAwait(false);
         });
 
         var list = new Command("list", "List peer sites and their roles.");
@@ -215,11 +235,22 @@ internal static class AccessCommands
         {
             var peers = await session.ListPeersAsync(ct).ConfigureAwait(false);
             await WriteAsync(context, target, peers, Table(
-                ["NAME", "ENABLED", "CERTIFICATE", "SOURCE", "ROLES"],
-                peers.Peers.Select(p => new[] { p.Name, YesNo(p.Enabled), p.Fingerprint ?? "CN=" + p.CommonName, p.Source, RolesText(p.Roles, string.Empty) }))).ConfigureAwait(false);
+                ["NAME", "ENABLED", "INBOUND CERTIFICATE", "OUTBOUND", "SOURCE", "ROLES"],
+                peers.Peers.Select(p => new[]
+                {
+                    p.Name, YesNo(p.Enabled), p.Fingerprint ?? (p.CommonName is null ? "-" : "CN=" + p.CommonName),
+                    p.Url is null ? "-" : $"{p.Url} ({p.Credential}, {(p.ServerPin is null ? "ca " + (p.ServerCa ?? "system") : "pin")})", p.Source, RolesText(p.Roles, string.Empty),
+                }))).ConfigureAwait(false);
         });
 
         return new Command("peer", "Manage peer sites (mTLS).") { add, list, PeerState(context, "disable"), PeerState(context, "enable"), PeerState(context, "remove") };
+    }
+
+    private static string PeerText(PeerView peer)
+    {
+        var inbound = peer.Fingerprint ?? (peer.CommonName is null ? null : "CN=" + peer.CommonName);
+        var outbound = peer.Url is null ? null : $"outbound {peer.Url} by {peer.Credential}";
+        return string.Join("; ", new[] { inbound, outbound }.Where(t => t is not null));
     }
 
     private static Command PeerState(AdminCliContext context, string verb)
@@ -408,19 +439,7 @@ internal static class AccessCommands
                 return await OfflineAdminSession.OpenAsync(data, context.OfflineAudit, cancellationToken).ConfigureAwait(false);
             }
 
-            var server = TransferUrl.Parse(parse.GetValue(_server)!);
-            if (server.RemotePath != RemotePaths.Root)
-            {
-                throw new ArgumentException($"--server '{parse.GetValue(_server)}' has a path; give only https://host:port.");
-            }
-
-            return new OnlineAdminSession(new TurboMftAdminClient(new TurboMftClientOptions
-            {
-                BaseAddress = server.BaseAddress,
-                Token = _access.ReadToken(parse),
-                CaCertificatePath = parse.GetValue(_access.Ca)?.FullName,
-                PinSha256 = parse.GetValue(_access.Pin),
-            }));
+            return new OnlineAdminSession(_access.OpenAdminClient(parse, parse.GetValue(_server)!));
         }
     }
 }

@@ -90,11 +90,14 @@ internal sealed class OfflineAdminSession : IAdminSession
     private readonly IAuditTrail _audit;
     private readonly AccessAdminApi _api;
 
-    private OfflineAdminSession(SqliteAccessStore store, IAuditTrail audit)
+    private readonly Engine.Crypto.KeyRing? _keys;
+
+    private OfflineAdminSession(SqliteAccessStore store, IAuditTrail audit, Engine.Crypto.KeyRing? keys)
     {
         _store = store;
         _audit = audit;
-        _api = new AccessAdminApi(new AccessAdministration(store, audit));
+        _keys = keys;
+        _api = new AccessAdminApi(new AccessAdministration(store, audit), keys is null ? null : new PeerSecrets(keys));
     }
 
     private static AdminCaller Caller => AdminCaller.System;
@@ -112,7 +115,7 @@ internal sealed class OfflineAdminSession : IAdminSession
         var store = await SqliteAccessStore.OpenAsync(data, cancellationToken: cancellationToken).ConfigureAwait(false);
         try
         {
-            return new OfflineAdminSession(store, await openAudit(data, cancellationToken).ConfigureAwait(false));
+            return new OfflineAdminSession(store, await openAudit(data, cancellationToken).ConfigureAwait(false), data.LoadKeyRing());
         }
         catch
         {
@@ -161,5 +164,6 @@ internal sealed class OfflineAdminSession : IAdminSession
         }
 
         await _store.DisposeAsync().ConfigureAwait(false);
+        _keys?.Dispose();
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using TurboMft.Engine.Client;
 
 namespace TurboMft.Host.Cli;
 
@@ -19,19 +18,7 @@ internal static class NotifyCommand
         access.AddTo(test);
         test.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
-            var url = TransferUrl.Parse(parse.GetRequiredValue(server));
-            if (url.RemotePath != RemotePaths.Root)
-            {
-                throw new ArgumentException($"--server '{parse.GetValue(server)}' has a path; give only https://host:port.");
-            }
-
-            using var client = new TurboMftAdminClient(new TurboMftClientOptions
-            {
-                BaseAddress = url.BaseAddress,
-                Token = access.ReadToken(parse),
-                CaCertificatePath = parse.GetValue(access.Ca)?.FullName,
-                PinSha256 = parse.GetValue(access.Pin),
-            });
+            using var client = access.OpenAdminClient(parse, parse.GetRequiredValue(server));
             var result = await client.TestNotificationsAsync(cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

@@ -14,10 +14,11 @@ internal static class ServeCommand
         var listen = new Option<string?>("--listen") { Description = "HOST:PORT to listen on (default 127.0.0.1:8443; port 0 picks one). Env: TURBOMFT_LISTEN.", HelpName = "HOST:PORT" };
         var config = new Option<FileInfo?>("--config") { Description = "Optional JSON settings file; environment and command line override it.", HelpName = "FILE" };
         var policy = new Option<string?>("--policy") { Description = "JSON access policy (roles, users, peers, grants), validated and applied at start. Env: TURBOMFT_POLICY.", HelpName = "FILE" };
-        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy };
+        var site = new Option<string?>("--site") { Description = "This node's site name for replication provenance and its node certificate's CN (default: the host name). Env: TURBOMFT_SITE.", HelpName = "NAME" };
+        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy, site };
         command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
-            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy));
+            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy), parse.GetValue(site));
             if (settings.Policy is not null)
             {
                 // Before anything is created or bound: a bad policy is a usage error naming FILE:LINE:COLUMN.
@@ -34,6 +35,7 @@ internal static class ServeCommand
 
             await output.WriteLineAsync($"TurboMft serving {server.Address} (TLS 1.3; HTTP/1.1, HTTP/2; HTTP/3 {(TurboMftServer.QuicAvailable ? "on" : "off: libmsquic not available")})").ConfigureAwait(false);
             await output.WriteLineAsync($"certificate {server.Fingerprint} ({directory.CertificatePath})").ConfigureAwait(false);
+            await output.WriteLineAsync($"node certificate {server.Node.Fingerprint} ({directory.NodeCertificatePath}), site {server.Node.Site}").ConfigureAwait(false);
             await output.WriteLineAsync($"admin token in {directory.AdminTokenPath}").ConfigureAwait(false);
             await output.WriteLineAsync($"audit log in {directory.AuditPath}").ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -52,7 +54,7 @@ internal static class ServeCommand
     }
 
     /// <summary>Settings from a config file, then TURBOMFT_* environment variables, then the command line (highest).</summary>
-    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null)
+    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null, string? site = null)
     {
         var builder = new ConfigurationBuilder();
         if (configFile is not null)
@@ -80,6 +82,11 @@ internal static class ServeCommand
         if (policy is not null)
         {
             overrides["Policy"] = policy;
+        }
+
+        if (site is not null)
+        {
+            overrides["Site"] = site;
         }
 
         builder.AddInMemoryCollection(overrides);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TurboMft.Engine.Client;
 
 namespace TurboMft.Host.Cli;
 
@@ -16,6 +17,27 @@ internal sealed class ServerAccessOptions
         command.Options.Add(Ca);
         command.Options.Add(Pin);
         command.Options.Add(TokenFile);
+    }
+
+    /// <summary>
+    /// An admin client of <paramref name="server"/> (<c>https://host:port</c>, no path) trusting it per <c>--ca</c>/<c>--pin</c>
+    /// with the token of <see cref="ReadToken"/>.
+    /// </summary>
+    public TurboMftAdminClient OpenAdminClient(ParseResult parse, string server)
+    {
+        var url = TransferUrl.Parse(server);
+        if (url.RemotePath != RemotePaths.Root)
+        {
+            throw new ArgumentException($"--server '{server}' has a path; give only https://host:port.");
+        }
+
+        return new TurboMftAdminClient(new TurboMftClientOptions
+        {
+            BaseAddress = url.BaseAddress,
+            Token = ReadToken(parse),
+            CaCertificatePath = parse.GetValue(Ca)?.FullName,
+            PinSha256 = parse.GetValue(Pin),
+        });
     }
 
     /// <summary>The token from <c>--token-file</c>, else <c>TURBOMFT_TOKEN</c>, else empty (the client then says what to do).</summary>

@@ -21,6 +21,7 @@ public static class TurboMftCommand
             AuditCommand.Create(output, error),
             ContainerCommand.Create(output, error),
             NotifyCommand.Create(output, error),
+            ReplicationCommands.Create(output, error),
         };
         foreach (var transfer in TransferCommands.Create(output, error))
         {

@@ -1,3 +1,4 @@
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Metadata;
@@ -44,6 +45,9 @@ public sealed record FileVersion(
     /// be released or downloaded; a superseded quarantined version keeps its container as evidence until an admin deletes it.
     /// </summary>
     public bool IsCurrent { get; init; } = true;
+
+    /// <summary>For a replicated version: where it comes from (docs/replication.md, "Provenance"); null for a local upload.</summary>
+    public Provenance? Origin { get; init; }
 }
 
 /// <summary>A decision about a held version.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Release;
 using TurboMft.Host.Scanning;
@@ -29,16 +30,18 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public const string FileName = "metadata.db";
 
     /// <summary>The schema version this build creates and reads.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private const int SqliteConstraintPrimaryKey = 1555;
     private const string UploadColumns =
-        "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state, opened_by";
+        "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state, opened_by, " + OriginColumns;
     private const string ChunkColumns =
         "upload_id, chunk_index, byte_offset, stored_length, plain_length, encoding, crc64, sha256, received_at";
     private const string VersionColumns =
         "version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, release_state, uploaded_by, released_at, "
-        + "approval_expires_at, decision, decided_by, decision_reason, decided_at, is_current";
+        + "approval_expires_at, decision, decided_by, decision_reason, decided_at, is_current, " + OriginColumns;
+
+    private const string OriginColumns = "origin_site, origin_path, origin_time, origin_digest, correlation_id";
 
     private const string VerdictColumns = "seq, scanner, scanner_version, outcome, finding, detail, scanned_at";
 
@@ -120,6 +123,64 @@ public sealed class SqliteMetadataStore : IMetadataStore
             PRIMARY KEY (version_id, seq)
         ) STRICT, WITHOUT ROWID;
         """,
+
+        // 3: replication (docs/replication.md): provenance on sessions and versions, the rules, and the durable outbox.
+        """
+        ALTER TABLE uploads ADD COLUMN origin_site TEXT;
+        ALTER TABLE uploads ADD COLUMN origin_path TEXT;
+        ALTER TABLE uploads ADD COLUMN origin_time INTEGER;
+        ALTER TABLE uploads ADD COLUMN origin_digest TEXT;
+        ALTER TABLE uploads ADD COLUMN correlation_id TEXT;
+        ALTER TABLE versions ADD COLUMN origin_site TEXT;
+        ALTER TABLE versions ADD COLUMN origin_path TEXT;
+        ALTER TABLE versions ADD COLUMN origin_time INTEGER;
+        ALTER TABLE versions ADD COLUMN origin_digest TEXT;
+        ALTER TABLE versions ADD COLUMN correlation_id TEXT;
+
+        CREATE TABLE replication_rules (
+            name              TEXT    NOT NULL PRIMARY KEY,
+            area              TEXT    NOT NULL,
+            peer              TEXT    NOT NULL,
+            mode              TEXT    NOT NULL CHECK (mode IN ('push', 'pull')),
+            target            TEXT    NOT NULL,
+            propagate_deletes INTEGER NOT NULL CHECK (propagate_deletes IN (0, 1)),
+            interval_seconds  INTEGER NOT NULL CHECK (interval_seconds >= 0),
+            bandwidth_bps     INTEGER NOT NULL CHECK (bandwidth_bps >= 0),
+            include_globs     TEXT,
+            exclude_globs     TEXT,
+            enabled           INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            created_at        INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE replication_jobs (
+            id               INTEGER NOT NULL PRIMARY KEY,
+            rule             TEXT    NOT NULL,
+            peer             TEXT    NOT NULL,
+            direction        TEXT    NOT NULL CHECK (direction IN ('push', 'pull', 'delete')),
+            subject          TEXT    NOT NULL,
+            version_id       TEXT,
+            source_path      TEXT    NOT NULL,
+            target_path      TEXT    NOT NULL,
+            digest           TEXT,
+            size             INTEGER NOT NULL DEFAULT 0,
+            state            TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed-permanent', 'skipped')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  INTEGER NOT NULL,
+            last_error       TEXT,
+            remote_upload_id TEXT,
+            bytes_sent       INTEGER NOT NULL DEFAULT 0,
+            correlation_id   TEXT    NOT NULL,
+            origin_site      TEXT,
+            origin_path      TEXT,
+            origin_time      INTEGER,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL,
+            completed_at     INTEGER,
+            UNIQUE (subject, peer, direction)
+        ) STRICT;
+        CREATE INDEX replication_jobs_due ON replication_jobs (next_attempt_at, id) WHERE state = 'pending';
+        CREATE INDEX replication_jobs_by_peer ON replication_jobs (peer, state, created_at);
+        """,
     ];
 
     private readonly string _connectionString;
@@ -128,15 +189,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     private SqliteMetadataStore(string databasePath)
     {
         DatabasePath = databasePath;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWrite,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = SqliteSchema.BusyTimeoutMilliseconds / 1000,
-        }.ToString();
+        _connectionString = SqliteSchema.ConnectionString(databasePath);
     }
 
     /// <summary>The database file (absolute).</summary>
@@ -185,8 +238,10 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO uploads ({UploadColumns})
-            VALUES ($id, $path, $size, $chunkSize, $verifyMode, $expectedDigest, $stagingPath, $createdAt, $expiresAt, $state, $openedBy)
+            VALUES ($id, $path, $size, $chunkSize, $verifyMode, $expectedDigest, $stagingPath, $createdAt, $expiresAt, $state, $openedBy,
+                    $originSite, $originPath, $originTime, $originDigest, $correlationId)
             """;
+        AddOrigin(command, upload.Origin);
         command.Parameters.AddWithValue("$id", IdText(upload.Id));
         command.Parameters.AddWithValue("$path", upload.Path);
         command.Parameters.AddWithValue("$size", upload.Size);
@@ -386,9 +441,11 @@ public sealed class SqliteMetadataStore : IMetadataStore
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO versions (version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, upload_id, is_current,
-                                      release_state, uploaded_by, released_at)
-                VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1, $state, $uploadedBy, $releasedAt)
+                                      release_state, uploaded_by, released_at, origin_site, origin_path, origin_time, origin_digest, correlation_id)
+                VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1, $state, $uploadedBy, $releasedAt,
+                        $originSite, $originPath, $originTime, $originDigest, $correlationId)
                 """;
+            AddOrigin(insert, version.Origin);
             insert.Parameters.AddWithValue("$id", IdText(version.VersionId));
             insert.Parameters.AddWithValue("$path", version.Path);
             insert.Parameters.AddWithValue("$size", version.Size);
@@ -721,6 +778,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
                 (UploadState)reader.GetInt32(9))
             {
                 OpenedBy = reader.IsDBNull(10) ? null : reader.GetString(10),
+                Origin = ReadOrigin(reader, 11),
             });
         }
 
@@ -758,7 +816,26 @@ public sealed class SqliteMetadataStore : IMetadataStore
             reader.IsDBNull(14) ? null : reader.GetString(14),
             FromUnixMilliseconds(reader.GetInt64(15))),
         IsCurrent = reader.GetInt64(16) == 1,
+        Origin = ReadOrigin(reader, 17),
     };
+
+    private static void AddOrigin(SqliteCommand command, Provenance? origin)
+    {
+        command.Parameters.AddWithValue("$originSite", (object?)origin?.Site ?? DBNull.Value);
+        command.Parameters.AddWithValue("$originPath", (object?)origin?.Path ?? DBNull.Value);
+        command.Parameters.AddWithValue("$originTime", origin is null ? DBNull.Value : origin.Time.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$originDigest", (object?)origin?.Digest ?? DBNull.Value);
+        command.Parameters.AddWithValue("$correlationId", (object?)origin?.CorrelationId ?? DBNull.Value);
+    }
+
+    private static Provenance? ReadOrigin(SqliteDataReader reader, int first) => reader.IsDBNull(first)
+        ? null
+        : new Provenance(
+            reader.GetString(first),
+            reader.GetString(first + 1),
+            FromUnixMilliseconds(reader.GetInt64(first + 2)),
+            reader.GetString(first + 3),
+            reader.IsDBNull(first + 4) ? null : reader.GetString(first + 4));
 
     private static async Task<IReadOnlyList<FileVersion>> ReadVersionsAsync(SqliteCommand command, CancellationToken cancellationToken)
     {

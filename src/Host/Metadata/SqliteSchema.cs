@@ -12,6 +12,17 @@ internal static class SqliteSchema
     /// <summary>How long a connection waits on another writer's lock.</summary>
     public const int BusyTimeoutMilliseconds = 30_000;
 
+    /// <summary>The connection string every store uses for <paramref name="databasePath"/>: read-write, pooled, foreign keys on.</summary>
+    public static string ConnectionString(string databasePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = databasePath,
+        Mode = SqliteOpenMode.ReadWrite,
+        Cache = SqliteCacheMode.Private,
+        Pooling = true,
+        ForeignKeys = true,
+        DefaultTimeout = BusyTimeoutMilliseconds / 1000,
+    }.ToString();
+
     /// <summary>Creates <paramref name="path"/> empty and owner-only (0600) if it is missing; SQLite's WAL and shared-memory files copy its mode.</summary>
     public static void CreatePrivateFile(string path)
     {

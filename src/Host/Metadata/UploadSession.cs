@@ -1,3 +1,5 @@
+using TurboMft.Engine.Protocol;
+
 namespace TurboMft.Host.Metadata;
 
 /// <summary>An upload in progress (or finished): what is being uploaded, how it is checked, and where it is staged.</summary>
@@ -25,6 +27,9 @@ public sealed record UploadSession(
 {
     /// <summary>Who opened the session: a user name, or <c>peer:NAME</c>; null for sessions opened before this was recorded.</summary>
     public string? OpenedBy { get; init; }
+
+    /// <summary>The provenance a replicating peer declared when it opened the session; given to the version it commits.</summary>
+    public Provenance? Origin { get; init; }
 
     /// <summary>Verify mode: chunk CRC-64s and the <c>sha256-tree</c> digest.</summary>
     public const string FastVerify = "fast";

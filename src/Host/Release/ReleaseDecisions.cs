@@ -15,7 +15,8 @@ namespace TurboMft.Host.Release;
 /// undone, so no version stays downloadable without its audit record. Used by the endpoints, the scan service and the
 /// offline CLI alike.
 /// </summary>
-public sealed class ReleaseDecisions(IMetadataStore metadata, LocalObjectStore store, IAuditTrail audit, TimeProvider time, ILogger<ReleaseDecisions> logger)
+public sealed class ReleaseDecisions(
+    IMetadataStore metadata, LocalObjectStore store, IAuditTrail audit, TimeProvider time, ILogger<ReleaseDecisions> logger, IEnumerable<IVersionObserver>? observers = null)
 {
     /// <summary>Most versions a listing returns.</summary>
     public const int ListLimit = 10_000;
@@ -223,7 +224,6 @@ public sealed class ReleaseDecisions(IMetadataStore metadata, LocalObjectStore s
         try
         {
             await audit.AppendDurableAsync(record, CancellationToken.None).ConfigureAwait(false);
-            return true;
         }
         catch (AuditUnavailableException e) when (change.State == ReleaseState.Released)
         {
@@ -233,6 +233,17 @@ public sealed class ReleaseDecisions(IMetadataStore metadata, LocalObjectStore s
                 version.VersionId, version.Path, record.Action, e.Message, undone ? "undone" : "NOT undone (it changed meanwhile)");
             throw;
         }
+
+        if (change.State == ReleaseState.Released)
+        {
+            var released = version with { State = ReleaseState.Released, ReleasedAt = change.At };
+            foreach (var observer in observers ?? [])
+            {
+                await observer.ReleasedAsync(released, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return true;
     }
 
     private async Task<ReleaseException> ConflictAsync(Guid versionId, ReleaseState needed, CancellationToken cancellationToken) =>

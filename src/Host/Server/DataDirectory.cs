@@ -26,6 +26,12 @@ public sealed class DataDirectory
     /// <summary>PEM private key (0600).</summary>
     public string CertificateKeyPath => Path.Combine(Root, "tls", "server.key");
 
+    /// <summary>The node's client certificate (PEM), presented to peer sites when replicating (docs/replication.md).</summary>
+    public string NodeCertificatePath => Path.Combine(Root, "tls", "node.crt");
+
+    /// <summary>The node certificate's private key (0600).</summary>
+    public string NodeKeyPath => Path.Combine(Root, "tls", "node.key");
+
     /// <summary>Master key file (0600), unless <c>TURBOMFT_MASTER_KEY</c> is set.</summary>
     public string MasterKeyPath => Path.Combine(Root, "keys", "master.key");
 
@@ -117,6 +123,25 @@ public sealed class DataDirectory
             ? new DataDirectory(root)
             : throw new DirectoryNotFoundException($"No data directory at {root}: check --data (a server creates it on its first start).");
     }
+
+    /// <summary>
+    /// Creates the node certificate (CN = <paramref name="site"/>) when it is missing, also in a data directory made before
+    /// replication existed; returns true when it did. An existing certificate is kept whatever its CN (its pin is what peers trust).
+    /// </summary>
+    public bool EnsureNodeCertificate(string site)
+    {
+        if (File.Exists(NodeCertificatePath) && File.Exists(NodeKeyPath))
+        {
+            return false;
+        }
+
+        File.Delete(NodeKeyPath);
+        TlsCertificate.CreateNodeCertificate(NodeCertificatePath, NodeKeyPath, site);
+        return true;
+    }
+
+    /// <summary>Loads the node certificate with its key, refusing a key file others can read.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 LoadNodeCertificate() => TlsCertificate.Load(NodeCertificatePath, NodeKeyPath);
 
     /// <summary>Loads the audit key: <c>TURBOMFT_AUDIT_KEY</c> if set, else the key file (refused if others can read it).</summary>
     /// <exception cref="AuditKeyException">The key is missing, unsafe or malformed.</exception>

@@ -61,6 +61,11 @@ public static class FileEndpoints
         var expected = new byte[SHA256.HashSizeInBytes];
         var hasDigest = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ReprDigest], expected)
             || DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ContentDigest], expected);
+        if (!ProvenanceHeaders.TryRead(context, out var origin, out var originError))
+        {
+            return originError;
+        }
+
         var chunkSize = settings.OneShotChunkSize;
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);
@@ -136,6 +141,17 @@ public static class FileEndpoints
                     }
 
                     summary = writer.Complete(total, null, wholeSha);
+                    if (origin is not null && summary.Digest != FileDigest.Parse(origin.Digest))
+                    {
+                        audit.Append(AuditActors.Event(context, "replication.received", AuditOutcome.Failure, remote.Value) with
+                        {
+                            Size = total,
+                            Digest = summary.Digest.ToString(),
+                            CorrelationId = origin.CorrelationId ?? context.TraceIdentifier,
+                            Detail = $"file-digest-mismatch: origin {origin.Site} declared {origin.Digest}",
+                        });
+                        return Problems.Unverified("file-digest-mismatch", $"The body hashes to {summary.Digest}, not the {Provenance.DigestHeader} {origin.Digest}; nothing was committed.");
+                    }
                 }
                 finally
                 {
@@ -151,10 +167,12 @@ public static class FileEndpoints
             {
                 State = ReleaseState.PendingScan,
                 UploadedBy = ReleaseCaller.IdentityOf(context.GetPrincipal()),
+                Origin = origin,
             };
             var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
             versionCommitted = true;
             UploadRegistry.DeleteReplaced(store, previous);
+            ProvenanceHeaders.AuditReceived(context, audit, version);
             await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, version), cancellationToken).ConfigureAwait(false);
             var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
             return Results.Created($"/v1/files{remote.Value}", await UploadEndpoints.CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
@@ -218,6 +236,8 @@ public static class FileEndpoints
         {
             headers[ProtocolHeaders.ReprDigest] = DigestFields.FormatSha256(Convert.FromHexString(sha["sha256:".Length..]));
         }
+
+        ProvenanceHeaders.Write(headers, version.Origin);
 
         long start = 0, end = version.Size - 1;
         var partial = false;
@@ -304,7 +324,8 @@ public static class FileEndpoints
         return Results.Empty;
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, LocalObjectStore store, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(
+        HttpContext context, LocalObjectStore store, IMetadataStore metadata, IAuditTrail audit, IEnumerable<IVersionObserver> observers, CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
@@ -325,6 +346,11 @@ public static class FileEndpoints
 
         store.Delete(removed.ObjectKey);
         await audit.AppendDurableAsync(AuditActors.Event(context, "file.delete", AuditOutcome.Success, removed.Path) with { Size = removed.Size, Digest = removed.Digest }, cancellationToken).ConfigureAwait(false);
+        foreach (var observer in observers)
+        {
+            await observer.DeletedAsync(removed, CancellationToken.None).ConfigureAwait(false);
+        }
+
         return Results.NoContent();
     }
 
@@ -373,7 +399,7 @@ public static class FileEndpoints
         audit.Append(AuditActors.Event(context, "file.list", AuditOutcome.Success, root.Value) with { Detail = $"{versions.Count} files" });
         return Results.Json(new
         {
-            files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt, state = v.State.ToName() }),
+            files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt, state = v.State.ToName(), origin = ProvenanceHeaders.View(v.Origin) }),
         });
     }
 
@@ -392,6 +418,9 @@ public static class FileEndpoints
         var state = version.State.ToName();
         var headers = context.Response.Headers;
         headers[ProtocolHeaders.ReleaseState] = state;
+
+        // The digest of a held version lets a replicating peer see that it already sent this file (docs/replication.md).
+        headers[ProtocolHeaders.Digest] = version.Digest;
         var (type, detail) = version.State switch
         {
             ReleaseState.Quarantined => ("file-quarantined",

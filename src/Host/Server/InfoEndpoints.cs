@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Native;
 using TurboMft.Host.Access;
+using TurboMft.Host.Replication;
 
 namespace TurboMft.Host.Server;
 
@@ -19,7 +20,7 @@ public static class InfoEndpoints
     public static IEndpointRouteBuilder MapInfoEndpoints(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/healthz", () => Results.Text("ok\n", "text/plain")).AllowAnonymousAccess();
-        routes.MapGet("/v1/info", (ServerSettings settings) =>
+        routes.MapGet("/v1/info", (ServerSettings settings, NodeIdentity node) =>
         {
             var cpu = CpuFeatures.Current;
             var quic = TurboMftServer.QuicAvailable;
@@ -28,6 +29,8 @@ public static class InfoEndpoints
                 product = "TurboMft",
                 version = Version,
                 tls = "1.3",
+                site = node.Site,
+                nodeCertificate = node.Fingerprint,
                 protocols = quic ? new[] { "http/1.1", "h2", "h3" } : ["http/1.1", "h2"],
                 quic = new
                 {

@@ -14,6 +14,15 @@ public sealed class ServerSettings
     /// <summary>Data directory: metadata, access database, containers, TLS material, keys, admin token.</summary>
     public string Data { get; set; } = string.Empty;
 
+    /// <summary>
+    /// This node's site name: the common name of its node certificate when that is created, and the origin recorded in the
+    /// provenance of files it replicates (docs/replication.md). Default: the host name.
+    /// </summary>
+    public string Site { get; set; } = Environment.MachineName;
+
+    /// <summary>Replication worker settings (docs/replication.md, "Settings").</summary>
+    public Replication.ReplicationSettings Replication { get; set; } = new();
+
     /// <summary>Listen endpoint HOST:PORT; port 0 picks a free port.</summary>
     public string Listen { get; set; } = "127.0.0.1:8443";
 

@@ -25,6 +25,32 @@ public static class TlsCertificate
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = DateTimeOffset.UtcNow;
         using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(2));
+        WritePair(certificate, key, certificatePath, keyPath);
+    }
+
+    /// <summary>
+    /// Creates the node's client certificate for replication (docs/replication.md, "Node identity"): self-signed ECDSA P-256,
+    /// subject CN = <paramref name="site"/>, EKU clientAuth only, valid ten years; key written 0600. Peers pin its SHA-256.
+    /// </summary>
+    public static void CreateNodeCertificate(string certificatePath, string keyPath, string site)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(site);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var name = new X500DistinguishedNameBuilder();
+        name.AddOrganizationName("TurboMft node");
+        name.AddCommonName(site);
+        var request = new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(10));
+        WritePair(certificate, key, certificatePath, keyPath);
+    }
+
+    private static void WritePair(X509Certificate2 certificate, ECDsa key, string certificatePath, string keyPath)
+    {
         using (var keyFile = DurableFileSystem.CreateOwnerOnly(keyPath))
         using (var writer = new StreamWriter(keyFile))
         {

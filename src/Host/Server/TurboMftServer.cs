@@ -17,6 +17,7 @@ using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Release;
+using TurboMft.Host.Replication;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
@@ -33,10 +34,12 @@ public sealed class TurboMftServer : IAsyncDisposable
     private readonly AuditLog _audit;
     private readonly SqliteAccessStore _access;
     private readonly AccessPolicy? _policy;
+    private readonly NodeIdentity _node;
     private bool _started;
 
-    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, SqliteAccessStore access, AccessPolicy? policy)
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, SqliteAccessStore access, AccessPolicy? policy, NodeIdentity node)
     {
+        _node = node;
         _app = app;
         _keys = keys;
         _certificate = certificate;
@@ -51,6 +54,9 @@ public sealed class TurboMftServer : IAsyncDisposable
 
     /// <summary>The certificate's SHA-256 fingerprint (<c>sha256:…</c>), for clients' <c>--pin</c>.</summary>
     public string Fingerprint => TlsCertificate.Fingerprint(_certificate);
+
+    /// <summary>This node's site name and replication client certificate (docs/replication.md, "Node identity").</summary>
+    public NodeIdentity Node => _node;
 
     /// <summary>Whether HTTP/3 is served (needs libmsquic; Kestrel silently drops it otherwise, so it is decided here).</summary>
     public static bool QuicAvailable => (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()) && QuicListener.IsSupported;
@@ -79,17 +85,22 @@ public sealed class TurboMftServer : IAsyncDisposable
         ContentPolicies.FromSettings(settings.Content);
         settings.Content.ValidateRelease();
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
+        settings.Replication.Validate();
+        var site = NodeIdentity.ValidateSite(settings.Site);
+        data.EnsureNodeCertificate(site);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
+        var node = new NodeIdentity(site, data.LoadNodeCertificate());
         var keys = data.LoadKeyRing();
 
         // Exclusive: a second server (or an offline command) on this directory stops here (docs/audit.md).
         var audit = AuditLog.Open(data);
         try
         {
-            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications);
+            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications, node);
         }
         catch
         {
+            node.Dispose();
             audit.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }
@@ -105,7 +116,8 @@ public sealed class TurboMftServer : IAsyncDisposable
         KeyRing keys,
         AuditLog audit,
         AccessPolicy? policy,
-        NotificationTargets notifications)
+        NotificationTargets notifications,
+        NodeIdentity node)
     {
         var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
             .GetAwaiter().GetResult();
@@ -147,6 +159,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(audit);
         builder.Services.AddSingleton<IAuditTrail>(audit);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -167,12 +180,24 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddHostedService<AuditWatch>();
         builder.Services.AddSingleton<IScannerChain>(provider =>
             ScannerChain.Create(settings.Content, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(provider => new ReplicationStore(data.MetadataPath, provider.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ReplicationOutbox>();
+        builder.Services.AddSingleton<IVersionObserver>(provider => provider.GetRequiredService<ReplicationOutbox>());
+        builder.Services.AddSingleton<ReplicationActivity>();
+        builder.Services.AddSingleton<ReplicationMetrics>();
+        builder.Services.AddSingleton<PeerConnections>();
+        builder.Services.AddSingleton<PushReplicator>();
+        builder.Services.AddSingleton<PullReplicator>();
+        builder.Services.AddSingleton<ReplicationWorker>();
+        builder.Services.AddSingleton<ReplicationAdministration>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ReplicationWorker>());
         builder.Services.AddSingleton<ReleaseDecisions>();
         builder.Services.AddSingleton<ScanService>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<ScanService>());
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IAccessAuthenticator>(access);
         builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
+        builder.Services.AddSingleton(new PeerSecrets(keys));
         builder.Services.AddSingleton<AccessAdminApi>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
@@ -195,8 +220,9 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapAuthEndpoints();
         app.MapReleaseEndpoints();
         app.MapMetricsEndpoint();
+        app.MapReplicationEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
-        return new TurboMftServer(app, keys, certificate, data, audit, access, policy);
+        return new TurboMftServer(app, keys, certificate, data, audit, access, policy, node);
     }
 
     /// <summary>Applies the policy file, if one is configured, then starts listening and records <c>server.start</c> durably.</summary>
@@ -243,6 +269,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         await _audit.DisposeAsync().ConfigureAwait(false);
         _keys.Dispose();
         _certificate.Dispose();
+        _node.Dispose();
     }
 
     private static AuditEvent SystemEvent(string action, string? detail) =>

@@ -90,9 +90,31 @@ public static class UploadEndpoints
             expected = parsed;
         }
 
-        var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, ReleaseCaller.IdentityOf(context.GetPrincipal()), cancellationToken).ConfigureAwait(false);
+        if (!ProvenanceHeaders.TryRead(context, out var origin, out var originError))
+        {
+            return originError;
+        }
+
+        if (origin is not null)
+        {
+            // The origin's digest is what the commit must hash to: a replica can never differ from what its origin declared.
+            var declared = FileDigest.Parse(origin.Digest);
+            if (expected is { } given && given != declared)
+            {
+                return Problems.BadRequest("invalid-provenance", $"digest {given} differs from {Provenance.DigestHeader} {declared}.");
+            }
+
+            expected = declared;
+        }
+
+        var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, ReleaseCaller.IdentityOf(context.GetPrincipal()), cancellationToken, origin).ConfigureAwait(false);
         await audit.AppendDurableAsync(
-            AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with { Size = request.Size, Detail = $"upload {upload.Session.Id}" },
+            AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with
+            {
+                Size = request.Size,
+                Detail = $"upload {upload.Session.Id}",
+                CorrelationId = origin?.CorrelationId ?? context.TraceIdentifier,
+            },
             cancellationToken).ConfigureAwait(false);
         return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
     }
@@ -341,6 +363,7 @@ public static class UploadEndpoints
         }
 
         // On disk before the client hears of it (docs/audit.md, "Durability").
+        ProvenanceHeaders.AuditReceived(context, audit, version);
         await audit.AppendDurableAsync(Uploaded(context, version), cancellationToken).ConfigureAwait(false);
         var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
         return Results.Json(await CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
@@ -352,6 +375,7 @@ public static class UploadEndpoints
         Size = version.Size,
         Digest = version.Digest,
         Detail = $"version {version.VersionId}",
+        CorrelationId = version.Origin?.CorrelationId ?? context.TraceIdentifier,
     };
 
     private static async Task<IResult> AbortAsync(Guid id, HttpContext context, UploadRegistry uploads, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
@@ -402,6 +426,7 @@ public static class UploadEndpoints
             committedAt = version.CommittedAt,
             state = state.ToName(),
             findings,
+            origin = ProvenanceHeaders.View(version.Origin),
         };
     }
 

@@ -4,6 +4,7 @@ using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
@@ -24,7 +25,7 @@ public sealed class UploadRegistry(
     private readonly SemaphoreSlim _opening = new(1, 1);
 
     /// <summary>Opens a new session and its staging container (disk space reserved up front); <paramref name="openedBy"/> is recorded with it.</summary>
-    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken)
+    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken, Provenance? origin = null)
     {
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);
@@ -32,6 +33,7 @@ public sealed class UploadRegistry(
         var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open)
         {
             OpenedBy = openedBy,
+            Origin = origin,
         };
         var key = DataKey.Generate();
         try
@@ -147,6 +149,7 @@ public sealed class UploadRegistry(
         {
             State = ReleaseState.PendingScan,
             UploadedBy = uploadedBy ?? session.OpenedBy,
+            Origin = session.Origin,
         };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
         metrics.UploadEnded(UploadOutcome.Committed, version.Size);
@@ -172,6 +175,7 @@ public sealed class UploadRegistry(
             // Pending a scan: the service's sweep finds it.
             State = ReleaseState.PendingScan,
             UploadedBy = session.OpenedBy,
+            Origin = session.Origin,
         };
         var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
         metrics.UploadEnded(UploadOutcome.Committed, version.Size);

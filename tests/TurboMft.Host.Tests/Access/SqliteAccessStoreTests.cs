@@ -94,7 +94,7 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         var principal = (await _f.Store.AuthenticateTokenAsync(_f.Data.ReadAdminToken())).Principal!;
         var roles = (await _f.Admin.ListRolesAsync()).ToDictionary(r => r.Name);
 
-        Assert.Equal(2L, await ScalarAsync("SELECT version FROM schema_version"));
+        Assert.Equal((long)SqliteAccessStore.SchemaVersion, await ScalarAsync("SELECT version FROM schema_version"));
         Assert.True(principal.Grants.Allows(Permission.Metrics, RemotePath.Root));
         Assert.Equal(Permission.All, roles["admin"].Permissions);
         Assert.Equal(Permission.All, roles["everything"].Permissions);

@@ -1,0 +1,217 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Buffers;
+using TurboMft.Engine.Client;
+using TurboMft.Engine.Compression;
+using TurboMft.Engine.Container;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Protocol;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Audit;
+using TurboMft.Host.Metadata;
+using TurboMft.Host.Release;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Replication;
+
+/// <summary>
+/// Pull rules (docs/replication.md, "Pull"): this node lists the peer's area, enqueues a pull job for every released file
+/// whose digest it lacks at the mapped path, and fetches each one by chunk-aligned ranges into a local upload session,
+/// committed through the normal path (staging container, digest check, commit, scan, release). The session id is kept in
+/// the job, so an interrupted pull resumes by chunk. The peer never connects to this node.
+/// </summary>
+public sealed class PullReplicator(
+    ReplicationStore store,
+    PeerConnections peers,
+    UploadRegistry uploads,
+    IMetadataStore metadata,
+    ScanService scans,
+    IAuditTrail audit,
+    ServerSettings settings,
+    TimeProvider time,
+    ILogger<PullReplicator> logger)
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastPoll = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _sites = new(StringComparer.Ordinal);
+
+    /// <summary>Polls every enabled pull rule whose interval (or <c>Replication:PollSeconds</c>) has passed.</summary>
+    public async Task PollDueRulesAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var rule in (await store.ListRulesAsync(cancellationToken).ConfigureAwait(false)).Where(r => r.Enabled && r.Mode == ReplicationMode.Pull))
+        {
+            var every = rule.Interval ?? TimeSpan.FromSeconds(settings.Replication.PollSeconds);
+            if (_lastPoll.TryGetValue(rule.Name, out var last) && now - last < every)
+            {
+                continue;
+            }
+
+            _lastPoll[rule.Name] = now;
+            try
+            {
+                await PollAsync(rule, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogInformation("Pull rule {Rule}: cannot list peer {Peer} now: {Reason}", rule.Name, rule.Peer, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Lists the peer's area and enqueues what this node lacks; returns how many jobs were added.</summary>
+    public async Task<int> PollAsync(ReplicationRule rule, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var client = await peers.GetAsync(rule.Peer, cancellationToken).ConfigureAwait(false);
+        var added = 0;
+        foreach (var file in await client.ListAsync(rule.Area.Value, cancellationToken).ConfigureAwait(false))
+        {
+            if (file.State is not (null or ReleaseStates.Released) || file.Digest is null || !rule.Covers(file.Path))
+            {
+                continue;
+            }
+
+            var local = rule.MapToTarget(file.Path);
+            if (await metadata.GetCurrentVersionAsync(local, cancellationToken).ConfigureAwait(false) is { } current && current.Digest == file.Digest)
+            {
+                continue;
+            }
+
+            var subject = file.Digest + "\n" + file.Path;
+            var job = new ReplicationJob(0, rule.Name, rule.Peer, ReplicationDirection.Pull, subject, null, file.Path, local, file.Digest, file.Size,
+                ReplicationJobState.Pending, 0, DateTimeOffset.MinValue, null, null, 0, Guid.CreateVersion7().ToString("D"), null, null, file.CommittedAt, DateTimeOffset.MinValue);
+            if (await store.EnqueueAsync(job, cancellationToken).ConfigureAwait(false))
+            {
+                added++;
+            }
+        }
+
+        return added;
+    }
+
+    /// <summary>One attempt of pull job <paramref name="job"/> from <paramref name="peer"/>.</summary>
+    public async Task<JobOutcome> PullAsync(ReplicationJob job, TurboMftClient peer, BandwidthLimiter? bandwidth, Action<long> bytesReceived, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(peer);
+        var expected = FileDigest.Parse(job.Digest!);
+        if (await metadata.GetCurrentVersionAsync(job.TargetPath, cancellationToken).ConfigureAwait(false) is { } current && current.Digest == job.Digest)
+        {
+            return await SkippedAsync(job, "this node already holds this digest at the target path", cancellationToken).ConfigureAwait(false);
+        }
+
+        var head = await peer.HeadAsync(job.SourcePath, cancellationToken).ConfigureAwait(false);
+        if (head is null || head.Digest != expected || head.State != ReleaseStates.Released || head.ChunkSize == 0)
+        {
+            return await SkippedAsync(job, "the peer no longer offers this digest at the path (a newer poll fetches what is there now)", cancellationToken).ConfigureAwait(false);
+        }
+
+        var site = await SiteOfAsync(job.Peer, peer, cancellationToken).ConfigureAwait(false);
+        var origin = head.Provenance is { } forwarded
+            ? forwarded with { CorrelationId = forwarded.CorrelationId ?? job.CorrelationId }
+            : new Provenance(site, job.SourcePath, job.OriginTime ?? time.GetUtcNow(), job.Digest!, job.CorrelationId);
+        var upload = await OpenOrResumeAsync(job, head, expected, origin, cancellationToken).ConfigureAwait(false);
+        var resumed = upload.Session.Id.ToString("D") == job.RemoteUploadId;
+        var geometry = upload.Geometry;
+        var held = upload.Writer.HeldChunks().ToHashSet();
+        using var pool = new ChunkBufferPool(ContainerFormat.BufferSizeFor(geometry.ChunkSize), settings.Replication.Connections);
+        var received = 0L;
+        await Parallel.ForEachAsync(
+            LongRange(geometry.ChunkCount).Where(i => !held.Contains(i)),
+            new ParallelOptions { MaxDegreeOfParallelism = settings.Replication.Connections, CancellationToken = cancellationToken },
+            async (index, token) =>
+            {
+                var length = geometry.LengthOf(index);
+                var buffer = await pool.RentAsync(token).ConfigureAwait(false);
+                try
+                {
+                    if (bandwidth is not null)
+                    {
+                        await bandwidth.WaitAsync(length, token).ConfigureAwait(false);
+                    }
+
+                    var body = buffer.Memory.Slice(ContainerFormat.RecordHeaderSize, length);
+                    await peer.ReadRangeAsync(job.SourcePath, geometry.OffsetOf(index), body, head.ETag, token).ConfigureAwait(false);
+                    var crc = ChunkCrc.Compute(body.Span);
+                    var sha = SHA256.HashData(body.Span);
+                    ChunkEntry entry = default;
+                    if (!upload.TryWrite(sealer => entry = upload.Writer.WriteEncodedChunk(sealer, index, buffer, length, ChunkEncoding.Raw, length, crc, sha)))
+                    {
+                        throw new UploadClosedException(upload.Session.Id);
+                    }
+
+                    await metadata.RecordChunkAsync(new ChunkReceipt(upload.Session.Id, index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, time.GetUtcNow()), token).ConfigureAwait(false);
+                    Interlocked.Add(ref received, length);
+                    bytesReceived(length);
+                }
+                finally
+                {
+                    pool.Return(buffer);
+                }
+            }).ConfigureAwait(false);
+
+        var version = await uploads.CompleteAsync(upload, expected, "peer:" + job.Peer, cancellationToken).ConfigureAwait(false);
+        await audit.AppendDurableAsync(PushReplicator.Event(job, "file.upload", AuditOutcome.Success) with
+        {
+            Path = version.Path,
+            Detail = $"version {version.VersionId} pulled from peer {job.Peer}",
+        }, cancellationToken).ConfigureAwait(false);
+        await audit.AppendDurableAsync(PushReplicator.Event(job, "replication.received", AuditOutcome.Success) with
+        {
+            Path = version.Path,
+            Detail = $"version {version.VersionId} pulled from peer {job.Peer}:{job.SourcePath}, origin {origin.Site}:{origin.Path}; {received} bytes"
+                + (resumed ? $", resumed ({held.Count} chunks already here)" : string.Empty),
+        }, cancellationToken).ConfigureAwait(false);
+        await audit.AppendDurableAsync(PushReplicator.Event(job, "replication.verified", AuditOutcome.Success) with
+        {
+            Path = version.Path,
+            Detail = $"committed {version.Digest}, equal to peer {job.Peer}'s",
+        }, cancellationToken).ConfigureAwait(false);
+        scans.Submit(version.VersionId);
+        return new JobOutcome(ReplicationJobState.Done, resumed ? "resumed" : null);
+    }
+
+    private async Task<OpenUpload> OpenOrResumeAsync(ReplicationJob job, RemoteFileState head, FileDigest expected, Provenance origin, CancellationToken cancellationToken)
+    {
+        if (job.RemoteUploadId is { } kept && Guid.TryParse(kept, out var id))
+        {
+            var (open, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (open is not null && session is not null && session.Path == job.TargetPath && session.Size == head.Size && session.ChunkSize == head.ChunkSize)
+            {
+                return open;
+            }
+        }
+
+        var created = await uploads.CreateAsync(RemotePath.Parse(job.TargetPath), head.Size, head.ChunkSize, UploadSession.FastVerify, expected, "peer:" + job.Peer, cancellationToken, origin).ConfigureAwait(false);
+        await store.SetRemoteUploadAsync(job.Id, created.Session.Id.ToString("D"), cancellationToken).ConfigureAwait(false);
+        return created;
+    }
+
+    private async Task<string> SiteOfAsync(string peerName, TurboMftClient peer, CancellationToken cancellationToken)
+    {
+        if (_sites.TryGetValue(peerName, out var site))
+        {
+            return site;
+        }
+
+        var info = await peer.InfoAsync(cancellationToken).ConfigureAwait(false);
+        site = info.TryGetProperty("site", out var s) && s.GetString() is { Length: > 0 } named ? named : peerName;
+        _sites[peerName] = site;
+        return site;
+    }
+
+    private async Task<JobOutcome> SkippedAsync(ReplicationJob job, string why, CancellationToken cancellationToken)
+    {
+        await audit.AppendDurableAsync(PushReplicator.Event(job, "replication.skipped", AuditOutcome.Success) with { Path = job.TargetPath, Detail = $"pull from peer {job.Peer}: {why}" }, cancellationToken).ConfigureAwait(false);
+        return new JobOutcome(ReplicationJobState.Skipped, why);
+    }
+
+    private static IEnumerable<long> LongRange(long count)
+    {
+        for (var i = 0L; i < count; i++)
+        {
+            yield return i;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+namespace TurboMft.Host.Replication;
+
+/// <summary>The replication worker's settings, section <c>Replication</c> (docs/replication.md, "Settings").</summary>
+public sealed class ReplicationSettings
+{
+    /// <summary>Whether this node runs its replication worker and pull poller (rules are kept either way).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Jobs read from the outbox per round: the worker never holds more than this many in memory.</summary>
+    public int Batch { get; set; } = 32;
+
+    /// <summary>Jobs running at once towards one peer.</summary>
+    public int ConcurrencyPerPeer { get; set; } = 8;
+
+    /// <summary>Jobs running at once over all peers.</summary>
+    public int MaxConcurrentJobs { get; set; } = 16;
+
+    /// <summary>Chunks in flight per file transfer (connections to the peer).</summary>
+    public int Connections { get; set; } = 4;
+
+    /// <summary>First retry delay in seconds; doubled per attempt, with full jitter.</summary>
+    public double RetryBaseSeconds { get; set; } = 2;
+
+    /// <summary>Longest retry delay in seconds.</summary>
+    public double RetryMaxSeconds { get; set; } = 300;
+
+    /// <summary>Seconds between two polls of a continuous pull rule's peer area.</summary>
+    public double PollSeconds { get; set; } = 30;
+
+    /// <summary>Seconds between two sweeps that enqueue released versions lacking a job (after a crash between release and enqueue).</summary>
+    public double SweepSeconds { get; set; } = 60;
+
+    /// <summary>Longest idle wait of the worker in seconds before it looks at the outbox again without being woken.</summary>
+    public double IdleSeconds { get; set; } = 5;
+
+    /// <summary>Per-request timeout towards a peer in seconds (one chunk), so a peer that stops answering fails the attempt.</summary>
+    public double RequestTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
+    public void Validate()
+    {
+        Check(Batch is >= 1 and <= 10_000, $"Replication:Batch is {Batch}; give 1 to 10000.");
+        Check(ConcurrencyPerPeer is >= 1 and <= 64, $"Replication:ConcurrencyPerPeer is {ConcurrencyPerPeer}; give 1 to 64.");
+        Check(MaxConcurrentJobs is >= 1 and <= 256, $"Replication:MaxConcurrentJobs is {MaxConcurrentJobs}; give 1 to 256.");
+        Check(Connections is >= 1 and <= 64, $"Replication:Connections is {Connections}; give 1 to 64.");
+        Check(RetryBaseSeconds > 0 && RetryMaxSeconds >= RetryBaseSeconds, $"Replication:RetryBaseSeconds ({RetryBaseSeconds}) must be positive and at most RetryMaxSeconds ({RetryMaxSeconds}).");
+        Check(PollSeconds > 0 && SweepSeconds > 0 && IdleSeconds > 0 && RequestTimeoutSeconds > 0, "Replication:PollSeconds, SweepSeconds, IdleSeconds and RequestTimeoutSeconds must be positive.");
+    }
+
+    private static void Check(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using TurboMft.Engine.Client;
+using TurboMft.Engine.Datasets;
+
+namespace TurboMft.Host.Tests.Replication;
+
+/// <summary>Push replication between real nodes on loopback: fan-out, dedup, provenance through a relay, delete propagation.</summary>
+public sealed class ReplicationPushTests : IAsyncLifetime
+{
+    private ReplicationNode _a = null!;
+    private ReplicationNode _b = null!;
+    private ReplicationNode _c = null!;
+    private string _work = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _a = await ReplicationNode.StartAsync("site-a");
+        _b = await ReplicationNode.StartAsync("site-b");
+        _c = await ReplicationNode.StartAsync("site-c");
+        _work = Directory.CreateTempSubdirectory("tmf-repl-files-").FullName;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
+        await _c.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_push_rule_sends_each_released_file_to_two_peers_with_equal_digests_and_one_correlation_id_per_version_on_all_ends()
+    {
+        foreach (var peer in new[] { _b, _c })
+        {
+            await peer.AcceptAsync(_a, "/plant", "uploader", "downloader");
+            await _a.AddOutboundAsync(peer);
+            await _a.AddRuleAsync(new AddReplicationRuleRequest("to-" + peer.Site, "/plant", peer.Site));
+        }
+
+        var files = await WriteFilesAsync(("a.csv", 10_000), ("b.bin", 9 * 1024 * 1024 + 17), ("empty.txt", 0), ("deep/c.csv", 300_000));
+        using (var client = _a.AdminClient())
+        {
+            await client.PushAsync([.. files.Select(f => new TransferItem(f.Local, "/plant/" + f.Name))], cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var source = await _a.ListAsync("/plant");
+        Assert.Equal(4, source.Count);
+        foreach (var peer in new[] { _b, _c })
+        {
+            await ReplicationNode.WaitUntilAsync(async () => (await peer.ListAsync("/plant")).Count == 4, TimeSpan.FromSeconds(60), $"4 files on {peer.Site}");
+            var replica = await peer.ListAsync("/plant");
+            Assert.All(source, f => Assert.Equal(f.Value.Digest, replica[f.Key].Digest));
+        }
+
+        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.All(p => p.Backlog == 0 && p.Done == 4), TimeSpan.FromSeconds(30), "jobs done");
+        await Task.Delay(1500);
+        var sent = _a.Audit().Where(r => r.Action == "replication.verified").ToList();
+        Assert.Equal(8, sent.Count);
+        foreach (var peer in new[] { _b, _c })
+        {
+            var received = peer.Audit().Where(r => r.Action == "replication.received").ToList();
+            Assert.Equal(4, received.Count);
+            Assert.All(received, r => Assert.Contains(sent, s => s.CorrelationId == r.CorrelationId && s.Digest == r.Digest));
+            Assert.All(received, r => Assert.Equal("site-a", r.Actor.Peer));
+        }
+
+        // One id per version: both peers' records of a file carry the same one.
+        Assert.Equal(4, sent.Select(s => s.CorrelationId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_file_the_peer_already_holds_is_skipped_without_sending_a_chunk()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await _b.AcceptAsync(_a, "/plant", "uploader", "downloader");
+        await _a.AddOutboundAsync(_b);
+        var files = await WriteFilesAsync(("same.bin", 6 * 1024 * 1024));
+        using (var client = _b.AdminClient())
+        {
+            await client.PushAsync([new TransferItem(files[0].Local, "/plant/same.bin")], cancellationToken: ct);
+        }
+
+        using (var client = _a.AdminClient())
+        {
+            await client.PushAsync([new TransferItem(files[0].Local, "/plant/same.bin")], cancellationToken: ct);
+        }
+
+        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", _b.Site));
+        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.Single().Skipped == 1, TimeSpan.FromSeconds(30), "the job skipped");
+        var job = (await _a.Outbox.ListJobsAsync(_b.Site, 10, ct)).Single();
+        Assert.Equal("skipped", job.State);
+        Assert.Equal(0, job.BytesSent);
+        await Task.Delay(1500, ct);
+        Assert.DoesNotContain(_b.Audit(), r => r.Actor.Peer == "site-a" && r.Action is "upload.open" or "file.upload");
+        Assert.Contains(_a.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == job.CorrelationId);
+    }
+
+    [Fact]
+    public async Task A_relay_keeps_the_origin_site_path_time_and_digest_and_its_correlation_id()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await _b.AcceptAsync(_a, "/dmz", "uploader", "downloader");
+        await _a.AddOutboundAsync(_b);
+        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-dmz", "/ot", _b.Site, Target: "/dmz/in"));
+        await _c.AcceptAsync(_b, "/corp", "uploader", "downloader");
+        await _b.AddOutboundAsync(_c);
+        await _b.AddRuleAsync(new AddReplicationRuleRequest("to-corp", "/dmz/in", _c.Site, Target: "/corp/plant1"));
+        var files = await WriteFilesAsync(("export.csv", 5 * 1024 * 1024 + 3));
+        using (var client = _a.AdminClient())
+        {
+            await client.PushAsync([new TransferItem(files[0].Local, "/ot/line1/export.csv")], cancellationToken: ct);
+        }
+
+        var origin = (await _a.ListAsync("/ot"))["/ot/line1/export.csv"];
+        await ReplicationNode.WaitUntilAsync(async () => (await _c.ListAsync("/corp")).ContainsKey("/corp/plant1/line1/export.csv"), TimeSpan.FromSeconds(60), "the file at C");
+        using var atC = _c.AdminClient();
+        var head = await atC.HeadAsync("/corp/plant1/line1/export.csv", ct);
+        Assert.NotNull(head?.Provenance);
+        Assert.Equal("site-a", head.Provenance.Site);
+        Assert.Equal("/ot/line1/export.csv", head.Provenance.Path);
+        Assert.Equal(origin.Digest, head.Provenance.Digest);
+        Assert.Equal(origin.Digest, head.Digest?.ToString());
+        Assert.Equal(origin.CommittedAt!.Value.ToUnixTimeMilliseconds(), head.Provenance.Time.ToUnixTimeMilliseconds());
+        var listed = (await atC.ListAsync("/corp", ct)).Single();
+        Assert.Equal(origin.Digest, listed.Digest);
+
+        // The same correlation id at all three nodes.
+        await Task.Delay(1500, ct);
+        var id = head.Provenance.CorrelationId;
+        Assert.NotNull(id);
+        Assert.Contains(_a.Audit(), r => r.Action == "replication.verified" && r.CorrelationId == id);
+        Assert.Contains(_b.Audit(), r => r.Action == "replication.received" && r.CorrelationId == id);
+        Assert.Contains(_b.Audit(), r => r.Action == "replication.verified" && r.CorrelationId == id);
+        Assert.Contains(_c.Audit(), r => r.Action == "replication.received" && r.CorrelationId == id && r.Actor.Peer == "site-b");
+    }
+
+    [Fact]
+    public async Task A_delete_propagates_only_to_the_same_digest_and_provenance_headers_are_checked()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await _b.AcceptAsync(_a, "/plant", "operator");
+        await _a.AddOutboundAsync(_b);
+        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", _b.Site, PropagateDeletes: true, Exclude: ["*.tmp"]));
+        var files = await WriteFilesAsync(("keep.csv", 2000), ("gone.csv", 3000), ("scratch.tmp", 100));
+        using (var client = _a.AdminClient())
+        {
+            await client.PushAsync([.. files.Select(f => new TransferItem(f.Local, "/plant/" + f.Name))], cancellationToken: ct);
+        }
+
+        await ReplicationNode.WaitUntilAsync(async () => (await _b.ListAsync("/plant")).Count == 2, TimeSpan.FromSeconds(30), "two files at B");
+        Assert.DoesNotContain("/plant/scratch.tmp", (await _b.ListAsync("/plant")).Keys);
+        using (var client = _a.AdminClient())
+        {
+            await client.DeleteAsync("/plant/gone.csv", ct);
+        }
+
+        await ReplicationNode.WaitUntilAsync(async () => !(await _b.ListAsync("/plant")).ContainsKey("/plant/gone.csv"), TimeSpan.FromSeconds(30), "the delete at B");
+        Assert.Contains("/plant/keep.csv", (await _b.ListAsync("/plant")).Keys);
+
+        // Provenance from a caller must be whole and well-formed, and its digest must be what is committed.
+        using var raw = Server.ServerFixture.CreateClient(_b.Fingerprint, _b.Token, System.Net.HttpVersion.Version11);
+        using var partial = new HttpRequestMessage(HttpMethod.Put, new Uri(_b.Address, "/v1/files/plant/x.csv")) { Content = new ByteArrayContent([1, 2, 3]) };
+        partial.Headers.Add("TMF-Origin-Site", "site-z");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await raw.SendAsync(partial, ct)).StatusCode);
+        using var lying = new HttpRequestMessage(HttpMethod.Put, new Uri(_b.Address, "/v1/files/plant/x.csv")) { Content = new ByteArrayContent([1, 2, 3]) };
+        lying.Headers.Add("TMF-Origin-Site", "site-z");
+        lying.Headers.Add("TMF-Origin-Path", "/x.csv");
+        lying.Headers.Add("TMF-Origin-Time", "2026-01-01T00:00:00.000Z");
+        lying.Headers.Add("TMF-Origin-Digest", "sha256-tree:" + new string('0', 64));
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, (await raw.SendAsync(lying, ct)).StatusCode);
+        Assert.DoesNotContain("/plant/x.csv", (await _b.ListAsync("/plant")).Keys);
+    }
+
+    private async Task<List<(string Name, string Local)>> WriteFilesAsync(params (string Name, long Size)[] files)
+    {
+        var written = new List<(string, string)>();
+        foreach (var (name, size) in files)
+        {
+            var local = Path.Combine(_work, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+            await DatasetGenerator.WriteFileAsync(local, DatasetKind.HistorianCsv, size, seed: name.Length + size);
+            written.Add((name, local));
+        }
+
+        return written;
+    }
+}
