@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
@@ -76,8 +75,7 @@ public static class FileEndpoints
             using (var sealer = writer.CreateSealer())
             using (var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
-                var plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
-                var scratch = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+                var (plain, scratch) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
                     long total = 0;
@@ -232,11 +230,9 @@ public static class FileEndpoints
         using var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
         using var opener = reader.CreateOpener();
         var pool = buffers.For(version.ChunkSize);
-        var record = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
-        ChunkBuffer? plain = null;
+        var (record, plain) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
             var geometry = reader.Geometry;
             for (var index = start / geometry.ChunkSize; index <= end / geometry.ChunkSize; index++)
             {
@@ -250,10 +246,7 @@ public static class FileEndpoints
         finally
         {
             pool.Return(record);
-            if (plain is not null)
-            {
-                pool.Return(plain);
-            }
+            pool.Return(plain);
         }
 
         return Results.Empty;
