@@ -51,6 +51,7 @@ public sealed class ScanService : BackgroundService
     private readonly ConcurrentDictionary<Guid, byte> _queued = new();
     private readonly ConcurrentDictionary<Guid, HeldScan> _held = new();
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<ReleaseState>> _waiters = new();
+    private readonly ServerBuffers? _buffers;
     private int _outage;
 
     /// <summary>Creates the service; the chain and notifier are taken from <paramref name="services"/> if registered.</summary>
@@ -78,6 +79,7 @@ public sealed class ScanService : BackgroundService
         _settings.ValidateRelease();
         _chain = services.GetService<IScannerChain>();
         _notifier = services.GetService<IIncidentNotifier>();
+        _buffers = services.GetService<ServerBuffers>();
     }
 
     /// <summary>Whether a scanner chain is configured (false only when embedded without one: versions are then released unscanned).</summary>
@@ -267,7 +269,7 @@ public sealed class ScanService : BackgroundService
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.ScanServiceTimeoutSeconds));
         try
         {
-            report = await _chain.ScanAsync(subject, ScanSources.PlaintextOf(version, _store, _keys), timeout.Token).ConfigureAwait(false);
+            report = await _chain.ScanAsync(subject, ScanSources.PlaintextOf(version, _store, _keys, _buffers?.ForScans(version.ChunkSize)), timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

@@ -13,7 +13,14 @@ public sealed class ServerBuffers : IDisposable
     /// <summary>Bytes of chunk buffers one chunk size may hold at once.</summary>
     public const long BudgetBytesPerChunkSize = 256L << 20;
 
+    /// <summary>
+    /// Most buffers the scan streams of one chunk size hold at once: a bound never reached in practice (each open stream
+    /// holds two; streams are ScanConcurrency × scanners), so a scan stream never waits on another.
+    /// </summary>
+    public const int ScanBuffersPerChunkSize = 1024;
+
     private readonly ConcurrentDictionary<int, ChunkBufferPool> _pools = new();
+    private readonly ConcurrentDictionary<int, ChunkBufferPool> _scanPools = new();
 
     /// <summary>The pool for records of chunks of <paramref name="chunkSize"/> bytes.</summary>
     public ChunkBufferPool For(int chunkSize) => _pools.GetOrAdd(chunkSize, size =>
@@ -22,10 +29,19 @@ public sealed class ServerBuffers : IDisposable
         return new ChunkBufferPool(bufferSize, (int)Math.Clamp(BudgetBytesPerChunkSize / bufferSize, 4, 256));
     });
 
+    /// <summary>
+    /// The pool scan streams of <paramref name="chunkSize"/>-byte chunks take their two buffers from: apart from the
+    /// requests' budget (a scan never waits on uploads), and reused, so that scanning every commit does not leave two
+    /// pinned chunk buffers per stream for the garbage collector (they live on the pinned heap, which only a full
+    /// collection reclaims). It keeps as many buffers as streams were ever open at once.
+    /// </summary>
+    public ChunkBufferPool ForScans(int chunkSize) =>
+        _scanPools.GetOrAdd(chunkSize, size => new ChunkBufferPool(ContainerFormat.BufferSizeFor(size), ScanBuffersPerChunkSize));
+
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var pool in _pools.Values)
+        foreach (var pool in _pools.Values.Concat(_scanPools.Values))
         {
             pool.Dispose();
         }
