@@ -21,6 +21,9 @@ namespace TurboMft.Host.Server;
 /// <summary>One-shot upload, download with Range, delete and listing: <c>/v1/files</c> (docs/protocol.md, "One-shot files").</summary>
 public static class FileEndpoints
 {
+    /// <summary>Bytes a download writes to the response at a time (Kestrel's default response buffer limit).</summary>
+    private const int ResponseSlice = 64 * 1024;
+
     private const string Prefix = "/v1/files/";
 
     /// <summary>Maps the endpoints.</summary>
@@ -240,7 +243,12 @@ public static class FileEndpoints
                 var chunkStart = geometry.OffsetOf(index);
                 var from = (int)Math.Max(0, start - chunkStart);
                 var to = (int)Math.Min(length, end - chunkStart + 1);
-                await response.Body.WriteAsync(plain.Memory[from..to], cancellationToken).ConfigureAwait(false);
+                // In slices: Kestrel copies a whole write into its pipe before applying backpressure, so one 4 MiB write
+                // parks a whole chunk of pool blocks per slow reader.
+                for (var at = from; at < to; at += ResponseSlice)
+                {
+                    await response.Body.WriteAsync(plain.Memory[at..Math.Min(to, at + ResponseSlice)], cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally

@@ -10,8 +10,11 @@ namespace TurboMft.Host.Server;
 /// </summary>
 public sealed class ServerBuffers : IDisposable
 {
-    /// <summary>Bytes of chunk buffers one chunk size may hold at once.</summary>
-    public const long BudgetBytesPerChunkSize = 256L << 20;
+    /// <summary>
+    /// Bytes of chunk buffers one chunk size may hold at once: 30 buffers of 4 MiB chunks, several per core; 256 MiB held
+    /// the server over 512 MiB of RSS under 256 clients without moving more bytes (docs/benchmarks.md, "Load").
+    /// </summary>
+    public const long BudgetBytesPerChunkSize = 128L << 20;
 
     /// <summary>
     /// Most buffers the scan streams of one chunk size hold at once: a bound never reached in practice (each open stream
