@@ -145,7 +145,8 @@ public static class IdleScenario
                         {
                             try
                             {
-                                await client.GetAsync(Operations.IdleRequest, settings.IdlePath, cancellationToken).ConfigureAwait(false);
+                                // Not cancelled at the end: cancelling a request in flight closes its connection, which would count as dropped.
+                                await client.GetAsync(Operations.IdleRequest, settings.IdlePath, CancellationToken.None).ConfigureAwait(false);
                                 Interlocked.Increment(ref _requests);
                             }
                             catch (OperationFailedException e)
