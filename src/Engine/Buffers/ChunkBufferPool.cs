@@ -10,6 +10,9 @@ public sealed class ChunkBufferPool : IDisposable
 {
     private readonly DefaultObjectPool<ChunkBuffer> _pool;
     private readonly SemaphoreSlim _budget;
+
+    // One pair renter at a time holds a buffer while it waits for its second, so pair renters never hold the whole budget between them.
+    private readonly SemaphoreSlim _pairs = new(1, 1);
     private int _inFlight;
     private long _created;
 
@@ -44,6 +47,38 @@ public sealed class ChunkBufferPool : IDisposable
     {
         await _budget.WaitAsync(cancellationToken).ConfigureAwait(false);
         return TakeFromPool();
+    }
+
+    /// <summary>
+    /// Rents two buffers for work that needs both at once (a record and its plaintext). Taking them one after the other
+    /// with <see cref="RentAsync"/> could deadlock: when every buffer is held by a renter waiting for its second, none is
+    /// ever returned. Here only one renter at a time may hold a first buffer while it waits for a second.
+    /// </summary>
+    public async ValueTask<(ChunkBuffer First, ChunkBuffer Second)> RentPairAsync(CancellationToken cancellationToken = default)
+    {
+        if (MaxInFlight < 2)
+        {
+            throw new InvalidOperationException("A pool with a budget of one buffer cannot rent two at once.");
+        }
+
+        await _pairs.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var first = await RentAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return (first, await RentAsync(cancellationToken).ConfigureAwait(false));
+            }
+            catch
+            {
+                Return(first);
+                throw;
+            }
+        }
+        finally
+        {
+            _pairs.Release();
+        }
     }
 
     /// <summary>Rents a buffer, blocking the calling thread while the budget is spent.</summary>
@@ -81,7 +116,11 @@ public sealed class ChunkBufferPool : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _budget.Dispose();
+    public void Dispose()
+    {
+        _budget.Dispose();
+        _pairs.Dispose();
+    }
 
     private ChunkBuffer TakeFromPool()
     {

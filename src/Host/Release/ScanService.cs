@@ -54,6 +54,7 @@ public sealed class ScanService : BackgroundService
     private readonly ConcurrentDictionary<Guid, byte> _queued = new();
     private readonly ConcurrentDictionary<Guid, HeldScan> _held = new();
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<ReleaseState>> _waiters = new();
+    private readonly ServerBuffers? _buffers;
     private int _outage;
 
     /// <summary>Creates the service; the chain and notifier are taken from <paramref name="services"/> if registered.</summary>
@@ -84,6 +85,7 @@ public sealed class ScanService : BackgroundService
         _notifier = services.GetService<IIncidentNotifier>();
         _metrics = metrics;
         metrics.Observe(() => _queued.Count, () => _held.Count, () => _chain is not null && Volatile.Read(ref _outage) == 0);
+        _buffers = services.GetService<ServerBuffers>();
     }
 
     /// <summary>Whether a scanner chain is configured (false only when embedded without one: versions are then released unscanned).</summary>
@@ -274,7 +276,7 @@ public sealed class ScanService : BackgroundService
         timeout.CancelAfter(TimeSpan.FromSeconds(_settings.ScanServiceTimeoutSeconds));
         try
         {
-            report = await _chain.ScanAsync(subject, ScanSources.PlaintextOf(version, _store, _keys), timeout.Token).ConfigureAwait(false);
+            report = await _chain.ScanAsync(subject, ScanSources.PlaintextOf(version, _store, _keys, _buffers?.ForScans(version.ChunkSize)), timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

@@ -1,3 +1,4 @@
+using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
@@ -18,15 +19,16 @@ public static class ScanSources
 
     /// <summary>
     /// Opens a fresh <see cref="ContainerPlaintextStream"/> over <paramref name="version"/>'s container on every call:
-    /// plaintext is decrypted a chunk at a time and never written out. Each stream owns its two chunk buffers rather than
-    /// taking them from the requests' pool, so a chain opening several streams can never wait on uploads (or on itself).
+    /// plaintext is decrypted a chunk at a time and never written out. Each stream holds two chunk buffers of its own while
+    /// it is open, never from the requests' pool, so a chain opening several streams can never wait on uploads (or on
+    /// itself): from <paramref name="pool"/> when given (<c>ServerBuffers.ForScans</c>, which reuses them), else newly allocated.
     /// </summary>
-    public static Func<Stream> PlaintextOf(FileVersion version, LocalObjectStore store, KeyRing keys)
+    public static Func<Stream> PlaintextOf(FileVersion version, LocalObjectStore store, KeyRing keys, ChunkBufferPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(keys);
         var path = store.GetObjectPath(version.ObjectKey);
-        return () => ContainerPlaintextStream.Open(path, (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
+        return () => ContainerPlaintextStream.Open(path, (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId), pool);
     }
 }

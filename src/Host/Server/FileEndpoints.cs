@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
@@ -24,6 +23,9 @@ namespace TurboMft.Host.Server;
 /// <summary>One-shot upload, download with Range, delete and listing: <c>/v1/files</c> (docs/protocol.md, "One-shot files").</summary>
 public static class FileEndpoints
 {
+    /// <summary>Bytes a download writes to the response at a time (Kestrel's default response buffer limit).</summary>
+    private const int ResponseSlice = 64 * 1024;
+
     private const string Prefix = "/v1/files/";
 
     /// <summary>Maps the endpoints.</summary>
@@ -86,8 +88,7 @@ public static class FileEndpoints
             using (var sealer = writer.CreateSealer())
             using (var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
-                var plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
-                var scratch = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+                var (plain, scratch) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
                     for (long index = 0; ; index++)
@@ -280,13 +281,11 @@ public static class FileEndpoints
         using var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
         using var opener = reader.CreateOpener();
         var pool = buffers.For(version.ChunkSize);
-        var record = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
-        ChunkBuffer? plain = null;
+        var (record, plain) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
         long sent = 0;
         var completed = false;
         try
         {
-            plain = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
             var geometry = reader.Geometry;
             for (var index = start / geometry.ChunkSize; index <= end / geometry.ChunkSize; index++)
             {
@@ -298,7 +297,12 @@ public static class FileEndpoints
                 metrics.BytesHeld(TransferDirection.Download, to - from);
                 try
                 {
-                    await response.Body.WriteAsync(plain.Memory[from..to], cancellationToken).ConfigureAwait(false);
+                    // In slices: Kestrel copies a whole write into its pipe before applying backpressure, so one 4 MiB write
+                    // parks a whole chunk of pool blocks per slow reader.
+                    for (var at = from; at < to; at += ResponseSlice)
+                    {
+                        await response.Body.WriteAsync(plain.Memory[at..Math.Min(to, at + ResponseSlice)], cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 finally
                 {
@@ -315,10 +319,7 @@ public static class FileEndpoints
         {
             metrics.DownloadEnded(completed ? DownloadOutcome.Completed : DownloadOutcome.Failed, sent);
             pool.Return(record);
-            if (plain is not null)
-            {
-                pool.Return(plain);
-            }
+            pool.Return(plain);
         }
 
         return Results.Empty;

@@ -46,6 +46,7 @@ public static class InfoEndpoints
                     defaultChunkSize = ChunkGeometry.DefaultChunkSize,
                     uploadExpiryHours = settings.UploadExpiryHours,
                     minRequestBodyBytesPerSecond = settings.MinRequestBodyBytesPerSecond,
+                    minRequestBodyGraceSeconds = settings.MinRequestBodyGraceSeconds,
                 },
             });
         }).RequirePermission(Permission.None);

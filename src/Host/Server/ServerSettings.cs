@@ -35,6 +35,9 @@ public sealed class ServerSettings
     /// <summary>Minimum request body rate in bytes per second before Kestrel cuts a slow client off.</summary>
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
+    /// <summary>Seconds a request body may run below <see cref="MinRequestBodyBytesPerSecond"/> before the cut-off (Kestrel's grace; more than 1).</summary>
+    public double MinRequestBodyGraceSeconds { get; set; } = 10;
+
     /// <summary>
     /// Optional JSON policy file declaring custom roles, users, peers and grants (docs/security.md, "Policy file"); validated
     /// and applied at every start, replacing what the previous policy declared.

@@ -79,6 +79,12 @@ public sealed class TurboMftServer : IAsyncDisposable
             throw new ArgumentException($"AuditVerifyIntervalMinutes is {settings.AuditVerifyIntervalMinutes}; give minutes (0: verify at start only).");
         }
 
+        // Kestrel checks data rates once a second, so a grace of a second or less could never be honoured.
+        if (!(settings.MinRequestBodyGraceSeconds is > 1 and <= 3600))
+        {
+            throw new ArgumentException($"MinRequestBodyGraceSeconds is {settings.MinRequestBodyGraceSeconds}; give seconds, more than 1 and at most 3600.");
+        }
+
         var notifications = (settings.Notifications ?? new NotificationSettings()).Resolve();
 
         // Content settings are validated before anything is opened: a bad area or type list stops the start with its name.
@@ -136,7 +142,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(settings.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(10));
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(settings.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(settings.MinRequestBodyGraceSeconds));
             kestrel.Limits.Http2.InitialConnectionWindowSize = 16 << 20;
             kestrel.Limits.Http2.InitialStreamWindowSize = 8 << 20;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 256;

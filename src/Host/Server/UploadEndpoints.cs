@@ -210,10 +210,20 @@ public static class UploadEndpoints
         var hasContent = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ContentDigest], contentDigest);
 
         var pool = buffers.For(session.ChunkSize);
-        var received = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        // An LZ4 body needs a second buffer to decode into: both are taken at once (ChunkBufferPool.RentPairAsync).
+        ChunkBuffer received;
+        ChunkBuffer? decoded = null;
+        if (encoding == ChunkEncoding.Lz4)
+        {
+            (received, decoded) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            received = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var started = Stopwatch.GetTimestamp();
         metrics.BytesHeld(TransferDirection.Upload, length);
-        ChunkBuffer? decoded = null;
         try
         {
             var body = received.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)length);
@@ -225,9 +235,8 @@ public static class UploadEndpoints
             }
 
             Memory<byte> plain = body;
-            if (encoding == ChunkEncoding.Lz4)
+            if (decoded is not null)
             {
-                decoded = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
                 plain = decoded.Memory[..plainLength];
                 try
                 {

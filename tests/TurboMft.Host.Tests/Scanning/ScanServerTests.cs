@@ -71,6 +71,26 @@ public class ScanServerTests
         Assert.Equal(0, services.GetRequiredService<ServerBuffers>().For(version.ChunkSize).InFlight);
     }
 
+    [Fact]
+    public async Task Scans_of_many_commits_reuse_their_stream_buffers_instead_of_allocating_two_per_stream()
+    {
+        await using var server = await ServerFixture.StartAsync();
+        var cancel = TestContext.Current.CancellationToken;
+        for (var i = 0; i < 12; i++)
+        {
+            using var content = new ByteArrayContent(new byte[1000 + i]);
+            using var put = await server.Client.PutAsync(server.Url($"/v1/files/in/f{i}.bin"), content, cancel);
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            Assert.Contains("\"released\"", await put.Content.ReadAsStringAsync(cancel), StringComparison.Ordinal);
+        }
+
+        // Twelve scans, each chain opening a stream per scanner (file type, archive); without reuse that is two new pinned
+        // buffers per stream, 48 in all. Reused: at most ScanConcurrency (2) scans × 2 streams × 2 buffers.
+        var scanPool = server.Server.Services.GetRequiredService<ServerBuffers>().ForScans(new ServerSettings().OneShotChunkSize);
+        Assert.Equal(0, scanPool.InFlight);
+        Assert.InRange(scanPool.Created, 2, 8);
+    }
+
     private static async Task<TimeSpan> ProbeHealthAsync(ServerFixture server, CancellationToken stop)
     {
         var slowest = TimeSpan.Zero;

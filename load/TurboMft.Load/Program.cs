@@ -1,0 +1,1 @@
+return await TurboMft.Load.Cli.LoadCommand.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
