@@ -369,6 +369,8 @@ public sealed class ScanService : BackgroundService
 
     private async Task<ReleaseState> HoldAsync(FileVersion version, ScanReport report, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // The outage starts with the hold, before the durable audit write, so a scrape never sees a held file and an available scanner.
+        var outageStarts = Interlocked.Exchange(ref _outage, 1) == 0;
         var first = Backoff(version.VersionId);
         var describe = Describe(report);
         if (first)
@@ -379,7 +381,7 @@ public sealed class ScanService : BackgroundService
                 CancellationToken.None).ConfigureAwait(false);
         }
 
-        if (Interlocked.Exchange(ref _outage, 1) == 0)
+        if (outageStarts)
         {
             _logger.LogError("A content scanner could not decide ({Report}); files are held pending until it answers again", describe);
             var failing = report.Verdicts.Where(v => v.Outcome == ScanOutcome.Error).ToList();
