@@ -180,7 +180,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
             UNIQUE (subject, peer, direction)
         ) STRICT;
         CREATE INDEX replication_jobs_due ON replication_jobs (next_attempt_at, id) WHERE state = 'pending';
-        CREATE INDEX replication_jobs_by_peer ON replication_jobs (peer, state, next_attempt_at);
+        CREATE INDEX replication_jobs_by_peer ON replication_jobs (peer, state, next_attempt_at, id);
         """,
     ];
 
