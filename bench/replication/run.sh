@@ -56,7 +56,7 @@ root, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(count):
     d = os.path.join(root, f"d{i // 1000:02d}")
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, f"f{i:05d}.csv"), "wb") as f:
+    with open(os.path.join(d, f"f{i:05d}.bin"), "wb") as f:
         f.write(os.urandom(size))
 PY
 

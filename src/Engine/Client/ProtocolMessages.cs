@@ -19,7 +19,7 @@ internal sealed record UploadCompleteRequest(string? Digest);
 /// <see cref="State"/> after the server's inline scan wait and, when quarantined, the <see cref="Findings"/>; a server
 /// before release states sends neither.
 /// </summary>
-internal sealed record CommitResponse(string Path, long Size, int ChunkSize, string Digest, string? VersionId, string? Sha256, string? State = null, IReadOnlyList<VerdictView>? Findings = null)
+internal sealed record CommitResponse(string Path, long Size, int ChunkSize, string Digest, string? VersionId, string? Sha256, string? State = null, IReadOnlyList<VerdictView>? Findings = null, bool? Unchanged = null)
 {
     /// <summary>The file as held back, or null when it was released (or the server does not say).</summary>
     public HeldFile? Held(string remote) => State is null or ReleaseStates.Released

@@ -37,7 +37,8 @@ public sealed record ReplicaUpload
 /// <param name="ChunksSkipped">Chunks the peer already held from an earlier attempt.</param>
 /// <param name="State">The peer's release state of the version.</param>
 /// <param name="Resumed">Whether an earlier session was continued.</param>
-public sealed record ReplicaResult(FileDigest Digest, long BytesSent, long ChunksSkipped, string State, bool Resumed);
+/// <param name="AlreadyHeld">The peer already held this digest at the path and committed nothing (one-shot replicas).</param>
+public sealed record ReplicaResult(FileDigest Digest, long BytesSent, long ChunksSkipped, string State, bool Resumed, bool AlreadyHeld = false);
 
 /// <summary>The current version of a path on a server, as HEAD reports it (also when it is held).</summary>
 /// <param name="Size">Bytes.</param>
@@ -172,14 +173,19 @@ public sealed partial class TurboMftClient
                     var request = new HttpRequestMessage(HttpMethod.Put, FilesUrl(remote)) { Content = new ByteArrayContent(buffer.Array, 0, size) };
                     request.Headers.TryAddWithoutValidation(ProtocolHeaders.ReprDigest, reprDigest);
                     AddProvenance(request, upload.Provenance);
+
+                    // The peer answers at once, before the body, when it already holds the digest: then no byte is sent.
+                    request.Headers.ExpectContinue = size > 0;
                     return request;
                 },
                 ReadJsonAsync<CommitResponse>,
                 cancellationToken).ConfigureAwait(false);
-            upload.BytesSent?.Invoke(size);
+            var held = commit.Unchanged == true;
+            var sent = held ? 0 : size;
+            upload.BytesSent?.Invoke(sent);
             var committed = ParseDigest(commit.Digest, remote);
             return committed == source.Digest
-                ? new ReplicaResult(committed, size, 0, commit.State ?? ReleaseStates.Released, false)
+                ? new ReplicaResult(committed, sent, 0, commit.State ?? ReleaseStates.Released, false, held)
                 : throw new TransferVerificationException(remote, source.Digest, committed, $"the peer committed '{remote}' with another digest than the source's");
         }
         finally

@@ -37,7 +37,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
         "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state, opened_by, " + OriginColumns;
     private const string ChunkColumns =
         "upload_id, chunk_index, byte_offset, stored_length, plain_length, encoding, crc64, sha256, received_at";
-    private const string VersionColumns =
+    /// <summary>The columns <see cref="ReadVersion"/> reads, in order (for queries elsewhere on this database).</summary>
+    internal const string VersionColumns =
         "version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, release_state, uploaded_by, released_at, "
         + "approval_expires_at, decision, decided_by, decision_reason, decided_at, is_current, " + OriginColumns;
 
@@ -179,7 +180,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
             UNIQUE (subject, peer, direction)
         ) STRICT;
         CREATE INDEX replication_jobs_due ON replication_jobs (next_attempt_at, id) WHERE state = 'pending';
-        CREATE INDEX replication_jobs_by_peer ON replication_jobs (peer, state, created_at);
+        CREATE INDEX replication_jobs_by_peer ON replication_jobs (peer, state, next_attempt_at, id);
         """,
     ];
 
@@ -796,7 +797,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
     }
 
-    private static FileVersion ReadVersion(SqliteDataReader reader) => new(
+    /// <summary>A version from a row of <see cref="VersionColumns"/>.</summary>
+    internal static FileVersion ReadVersion(SqliteDataReader reader) => new(
         Guid.Parse(reader.GetString(0)),
         reader.GetString(1),
         reader.GetInt64(2),

@@ -46,7 +46,10 @@ public sealed class PushReplicator(
             return await SkippedAsync(job, "the version was superseded, deleted or is no longer released before it was sent", cancellationToken).ConfigureAwait(false);
         }
 
-        if (await HeadOrNullAsync(peer, job.TargetPath, cancellationToken).ConfigureAwait(false) is { Digest: { } held } && held.ToString() == job.Digest)
+        // A file smaller than a chunk goes as one conditional PUT that the peer refuses before its body when it holds the
+        // digest: one request instead of a HEAD and a PUT. Larger files are checked first, so no session is opened for nothing.
+        var small = version.Size < version.ChunkSize && job.RemoteUploadId is null;
+        if (!small && await HeadOrNullAsync(peer, job.TargetPath, cancellationToken).ConfigureAwait(false) is { Digest: { } held } && held.ToString() == job.Digest)
         {
             return await SkippedAsync(job, "the peer already holds this digest at the target path; no bytes sent", cancellationToken).ConfigureAwait(false);
         }
@@ -72,6 +75,11 @@ public sealed class PushReplicator(
                 Workers = settings.Replication.Connections,
             },
             cancellationToken).ConfigureAwait(false);
+        if (result.AlreadyHeld)
+        {
+            return await SkippedAsync(job, "the peer already holds this digest at the target path; no bytes sent", cancellationToken).ConfigureAwait(false);
+        }
+
         // Group-flushed within a second rather than awaited: the receiver's durable file.upload already proves the commit,
         // and a record lost to a power cut with its job update only repeats the job, which then finds the digest and skips.
         audit.Append(Event(job, "replication.sent", AuditOutcome.Success) with

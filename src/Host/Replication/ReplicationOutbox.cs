@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Release;
-using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Replication;
 
@@ -12,7 +11,7 @@ namespace TurboMft.Host.Replication;
 /// enqueues released versions lacking a job (a crash between release and enqueue, or a rule added later). Only released
 /// versions ever leave the node. Wakes the worker.
 /// </summary>
-public sealed class ReplicationOutbox(ReplicationStore store, IMetadataStore metadata, NodeIdentity node, ILogger<ReplicationOutbox> logger) : IVersionObserver
+public sealed class ReplicationOutbox(ReplicationStore store, NodeIdentity node, ILogger<ReplicationOutbox> logger) : IVersionObserver
 {
     private const int SweepPage = 500;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -93,16 +92,19 @@ public sealed class ReplicationOutbox(ReplicationStore store, IMetadataStore met
             while (true)
             {
                 var page = await store.UnqueuedReleasedAsync(rule, afterSeq, SweepPage, cancellationToken).ConfigureAwait(false);
-                foreach (var (seq, versionId, path) in page)
+                var jobs = new List<ReplicationJob>(page.Count);
+                foreach (var (seq, version) in page)
                 {
                     afterSeq = seq;
-                    if (rule.Covers(path) && await metadata.GetVersionAsync(versionId, cancellationToken).ConfigureAwait(false) is { IsCurrent: true, State: ReleaseState.Released } version
-                        && await store.EnqueueAsync(PushJob(rule, version), cancellationToken).ConfigureAwait(false))
+                    if (rule.Covers(version.Path))
                     {
-                        added++;
+                        jobs.Add(PushJob(rule, version));
                     }
                 }
 
+                // One transaction per page, and the worker starts on it while the next page is read.
+                added += await store.EnqueueAsync(jobs, cancellationToken).ConfigureAwait(false);
+                Wake();
                 if (page.Count < SweepPage)
                 {
                     break;

@@ -107,12 +107,17 @@ public sealed class ReplicationStore
     }
 
     /// <summary>Adds a pending job unless one exists for the same subject, peer and direction; true when it was added.</summary>
-    public async Task<bool> EnqueueAsync(ReplicationJob job, CancellationToken cancellationToken)
+    public async Task<bool> EnqueueAsync(ReplicationJob job, CancellationToken cancellationToken) =>
+        await EnqueueAsync([job], cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <summary>Adds pending jobs in one transaction, each unless one exists for its subject, peer and direction; returns how many were added.</summary>
+    public async Task<int> EnqueueAsync(IReadOnlyList<ReplicationJob> jobs, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(jobs);
         await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
         await using var command = connection.CreateCommand();
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO replication_jobs (rule, peer, direction, subject, version_id, source_path, target_path, digest, size, state, attempts,
                                           next_attempt_at, correlation_id, origin_site, origin_path, origin_time, created_at, updated_at)
@@ -120,21 +125,29 @@ public sealed class ReplicationStore
                     $originSite, $originPath, $originTime, $now, $now)
             ON CONFLICT (subject, peer, direction) DO NOTHING
             """;
-        command.Parameters.AddWithValue("$rule", job.Rule);
-        command.Parameters.AddWithValue("$peer", job.Peer);
-        command.Parameters.AddWithValue("$direction", ReplicationJob.DirectionName(job.Direction));
-        command.Parameters.AddWithValue("$subject", job.Subject);
-        command.Parameters.AddWithValue("$version", job.VersionId is { } v ? v.ToString("D") : DBNull.Value);
-        command.Parameters.AddWithValue("$source", job.SourcePath);
-        command.Parameters.AddWithValue("$target", job.TargetPath);
-        command.Parameters.AddWithValue("$digest", (object?)job.Digest ?? DBNull.Value);
-        command.Parameters.AddWithValue("$size", job.Size);
-        command.Parameters.AddWithValue("$now", now);
-        command.Parameters.AddWithValue("$correlation", job.CorrelationId);
-        command.Parameters.AddWithValue("$originSite", (object?)job.OriginSite ?? DBNull.Value);
-        command.Parameters.AddWithValue("$originPath", (object?)job.OriginPath ?? DBNull.Value);
-        command.Parameters.AddWithValue("$originTime", job.OriginTime is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        var added = 0;
+        foreach (var job in jobs)
+        {
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$rule", job.Rule);
+            command.Parameters.AddWithValue("$peer", job.Peer);
+            command.Parameters.AddWithValue("$direction", ReplicationJob.DirectionName(job.Direction));
+            command.Parameters.AddWithValue("$subject", job.Subject);
+            command.Parameters.AddWithValue("$version", job.VersionId is { } v ? v.ToString("D") : DBNull.Value);
+            command.Parameters.AddWithValue("$source", job.SourcePath);
+            command.Parameters.AddWithValue("$target", job.TargetPath);
+            command.Parameters.AddWithValue("$digest", (object?)job.Digest ?? DBNull.Value);
+            command.Parameters.AddWithValue("$size", job.Size);
+            command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$correlation", job.CorrelationId);
+            command.Parameters.AddWithValue("$originSite", (object?)job.OriginSite ?? DBNull.Value);
+            command.Parameters.AddWithValue("$originPath", (object?)job.OriginPath ?? DBNull.Value);
+            command.Parameters.AddWithValue("$originTime", job.OriginTime is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value);
+            added += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return added;
     }
 
     /// <summary>Puts jobs left running by a stop back to pending (their remote session ids stay, so they resume).</summary>
@@ -146,12 +159,15 @@ public sealed class ReplicationStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The peers that have due jobs now.</summary>
+    /// <summary>The peers that have due jobs now (each checked through the per-peer index, so a long backlog costs nothing here).</summary>
     public async Task<IReadOnlyList<string>> DuePeersAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT DISTINCT peer FROM replication_jobs WHERE state = 'pending' AND next_attempt_at <= $now";
+        command.CommandText = """
+            SELECT p.peer FROM (SELECT DISTINCT peer FROM replication_rules) p
+            WHERE EXISTS (SELECT 1 FROM replication_jobs j WHERE j.peer = p.peer AND j.state = 'pending' AND j.next_attempt_at <= $now)
+            """;
         command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         var peers = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -284,17 +300,18 @@ public sealed class ReplicationStore
     }
 
     /// <summary>
-    /// Released current versions under <paramref name="rule"/>'s area that have no push job for its peer yet, oldest first,
-    /// at most <paramref name="limit"/>: what a crash between release and enqueue, or a new rule, left to send.
+    /// Released current versions under <paramref name="rule"/>'s area, after sequence <paramref name="afterSeq"/>, that have no
+    /// push job for its peer yet, oldest first, at most <paramref name="limit"/>: what a crash between release and enqueue, or
+    /// a new rule, left to send. Returns each with its sequence number, for the next page.
     /// </summary>
-    public async Task<IReadOnlyList<(long Seq, Guid VersionId, string Path)>> UnqueuedReleasedAsync(ReplicationRule rule, long afterSeq, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(long Seq, FileVersion Version)>> UnqueuedReleasedAsync(ReplicationRule rule, long afterSeq, int limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rule);
         await using var connection = await OpenAsync("NORMAL", cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         var root = rule.Area == RemotePath.Root;
         command.CommandText = $"""
-            SELECT v.seq, v.version_id, v.path FROM versions v
+            SELECT {SqliteMetadataStore.VersionColumns}, seq FROM versions v
             WHERE v.seq > $afterSeq AND v.is_current = 1 AND v.deleted_at IS NULL AND v.release_state = 'released'
               {(root ? string.Empty : "AND (v.path = $area OR (v.path >= $below AND v.path < $after))")}
               AND NOT EXISTS (SELECT 1 FROM replication_jobs j WHERE j.subject = v.version_id AND j.peer = $peer AND j.direction = 'push')
@@ -306,11 +323,11 @@ public sealed class ReplicationStore
         command.Parameters.AddWithValue("$peer", rule.Peer);
         command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$afterSeq", afterSeq);
-        var found = new List<(long, Guid, string)>();
+        var found = new List<(long, FileVersion)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            found.Add((reader.GetInt64(0), Guid.Parse(reader.GetString(1)), reader.GetString(2)));
+            found.Add((reader.GetInt64(reader.FieldCount - 1), SqliteMetadataStore.ReadVersion(reader)));
         }
 
         return found;

@@ -68,6 +68,21 @@ public static class FileEndpoints
             return originError;
         }
 
+        // A replica whose digest is already the current version here is not committed again: answered before the body is
+        // read, so a sender using Expect: 100-continue sends no byte of it, and a retried replica never makes a duplicate.
+        if (origin is not null && await metadata.GetCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false) is { } held
+            && held.Digest == origin.Digest && held.State is not (ReleaseState.Quarantined or ReleaseState.Rejected))
+        {
+            audit.Append(AuditActors.Event(context, "replication.skipped", AuditOutcome.Success, remote.Value) with
+            {
+                Size = held.Size,
+                Digest = held.Digest,
+                CorrelationId = origin.CorrelationId ?? context.TraceIdentifier,
+                Detail = $"version {held.VersionId} already holds the digest from origin {origin.Site}; nothing committed",
+            });
+            return Results.Ok(await UploadEndpoints.CommittedAsync(held, held.State, metadata, cancellationToken, unchanged: true).ConfigureAwait(false));
+        }
+
         var chunkSize = settings.OneShotChunkSize;
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);

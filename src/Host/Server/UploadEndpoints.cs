@@ -414,7 +414,7 @@ public static class UploadEndpoints
     /// The JSON shape of a committed version (complete and one-shot PUT), with its release <c>state</c> after the inline scan
     /// wait and, when quarantined, the <c>findings</c> (docs/protocol.md, "Release states in answers").
     /// </summary>
-    internal static async Task<object> CommittedAsync(FileVersion version, ReleaseState state, IMetadataStore metadata, CancellationToken cancellationToken)
+    internal static async Task<object> CommittedAsync(FileVersion version, ReleaseState state, IMetadataStore metadata, CancellationToken cancellationToken, bool unchanged = false)
     {
         IReadOnlyList<VerdictView>? findings = null;
         if (state == ReleaseState.Quarantined)
@@ -436,6 +436,7 @@ public static class UploadEndpoints
             state = state.ToName(),
             findings,
             origin = ProvenanceHeaders.View(version.Origin),
+            unchanged = unchanged ? true : (bool?)null,
         };
     }
 

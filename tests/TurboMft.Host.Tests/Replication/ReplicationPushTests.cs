@@ -69,30 +69,31 @@ public sealed class ReplicationPushTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_file_the_peer_already_holds_is_skipped_without_sending_a_chunk()
+    public async Task Files_the_peer_already_holds_are_skipped_without_sending_a_chunk()
     {
         var ct = TestContext.Current.CancellationToken;
         await _b.AcceptAsync(_a, "/plant", "uploader", "downloader");
         await _a.AddOutboundAsync(_b);
-        var files = await WriteFilesAsync(("same.bin", 6 * 1024 * 1024));
-        using (var client = _b.AdminClient())
+        var files = await WriteFilesAsync(("same.bin", 6 * 1024 * 1024), ("small.csv", 70_000));
+        var items = files.Select(f => new TransferItem(f.Local, "/plant/" + f.Name)).ToList();
+        foreach (var node in new[] { _b, _a })
         {
-            await client.PushAsync([new TransferItem(files[0].Local, "/plant/same.bin")], cancellationToken: ct);
-        }
-
-        using (var client = _a.AdminClient())
-        {
-            await client.PushAsync([new TransferItem(files[0].Local, "/plant/same.bin")], cancellationToken: ct);
+            using var client = node.AdminClient();
+            await client.PushAsync(items, cancellationToken: ct);
         }
 
         await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", _b.Site));
-        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.Single().Skipped == 1, TimeSpan.FromSeconds(30), "the job skipped");
-        var job = (await _a.Outbox.ListJobsAsync(_b.Site, 10, ct)).Single();
-        Assert.Equal("skipped", job.State);
-        Assert.Equal(0, job.BytesSent);
+        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.Single().Skipped == 2, TimeSpan.FromSeconds(30), "both jobs skipped");
+        var jobs = await _a.Outbox.ListJobsAsync(_b.Site, 10, ct);
+        Assert.Equal(2, jobs.Count);
+        Assert.All(jobs, job => Assert.Equal(("skipped", 0L), (job.State, job.BytesSent)));
         await Task.Delay(1500, ct);
         Assert.DoesNotContain(_b.Audit(), r => r.Actor.Peer == "site-a" && r.Action is "upload.open" or "file.upload");
-        Assert.Contains(_a.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == job.CorrelationId);
+        Assert.All(jobs, job => Assert.Contains(_a.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == job.CorrelationId));
+
+        // The small file was offered with Expect: 100-continue and refused before its body: the peer says so under the same id.
+        var small = jobs.Single(j => j.SourcePath == "/plant/small.csv");
+        Assert.Contains(_b.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == small.CorrelationId && r.Actor.Peer == "site-a");
     }
 
     [Fact]
