@@ -5,30 +5,19 @@ using TurboMft.Host.Cli;
 namespace TurboMft.Host.Tests.Replication;
 
 /// <summary><c>turbomft peer add --url</c> and <c>turbomft replication rule|status</c> against a running node.</summary>
-public sealed class ReplicationCommandsTests : IAsyncLifetime
+public sealed class ReplicationCommandsTests() : ReplicationTestBase("site-a", "site-b")
 {
-    private ReplicationNode _a = null!;
-    private ReplicationNode _b = null!;
+    private ReplicationNode A => Node("site-a");
 
-    public async ValueTask InitializeAsync()
-    {
-        _a = await ReplicationNode.StartAsync("site-a");
-        _b = await ReplicationNode.StartAsync("site-b");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-    }
+    private ReplicationNode B => Node("site-b");
 
     [Fact]
     public async Task Peers_and_rules_are_managed_and_status_is_shown_from_the_command_line()
     {
-        var tokenFile = Path.Combine(_a.DataPath, "admin.token");
-        string[] target = ["--server", _a.Address.ToString().TrimEnd('/'), "--pin", _a.Fingerprint, "--token-file", tokenFile];
-        var peer = await RunAsync(["peer", "add", "site-b", "--url", _b.Address.ToString().TrimEnd('/'), "--server-pin", _b.Fingerprint, .. target]);
-        Assert.Equal((0, $"added peer site-b (outbound {_b.Address} by mtls)\n"), (peer.ExitCode, peer.Output));
+        var tokenFile = Path.Combine(A.DataPath, "admin.token");
+        string[] target = ["--server", A.Address.ToString().TrimEnd('/'), "--pin", A.Fingerprint, "--token-file", tokenFile];
+        var peer = await RunAsync(["peer", "add", "site-b", "--url", B.Address.ToString().TrimEnd('/'), "--server-pin", B.Fingerprint, .. target]);
+        Assert.Equal((0, $"added peer site-b (outbound {B.Address} by mtls)\n"), (peer.ExitCode, peer.Output));
 
         var add = await RunAsync(["replication", "rule", "add", "to-b", "--area", "/plant", "--peer", "site-b", "--target", "/dr", "--interval", "15m", "--bandwidth", "50MiB", "--exclude", "*.tmp", .. target]);
         Assert.Equal(0, add.ExitCode);
@@ -59,10 +48,10 @@ public sealed class ReplicationCommandsTests : IAsyncLifetime
         Assert.Contains("rule-not-found", gone.Error, StringComparison.Ordinal);
 
         var peers = await RunAsync(["peer", "list", .. target]);
-        Assert.Contains($"{_b.Address} (mtls, pin)", peers.Output, StringComparison.Ordinal);
+        Assert.Contains($"{B.Address} (mtls, pin)", peers.Output, StringComparison.Ordinal);
         await Task.Delay(1500);
-        Assert.Contains(_a.Audit(), r => r.Action == "replication.rule.add" && r.Actor.User == "admin");
-        Assert.Contains(_a.Audit(), r => r.Action == "replication.rule.remove");
+        Assert.Contains(A.Audit(), r => r.Action == "replication.rule.add" && r.Actor.User == "admin");
+        Assert.Contains(A.Audit(), r => r.Action == "replication.rule.remove");
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] args)

@@ -9,38 +9,32 @@ namespace TurboMft.Host.Tests.Replication;
 /// The outbox across outages: a peer stopped in the middle of a 512 MiB file and started again 30 s later, and the
 /// sending node restarted with jobs pending. Nothing is lost, nothing is sent twice, a large file resumes by chunk.
 /// </summary>
-public sealed class ReplicationOutageTests : IAsyncLifetime
+public sealed class ReplicationOutageTests() : ReplicationTestBase("site-a", "site-b", "site-c")
 {
     private const long Large = 512L * 1024 * 1024;
-    private ReplicationNode _a = null!;
-    private ReplicationNode _b = null!;
-    private ReplicationNode _c = null!;
-    private string _work = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _a = await ReplicationNode.StartAsync("site-a", s => s.Replication.MaxConcurrentJobs = 4);
-        _b = await ReplicationNode.StartAsync("site-b");
-        _c = await ReplicationNode.StartAsync("site-c");
-        _work = Directory.CreateTempSubdirectory("tmf-repl-outage-").FullName;
-    }
+    private ReplicationNode A => Node("site-a");
 
-    public async ValueTask DisposeAsync()
+    private ReplicationNode B => Node("site-b");
+
+    private ReplicationNode C => Node("site-c");
+
+    private protected override void Configure(string site, TurboMft.Host.Server.ServerSettings settings)
     {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _c.DisposeAsync();
-        Directory.Delete(_work, recursive: true);
+        if (site == "site-a")
+        {
+            settings.Replication.MaxConcurrentJobs = 4;
+        }
     }
 
     [Fact]
     public async Task Fifty_files_with_one_of_512_MiB_reach_two_peers_and_a_peer_stopped_mid_file_for_30_s_resumes_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        await _b.AcceptAsync(_a, "/hist", "uploader", "downloader");
-        await _c.AcceptAsync(_a, "/hist", "uploader", "downloader");
-        await _a.AddOutboundAsync(_b);
-        await _a.AddOutboundAsync(_c);
+        await B.AcceptAsync(A, "/hist", "uploader", "downloader");
+        await C.AcceptAsync(A, "/hist", "uploader", "downloader");
+        await A.AddOutboundAsync(B);
+        await A.AddOutboundAsync(C);
 
         // Mixed sizes: empty, small, around one chunk, several chunks, and the large one.
         var items = new List<TransferItem>();
@@ -51,29 +45,29 @@ public sealed class ReplicationOutageTests : IAsyncLifetime
         }
 
         items.Add(await WriteAsync("large.bin", Large, DatasetKind.ImagingFrames));
-        using (var client = _a.AdminClient())
+        using (var client = A.AdminClient())
         {
             await client.PushAsync(items, cancellationToken: ct);
         }
 
-        var source = await _a.ListAsync("/hist");
+        var source = await A.ListAsync("/hist");
         Assert.Equal(50, source.Count);
 
         // The rule to B is slowed down so that the large file is still travelling when B stops.
-        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-c", "/hist", _c.Site));
-        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/hist", _b.Site, BandwidthBytesPerSecond: 48L * 1024 * 1024));
+        await A.AddRuleAsync(new AddReplicationRuleRequest("to-c", "/hist", C.Site));
+        await A.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/hist", B.Site, BandwidthBytesPerSecond: 48L * 1024 * 1024));
         var large = "/hist/large.bin";
         await ReplicationNode.WaitUntilAsync(
-            async () => (await _a.Outbox.ListJobsAsync(_b.Site, 100, ct)).SingleOrDefault(j => j.SourcePath == large) is { RemoteUploadId: not null } job
-                && await ChunksAtAsync(_b, job.RemoteUploadId!) >= 8,
+            async () => (await A.Outbox.ListJobsAsync(B.Site, 100, ct)).SingleOrDefault(j => j.SourcePath == large) is { RemoteUploadId: not null } job
+                && await ChunksAtAsync(B, job.RemoteUploadId!) >= 8,
             TimeSpan.FromSeconds(120),
             "the large file part-way to B");
-        var session = (await _a.Outbox.ListJobsAsync(_b.Site, 100, ct)).Single(j => j.SourcePath == large).RemoteUploadId!;
-        var before = await ChunksAtAsync(_b, session);
-        await _b.StopAsync();
+        var session = (await A.Outbox.ListJobsAsync(B.Site, 100, ct)).Single(j => j.SourcePath == large).RemoteUploadId!;
+        var before = await ChunksAtAsync(B, session);
+        await B.StopAsync();
 
         // While B is down: jobs wait on disk; A holds at most its concurrency limit in memory and its heap does not grow.
-        var worker = _a.Running.Services.GetRequiredService<ReplicationWorker>();
+        var worker = A.Running.Services.GetRequiredService<ReplicationWorker>();
         var heapAtStop = Heap();
         var maxInMemory = 0;
         var outage = System.Diagnostics.Stopwatch.StartNew();
@@ -86,13 +80,13 @@ public sealed class ReplicationOutageTests : IAsyncLifetime
         var heapGrowth = Heap() - heapAtStop;
         Assert.True(maxInMemory <= 4, $"{maxInMemory} jobs in memory");
         Assert.True(heapGrowth < 64L * 1024 * 1024, $"A's managed heap grew by {heapGrowth / (1024 * 1024)} MiB while B was down");
-        var waiting = (await _a.StatusAsync()).Peers.Single(p => p.Peer == _b.Site);
+        var waiting = (await A.StatusAsync()).Peers.Single(p => p.Peer == B.Site);
         Assert.True(waiting.Backlog > 0 && waiting.LastError is not null && waiting.OldestPendingSeconds > 0, $"{waiting}");
 
-        await _b.StartAgainAsync();
-        foreach (var peer in new[] { _b, _c })
+        await B.StartAgainAsync();
+        foreach (var peer in new[] { B, C })
         {
-            await ReplicationNode.WaitUntilAsync(async () => (await peer.ListAsync("/hist")).Count == 50 && (await _a.StatusAsync()).Peers.Single(p => p.Peer == peer.Site).Backlog == 0, TimeSpan.FromSeconds(240), $"50 files at {peer.Site}");
+            await ReplicationNode.WaitUntilAsync(async () => (await peer.ListAsync("/hist")).Count == 50 && (await A.StatusAsync()).Peers.Single(p => p.Peer == peer.Site).Backlog == 0, TimeSpan.FromSeconds(240), $"50 files at {peer.Site}");
             var replica = await peer.ListAsync("/hist");
             Assert.All(source, f => Assert.Equal(f.Value.Digest, replica[f.Key].Digest));
         }
@@ -100,14 +94,14 @@ public sealed class ReplicationOutageTests : IAsyncLifetime
         await Task.Delay(1500, ct);
 
         // Resumed, not restarted: one session for the large file at B, continued after the restart with the chunks it held.
-        var opened = _b.Audit().Where(r => r.Action == "upload.open" && r.Path == large).ToList();
+        var opened = B.Audit().Where(r => r.Action == "upload.open" && r.Path == large).ToList();
         Assert.Single(opened);
         Assert.Contains(session, opened[0].Detail, StringComparison.Ordinal);
         Assert.True(before >= 8);
-        Assert.Contains(_a.Audit(), r => r.Action == "replication.sent" && r.Path == large && r.Detail!.Contains("resumed session " + session, StringComparison.Ordinal));
+        Assert.Contains(A.Audit(), r => r.Action == "replication.sent" && r.Path == large && r.Detail!.Contains("resumed session " + session, StringComparison.Ordinal));
 
         // Nothing twice, nothing lost: one committed upload per file at each peer.
-        foreach (var peer in new[] { _b, _c })
+        foreach (var peer in new[] { B, C })
         {
             var uploads = peer.Audit().Where(r => r.Action == "file.upload" && r.Outcome == "success" && r.Actor.Peer == "site-a").GroupBy(r => r.Path).ToList();
             Assert.Equal(50, uploads.Count);
@@ -119,29 +113,29 @@ public sealed class ReplicationOutageTests : IAsyncLifetime
     public async Task Jobs_pending_when_the_sender_restarts_complete_after_the_restart()
     {
         var ct = TestContext.Current.CancellationToken;
-        await _b.AcceptAsync(_a, "/hist", "uploader", "downloader");
-        await _a.AddOutboundAsync(_b);
-        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/hist", _b.Site));
-        await _b.StopAsync();
+        await B.AcceptAsync(A, "/hist", "uploader", "downloader");
+        await A.AddOutboundAsync(B);
+        await A.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/hist", B.Site));
+        await B.StopAsync();
         var items = new List<TransferItem>
         {
             await WriteAsync("one.csv", 5_000, DatasetKind.HistorianCsv),
             await WriteAsync("two.bin", 10L * 1024 * 1024, DatasetKind.ImagingFrames),
             await WriteAsync("three.csv", 0, DatasetKind.HistorianCsv),
         };
-        using (var client = _a.AdminClient())
+        using (var client = A.AdminClient())
         {
             await client.PushAsync(items, cancellationToken: ct);
         }
 
-        await ReplicationNode.WaitUntilAsync(async () => (await _a.Outbox.ListJobsAsync(_b.Site, 10, ct)) is { Count: 3 } jobs && jobs.All(j => j.Attempts > 0), TimeSpan.FromSeconds(30), "three failed attempts");
-        await _a.StopAsync();
-        await _a.StartAgainAsync();
-        Assert.Equal(3, (await _a.StatusAsync()).Peers.Single().Backlog);
-        await _b.StartAgainAsync();
-        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.Single().Done == 3, TimeSpan.FromSeconds(60), "three jobs done after the restart");
-        var source = await _a.ListAsync("/hist");
-        var replica = await _b.ListAsync("/hist");
+        await ReplicationNode.WaitUntilAsync(async () => (await A.Outbox.ListJobsAsync(B.Site, 10, ct)) is { Count: 3 } jobs && jobs.All(j => j.Attempts > 0), TimeSpan.FromSeconds(30), "three failed attempts");
+        await A.StopAsync();
+        await A.StartAgainAsync();
+        Assert.Equal(3, (await A.StatusAsync()).Peers.Single().Backlog);
+        await B.StartAgainAsync();
+        await ReplicationNode.WaitUntilAsync(async () => (await A.StatusAsync()).Peers.Single().Done == 3, TimeSpan.FromSeconds(60), "three jobs done after the restart");
+        var source = await A.ListAsync("/hist");
+        var replica = await B.ListAsync("/hist");
         Assert.Equal(source.Keys.Order(), replica.Keys.Order());
         Assert.All(source, f => Assert.Equal(f.Value.Digest, replica[f.Key].Digest));
     }
@@ -159,7 +153,7 @@ public sealed class ReplicationOutageTests : IAsyncLifetime
 
     private async Task<TransferItem> WriteAsync(string name, long size, DatasetKind kind)
     {
-        var local = Path.Combine(_work, name);
+        var local = Path.Combine(Work, name);
         await DatasetGenerator.WriteFileAsync(local, kind, size, seed: name.Length + size);
         return new TransferItem(local, "/hist/" + name);
     }

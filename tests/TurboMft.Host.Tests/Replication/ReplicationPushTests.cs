@@ -4,59 +4,44 @@ using TurboMft.Engine.Datasets;
 namespace TurboMft.Host.Tests.Replication;
 
 /// <summary>Push replication between real nodes on loopback: fan-out, dedup, provenance through a relay, delete propagation.</summary>
-public sealed class ReplicationPushTests : IAsyncLifetime
+public sealed class ReplicationPushTests() : ReplicationTestBase("site-a", "site-b", "site-c")
 {
-    private ReplicationNode _a = null!;
-    private ReplicationNode _b = null!;
-    private ReplicationNode _c = null!;
-    private string _work = null!;
+    private ReplicationNode A => Node("site-a");
 
-    public async ValueTask InitializeAsync()
-    {
-        _a = await ReplicationNode.StartAsync("site-a");
-        _b = await ReplicationNode.StartAsync("site-b");
-        _c = await ReplicationNode.StartAsync("site-c");
-        _work = Directory.CreateTempSubdirectory("tmf-repl-files-").FullName;
-    }
+    private ReplicationNode B => Node("site-b");
 
-    public async ValueTask DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _c.DisposeAsync();
-        Directory.Delete(_work, recursive: true);
-    }
+    private ReplicationNode C => Node("site-c");
 
     [Fact]
     public async Task A_push_rule_sends_each_released_file_to_two_peers_with_equal_digests_and_one_correlation_id_per_version_on_all_ends()
     {
-        foreach (var peer in new[] { _b, _c })
+        foreach (var peer in new[] { B, C })
         {
-            await peer.AcceptAsync(_a, "/plant", "uploader", "downloader");
-            await _a.AddOutboundAsync(peer);
-            await _a.AddRuleAsync(new AddReplicationRuleRequest("to-" + peer.Site, "/plant", peer.Site));
+            await peer.AcceptAsync(A, "/plant", "uploader", "downloader");
+            await A.AddOutboundAsync(peer);
+            await A.AddRuleAsync(new AddReplicationRuleRequest("to-" + peer.Site, "/plant", peer.Site));
         }
 
         var files = await WriteFilesAsync(("a.csv", 10_000), ("b.bin", 9 * 1024 * 1024 + 17), ("empty.txt", 0), ("deep/c.csv", 300_000));
-        using (var client = _a.AdminClient())
+        using (var client = A.AdminClient())
         {
             await client.PushAsync([.. files.Select(f => new TransferItem(f.Local, "/plant/" + f.Name))], cancellationToken: TestContext.Current.CancellationToken);
         }
 
-        var source = await _a.ListAsync("/plant");
+        var source = await A.ListAsync("/plant");
         Assert.Equal(4, source.Count);
-        foreach (var peer in new[] { _b, _c })
+        foreach (var peer in new[] { B, C })
         {
             await ReplicationNode.WaitUntilAsync(async () => (await peer.ListAsync("/plant")).Count == 4, TimeSpan.FromSeconds(60), $"4 files on {peer.Site}");
             var replica = await peer.ListAsync("/plant");
             Assert.All(source, f => Assert.Equal(f.Value.Digest, replica[f.Key].Digest));
         }
 
-        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.All(p => p.Backlog == 0 && p.Done == 4), TimeSpan.FromSeconds(30), "jobs done");
+        await ReplicationNode.WaitUntilAsync(async () => (await A.StatusAsync()).Peers.All(p => p.Backlog == 0 && p.Done == 4), TimeSpan.FromSeconds(30), "jobs done");
         await Task.Delay(1500);
-        var sent = _a.Audit().Where(r => r.Action == "replication.verified").ToList();
+        var sent = A.Audit().Where(r => r.Action == "replication.verified").ToList();
         Assert.Equal(8, sent.Count);
-        foreach (var peer in new[] { _b, _c })
+        foreach (var peer in new[] { B, C })
         {
             var received = peer.Audit().Where(r => r.Action == "replication.received").ToList();
             Assert.Equal(4, received.Count);
@@ -72,49 +57,49 @@ public sealed class ReplicationPushTests : IAsyncLifetime
     public async Task Files_the_peer_already_holds_are_skipped_without_sending_a_chunk()
     {
         var ct = TestContext.Current.CancellationToken;
-        await _b.AcceptAsync(_a, "/plant", "uploader", "downloader");
-        await _a.AddOutboundAsync(_b);
+        await B.AcceptAsync(A, "/plant", "uploader", "downloader");
+        await A.AddOutboundAsync(B);
         var files = await WriteFilesAsync(("same.bin", 6 * 1024 * 1024), ("small.csv", 70_000));
         var items = files.Select(f => new TransferItem(f.Local, "/plant/" + f.Name)).ToList();
-        foreach (var node in new[] { _b, _a })
+        foreach (var node in new[] { B, A })
         {
             using var client = node.AdminClient();
             await client.PushAsync(items, cancellationToken: ct);
         }
 
-        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", _b.Site));
-        await ReplicationNode.WaitUntilAsync(async () => (await _a.StatusAsync()).Peers.Single().Skipped == 2, TimeSpan.FromSeconds(30), "both jobs skipped");
-        var jobs = await _a.Outbox.ListJobsAsync(_b.Site, 10, ct);
+        await A.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", B.Site));
+        await ReplicationNode.WaitUntilAsync(async () => (await A.StatusAsync()).Peers.Single().Skipped == 2, TimeSpan.FromSeconds(30), "both jobs skipped");
+        var jobs = await A.Outbox.ListJobsAsync(B.Site, 10, ct);
         Assert.Equal(2, jobs.Count);
         Assert.All(jobs, job => Assert.Equal(("skipped", 0L), (job.State, job.BytesSent)));
         await Task.Delay(1500, ct);
-        Assert.DoesNotContain(_b.Audit(), r => r.Actor.Peer == "site-a" && r.Action is "upload.open" or "file.upload");
-        Assert.All(jobs, job => Assert.Contains(_a.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == job.CorrelationId));
+        Assert.DoesNotContain(B.Audit(), r => r.Actor.Peer == "site-a" && r.Action is "upload.open" or "file.upload");
+        Assert.All(jobs, job => Assert.Contains(A.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == job.CorrelationId));
 
         // The small file was offered with Expect: 100-continue and refused before its body: the peer says so under the same id.
         var small = jobs.Single(j => j.SourcePath == "/plant/small.csv");
-        Assert.Contains(_b.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == small.CorrelationId && r.Actor.Peer == "site-a");
+        Assert.Contains(B.Audit(), r => r.Action == "replication.skipped" && r.CorrelationId == small.CorrelationId && r.Actor.Peer == "site-a");
     }
 
     [Fact]
     public async Task A_relay_keeps_the_origin_site_path_time_and_digest_and_its_correlation_id()
     {
         var ct = TestContext.Current.CancellationToken;
-        await _b.AcceptAsync(_a, "/dmz", "uploader", "downloader");
-        await _a.AddOutboundAsync(_b);
-        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-dmz", "/ot", _b.Site, Target: "/dmz/in"));
-        await _c.AcceptAsync(_b, "/corp", "uploader", "downloader");
-        await _b.AddOutboundAsync(_c);
-        await _b.AddRuleAsync(new AddReplicationRuleRequest("to-corp", "/dmz/in", _c.Site, Target: "/corp/plant1"));
+        await B.AcceptAsync(A, "/dmz", "uploader", "downloader");
+        await A.AddOutboundAsync(B);
+        await A.AddRuleAsync(new AddReplicationRuleRequest("to-dmz", "/ot", B.Site, Target: "/dmz/in"));
+        await C.AcceptAsync(B, "/corp", "uploader", "downloader");
+        await B.AddOutboundAsync(C);
+        await B.AddRuleAsync(new AddReplicationRuleRequest("to-corp", "/dmz/in", C.Site, Target: "/corp/plant1"));
         var files = await WriteFilesAsync(("export.csv", 5 * 1024 * 1024 + 3));
-        using (var client = _a.AdminClient())
+        using (var client = A.AdminClient())
         {
             await client.PushAsync([new TransferItem(files[0].Local, "/ot/line1/export.csv")], cancellationToken: ct);
         }
 
-        var origin = (await _a.ListAsync("/ot"))["/ot/line1/export.csv"];
-        await ReplicationNode.WaitUntilAsync(async () => (await _c.ListAsync("/corp")).ContainsKey("/corp/plant1/line1/export.csv"), TimeSpan.FromSeconds(60), "the file at C");
-        using var atC = _c.AdminClient();
+        var origin = (await A.ListAsync("/ot"))["/ot/line1/export.csv"];
+        await ReplicationNode.WaitUntilAsync(async () => (await C.ListAsync("/corp")).ContainsKey("/corp/plant1/line1/export.csv"), TimeSpan.FromSeconds(60), "the file at C");
+        using var atC = C.AdminClient();
         var head = await atC.HeadAsync("/corp/plant1/line1/export.csv", ct);
         Assert.NotNull(head?.Provenance);
         Assert.Equal("site-a", head.Provenance.Site);
@@ -129,47 +114,47 @@ public sealed class ReplicationPushTests : IAsyncLifetime
         await Task.Delay(1500, ct);
         var id = head.Provenance.CorrelationId;
         Assert.NotNull(id);
-        Assert.Contains(_a.Audit(), r => r.Action == "replication.verified" && r.CorrelationId == id);
-        Assert.Contains(_b.Audit(), r => r.Action == "replication.received" && r.CorrelationId == id);
-        Assert.Contains(_b.Audit(), r => r.Action == "replication.verified" && r.CorrelationId == id);
-        Assert.Contains(_c.Audit(), r => r.Action == "replication.received" && r.CorrelationId == id && r.Actor.Peer == "site-b");
+        Assert.Contains(A.Audit(), r => r.Action == "replication.verified" && r.CorrelationId == id);
+        Assert.Contains(B.Audit(), r => r.Action == "replication.received" && r.CorrelationId == id);
+        Assert.Contains(B.Audit(), r => r.Action == "replication.verified" && r.CorrelationId == id);
+        Assert.Contains(C.Audit(), r => r.Action == "replication.received" && r.CorrelationId == id && r.Actor.Peer == "site-b");
     }
 
     [Fact]
     public async Task A_delete_propagates_only_to_the_same_digest_and_provenance_headers_are_checked()
     {
         var ct = TestContext.Current.CancellationToken;
-        await _b.AcceptAsync(_a, "/plant", "operator");
-        await _a.AddOutboundAsync(_b);
-        await _a.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", _b.Site, PropagateDeletes: true, Exclude: ["*.tmp"]));
+        await B.AcceptAsync(A, "/plant", "operator");
+        await A.AddOutboundAsync(B);
+        await A.AddRuleAsync(new AddReplicationRuleRequest("to-b", "/plant", B.Site, PropagateDeletes: true, Exclude: ["*.tmp"]));
         var files = await WriteFilesAsync(("keep.csv", 2000), ("gone.csv", 3000), ("scratch.tmp", 100));
-        using (var client = _a.AdminClient())
+        using (var client = A.AdminClient())
         {
             await client.PushAsync([.. files.Select(f => new TransferItem(f.Local, "/plant/" + f.Name))], cancellationToken: ct);
         }
 
-        await ReplicationNode.WaitUntilAsync(async () => (await _b.ListAsync("/plant")).Count == 2, TimeSpan.FromSeconds(30), "two files at B");
-        Assert.DoesNotContain("/plant/scratch.tmp", (await _b.ListAsync("/plant")).Keys);
-        using (var client = _a.AdminClient())
+        await ReplicationNode.WaitUntilAsync(async () => (await B.ListAsync("/plant")).Count == 2, TimeSpan.FromSeconds(30), "two files at B");
+        Assert.DoesNotContain("/plant/scratch.tmp", (await B.ListAsync("/plant")).Keys);
+        using (var client = A.AdminClient())
         {
             await client.DeleteAsync("/plant/gone.csv", ct);
         }
 
-        await ReplicationNode.WaitUntilAsync(async () => !(await _b.ListAsync("/plant")).ContainsKey("/plant/gone.csv"), TimeSpan.FromSeconds(30), "the delete at B");
-        Assert.Contains("/plant/keep.csv", (await _b.ListAsync("/plant")).Keys);
+        await ReplicationNode.WaitUntilAsync(async () => !(await B.ListAsync("/plant")).ContainsKey("/plant/gone.csv"), TimeSpan.FromSeconds(30), "the delete at B");
+        Assert.Contains("/plant/keep.csv", (await B.ListAsync("/plant")).Keys);
 
         // Provenance from a caller must be whole and well-formed, and its digest must be what is committed.
-        using var raw = Server.ServerFixture.CreateClient(_b.Fingerprint, _b.Token, System.Net.HttpVersion.Version11);
-        using var partial = new HttpRequestMessage(HttpMethod.Put, new Uri(_b.Address, "/v1/files/plant/x.csv")) { Content = new ByteArrayContent([1, 2, 3]) };
+        using var raw = Server.ServerFixture.CreateClient(B.Fingerprint, B.Token, System.Net.HttpVersion.Version11);
+        using var partial = new HttpRequestMessage(HttpMethod.Put, new Uri(B.Address, "/v1/files/plant/x.csv")) { Content = new ByteArrayContent([1, 2, 3]) };
         partial.Headers.Add("TMF-Origin-Site", "site-z");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await raw.SendAsync(partial, ct)).StatusCode);
-        using var lying = new HttpRequestMessage(HttpMethod.Put, new Uri(_b.Address, "/v1/files/plant/x.csv")) { Content = new ByteArrayContent([1, 2, 3]) };
+        using var lying = new HttpRequestMessage(HttpMethod.Put, new Uri(B.Address, "/v1/files/plant/x.csv")) { Content = new ByteArrayContent([1, 2, 3]) };
         lying.Headers.Add("TMF-Origin-Site", "site-z");
         lying.Headers.Add("TMF-Origin-Path", "/x.csv");
         lying.Headers.Add("TMF-Origin-Time", "2026-01-01T00:00:00.000Z");
         lying.Headers.Add("TMF-Origin-Digest", "sha256-tree:" + new string('0', 64));
         Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, (await raw.SendAsync(lying, ct)).StatusCode);
-        Assert.DoesNotContain("/plant/x.csv", (await _b.ListAsync("/plant")).Keys);
+        Assert.DoesNotContain("/plant/x.csv", (await B.ListAsync("/plant")).Keys);
     }
 
     private async Task<List<(string Name, string Local)>> WriteFilesAsync(params (string Name, long Size)[] files)
@@ -177,7 +162,7 @@ public sealed class ReplicationPushTests : IAsyncLifetime
         var written = new List<(string, string)>();
         foreach (var (name, size) in files)
         {
-            var local = Path.Combine(_work, name);
+            var local = Path.Combine(Work, name);
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
             await DatasetGenerator.WriteFileAsync(local, DatasetKind.HistorianCsv, size, seed: name.Length + size);
             written.Add((name, local));
