@@ -68,6 +68,10 @@ internal static partial class LibC
     [LibraryImport(Library, EntryPoint = "fsync", SetLastError = true)]
     internal static partial int FSync(int fd);
 
+    /// <summary>syncfs(2), Linux 2.6.39+: writes back the whole file system holding <paramref name="fd"/>; reports write-back errors since 5.8.</summary>
+    [LibraryImport(Library, EntryPoint = "syncfs", SetLastError = true)]
+    internal static partial int SyncFs(int fd);
+
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 

@@ -25,6 +25,7 @@ public sealed partial class TurboMftClient : IDisposable
     private readonly HttpClient _http;
     private readonly ResumeStore _resume;
     private readonly Lazy<ChunkBufferPool> _uploadPool;
+    private readonly Lazy<ChunkBufferPool> _batchPool;
     private readonly Dictionary<int, ChunkBufferPool> _pools = [];
 
     /// <summary>Creates a client; throws <see cref="ArgumentException"/> for settings that cannot work.</summary>
@@ -63,6 +64,7 @@ public sealed partial class TurboMftClient : IDisposable
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
         }
         _uploadPool = new Lazy<ChunkBufferPool>(() => new ChunkBufferPool(ChunkSender.BufferSizeFor(options.ChunkSize), 2 * options.Connections));
+        _batchPool = new Lazy<ChunkBufferPool>(() => new ChunkBufferPool(BatchContent.BufferSizeFor(options.ChunkSize), options.Connections));
     }
 
     /// <summary>The settings in use.</summary>
@@ -84,10 +86,11 @@ public sealed partial class TurboMftClient : IDisposable
     }
 
     /// <summary>
-    /// Uploads many files: those smaller than one chunk by one-shot PUTs, N at once; larger ones one after another through
-    /// sessions (each with N chunks in flight). Every file is verified. Files the server holds back are in
-    /// <see cref="TransferResult.Held"/>; if any was quarantined, a <see cref="FileQuarantinedException"/> naming them all is
-    /// thrown after every file was sent.
+    /// Uploads many files: those smaller than one chunk in batch uploads (<see cref="TurboMftClientOptions.BatchFiles"/> files
+    /// a request, N requests at once; by one-shot PUTs, N at once, where the server has no batch upload or batching is off);
+    /// larger ones one after another through sessions (each with N chunks in flight). Every file is verified. Files the
+    /// server holds back are in <see cref="TransferResult.Held"/>; if any was quarantined, a
+    /// <see cref="FileQuarantinedException"/> naming them all is thrown after every file was sent.
     /// </summary>
     public async Task<TransferResult> PushAsync(IReadOnlyList<TransferItem> items, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -97,12 +100,31 @@ public sealed partial class TurboMftClient : IDisposable
         var tracker = new TransferProgressTracker(sized.Sum(s => s.Size), sized.Count, progress);
         var total = new TransferResult();
         var gate = new Lock();
+        var small = sized.Where(s => s.Size < _options.ChunkSize).ToList();
+        var limits = small.Count > 1 ? await BatchLimitsAsync(cancellationToken).ConfigureAwait(false) : null;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.Connections, CancellationToken = cancellationToken };
+        if (limits is { } batch)
+        {
+            await Parallel.ForEachAsync(
+                PlanBatches(small.Where(s => s.Size <= batch.MaxFileSize), batch.MaxFiles),
+                parallel,
+                async (files, token) =>
+                {
+                    var result = await UploadBatchAsync(files, tracker, token).ConfigureAwait(false);
+                    lock (gate)
+                    {
+                        total = total.Plus(result);
+                    }
+                }).ConfigureAwait(false);
+            small.RemoveAll(s => s.Size <= batch.MaxFileSize);
+        }
+
         await Parallel.ForEachAsync(
-            sized.Where(s => s.Size < _options.ChunkSize),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.Connections, CancellationToken = cancellationToken },
-            async (small, token) =>
+            small,
+            parallel,
+            async (file, token) =>
             {
-                var result = await UploadSmallAsync(small.Item.LocalPath, RemotePaths.Normalize(small.Item.RemotePath), tracker, token).ConfigureAwait(false);
+                var result = await UploadSmallAsync(file.Item.LocalPath, RemotePaths.Normalize(file.Item.RemotePath), tracker, token).ConfigureAwait(false);
                 lock (gate)
                 {
                     total = total.Plus(result);
@@ -245,6 +267,11 @@ public sealed partial class TurboMftClient : IDisposable
         if (_uploadPool.IsValueCreated)
         {
             _uploadPool.Value.Dispose();
+        }
+
+        if (_batchPool.IsValueCreated)
+        {
+            _batchPool.Value.Dispose();
         }
 
         lock (_pools)

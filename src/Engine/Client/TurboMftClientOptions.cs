@@ -47,6 +47,15 @@ public sealed record TurboMftClientOptions
     /// <summary>Time allowed for one request (one chunk), not for a whole transfer.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Most files per batch upload (<c>POST /v1/batch</c>) when a push sends many files smaller than a chunk; the server's
+    /// own limit applies if lower. 0 sends every small file by its own one-shot PUT.
+    /// </summary>
+    public int BatchFiles { get; init; } = 256;
+
+    /// <summary>Most file bytes per batch upload (a batch closes at <see cref="BatchFiles"/> files or this many bytes).</summary>
+    public long BatchBytes { get; init; } = 32L << 20;
+
     /// <summary>Where upload resume records live; null means <see cref="ResumeStore.DefaultDirectory"/>.</summary>
     public string? ResumeDirectory { get; init; }
 
@@ -87,6 +96,16 @@ public sealed record TurboMftClientOptions
         if (ClientCertificate is { HasPrivateKey: false })
         {
             throw new ArgumentException($"The client certificate {ClientCertificate.Subject} has no private key; load it with its key.");
+        }
+
+        if (BatchFiles is < 0 or > 100_000)
+        {
+            throw new ArgumentException($"BatchFiles must be from 0 (no batches) to 100000, not {BatchFiles}.");
+        }
+
+        if (BatchBytes < 1)
+        {
+            throw new ArgumentException($"BatchBytes must be positive, not {BatchBytes}.");
         }
 
         ChunkGeometry.Validate(ChunkSize);

@@ -172,8 +172,10 @@ public sealed class ContainerPlaintextStream : Stream
             _disposed = true;
             if (_plain is not null)
             {
-                // Plaintext (possibly of a chunk that failed its checks) does not linger in a pooled buffer.
-                CryptographicOperations.ZeroMemory(_plain.Span[..Math.Min(_plain.Capacity, _reader.Geometry.ChunkSize)]);
+                // Plaintext (possibly of a chunk that failed its checks) does not linger in a pooled buffer. No chunk is
+                // longer than the file, so a small file clears its own bytes, not a whole chunk-sized buffer.
+                var written = Math.Min(_reader.Geometry.ChunkSize, _reader.Geometry.FileSize);
+                CryptographicOperations.ZeroMemory(_plain.Span[..(int)Math.Min(_plain.Capacity, written)]);
                 _pool.Return(_plain);
                 _plain = null;
             }

@@ -200,6 +200,14 @@ internal static class TransferCommands
         public Option<string> Http { get; } = new Option<string>("--http") { Description = "HTTP version: 1.1 (one connection per chunk in flight) or 2 (streams on one connection).", DefaultValueFactory = _ => "1.1", HelpName = "1.1|2" }
             .AcceptOnlyFromAmong("1.1", "2");
 
+        public Option<int> BatchFiles { get; } = new("--batch-files")
+        {
+            Description = "Files smaller than a chunk travel in batch uploads of up to N files (default 256); 0 sends each by its own PUT.",
+            DefaultValueFactory = _ => 256,
+            Validators = { r => { if (r.GetValueOrDefault<int>() is < 0 or > 100_000) { r.AddError("--batch-files must be from 0 to 100000."); } } },
+            HelpName = "N",
+        };
+
         public Option<bool> Json { get; } = CliOptions.Json();
 
         public void AddTo(Command command, bool withUploadOptions)
@@ -212,6 +220,7 @@ internal static class TransferCommands
                 command.Options.Add(ChunkSize);
                 command.Options.Add(Compress);
                 command.Options.Add(Verify);
+                command.Options.Add(BatchFiles);
             }
 
             command.Options.Add(Json);
@@ -231,6 +240,7 @@ internal static class TransferCommands
                 ChunkSize = chunkSize,
                 Compression = parse.GetResult(Compress) is null ? TransferCompression.Auto : Enum.Parse<TransferCompression>(parse.GetValue(Compress)!, ignoreCase: true),
                 Verify = parse.GetResult(Verify) is null ? TransferVerify.Fast : Enum.Parse<TransferVerify>(parse.GetValue(Verify)!, ignoreCase: true),
+                BatchFiles = parse.GetResult(BatchFiles) is null ? 256 : parse.GetValue(BatchFiles),
             };
         }
     }

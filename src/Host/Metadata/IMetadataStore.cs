@@ -58,6 +58,14 @@ public interface IMetadataStore : IAsyncDisposable
     /// </exception>
     Task<FileVersion?> CommitVersionAsync(FileVersion version, Guid? uploadId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Commits several versions of different paths (a batch upload) in one transaction, as <see cref="CommitVersionAsync"/>
+    /// would one by one without an upload: all or none. Returns, in order, the version each replaced (or null).
+    /// </summary>
+    /// <exception cref="MetadataException">With <see cref="MetadataError.VersionExists"/>; nothing is changed.</exception>
+    /// <exception cref="ArgumentException">Two versions share a path.</exception>
+    Task<IReadOnlyList<FileVersion?>> CommitVersionsAsync(IReadOnlyList<FileVersion> versions, CancellationToken cancellationToken = default);
+
     /// <summary>The current version of <paramref name="path"/>, in whatever release state, or null when there is none or it was deleted.</summary>
     Task<FileVersion?> GetCurrentVersionAsync(string path, CancellationToken cancellationToken = default);
 
@@ -94,6 +102,14 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>Appends one scan's verdicts for a version (after any recorded before), all with <paramref name="scannedAt"/>.</summary>
     Task RecordVerdictsAsync(Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For several versions scanned clean, in one durable transaction: appends each one's verdicts (as
+    /// <see cref="RecordVerdictsAsync"/>) and moves it from <see cref="ReleaseState.PendingScan"/> to
+    /// <see cref="ReleaseState.Released"/> at <paramref name="at"/> (as <see cref="SetReleaseStateAsync"/>). Returns, in
+    /// order, whether each was released (false: it had left pending-scan or was deleted meanwhile; its verdicts are kept).
+    /// </summary>
+    Task<IReadOnlyList<bool>> RecordVerdictsAndReleaseAsync(IReadOnlyList<(Guid VersionId, IReadOnlyList<ScanVerdict> Verdicts)> scans, DateTimeOffset at, CancellationToken cancellationToken = default);
 
     /// <summary>The verdicts recorded for a version, in order.</summary>
     Task<IReadOnlyList<RecordedVerdict>> ListVerdictsAsync(Guid versionId, CancellationToken cancellationToken = default);

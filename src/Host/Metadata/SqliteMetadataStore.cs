@@ -427,6 +427,64 @@ public sealed class SqliteMetadataStore : IMetadataStore
             }
         }
 
+        var previous = await InsertVersionAsync(connection, transaction, version, uploadId, cancellationToken).ConfigureAwait(false);
+
+        if (uploadId is { } completed)
+        {
+            await using var complete = connection.CreateCommand();
+            complete.Transaction = transaction;
+            complete.CommandText = "UPDATE uploads SET state = $completed WHERE id = $id";
+            complete.Parameters.AddWithValue("$completed", (int)UploadState.Completed);
+            complete.Parameters.AddWithValue("$id", IdText(completed));
+            await complete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return previous;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<FileVersion?>> CommitVersionsAsync(IReadOnlyList<FileVersion> versions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(versions);
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var version in versions)
+        {
+            ValidateVersion(version);
+            if (!paths.Add(version.Path))
+            {
+                throw new ArgumentException($"'{version.Path}' appears twice in one batch.", nameof(versions));
+            }
+        }
+
+        var previous = new FileVersion?[versions.Count];
+        if (versions.Count == 0)
+        {
+            return previous;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        for (var i = 0; i < versions.Count; i++)
+        {
+            if (await ExistsAsync(connection, transaction, "SELECT 1 FROM versions WHERE version_id = $id", IdText(versions[i].VersionId), cancellationToken)
+                .ConfigureAwait(false))
+            {
+                throw new MetadataException(MetadataError.VersionExists, $"Version {versions[i].VersionId} of '{versions[i].Path}' is already committed.");
+            }
+
+            previous[i] = await InsertVersionAsync(connection, transaction, versions[i], null, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return previous;
+    }
+
+    /// <summary>Makes <paramref name="version"/> the current version of its path inside <paramref name="transaction"/>; returns the one it demoted.</summary>
+    private static async Task<FileVersion?> InsertVersionAsync(
+        SqliteConnection connection, SqliteTransaction transaction, FileVersion version, Guid? uploadId, CancellationToken cancellationToken)
+    {
         var previous = await ReadCurrentVersionAsync(connection, transaction, version.Path, cancellationToken).ConfigureAwait(false);
 
         await using (var demote = connection.CreateCommand())
@@ -464,17 +522,6 @@ public sealed class SqliteMetadataStore : IMetadataStore
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (uploadId is { } completed)
-        {
-            await using var complete = connection.CreateCommand();
-            complete.Transaction = transaction;
-            complete.CommandText = "UPDATE uploads SET state = $completed WHERE id = $id";
-            complete.Parameters.AddWithValue("$completed", (int)UploadState.Completed);
-            complete.Parameters.AddWithValue("$id", IdText(completed));
-            await complete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return previous;
     }
 
@@ -583,7 +630,57 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        return await UpdateReleaseStateAsync(connection, null, versionId, expected, change, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task RecordVerdictsAsync(Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(verdicts);
+        if (verdicts.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await InsertVerdictsAsync(connection, transaction, versionId, verdicts, scannedAt, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<bool>> RecordVerdictsAndReleaseAsync(IReadOnlyList<(Guid VersionId, IReadOnlyList<ScanVerdict> Verdicts)> scans, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scans);
+        var released = new bool[scans.Count];
+        if (scans.Count == 0)
+        {
+            return released;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var change = new ReleaseStateChange(ReleaseState.Released, at);
+        for (var i = 0; i < scans.Count; i++)
+        {
+            var (versionId, verdicts) = scans[i];
+            ArgumentNullException.ThrowIfNull(verdicts, nameof(scans));
+            await InsertVerdictsAsync(connection, transaction, versionId, verdicts, at, cancellationToken).ConfigureAwait(false);
+            released[i] = await UpdateReleaseStateAsync(connection, transaction, versionId, ReleaseState.PendingScan, change, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return released;
+    }
+
+    /// <summary>The compare-and-set of <see cref="SetReleaseStateAsync"/> on an open connection, inside <paramref name="transaction"/> if given.</summary>
+    private static async Task<bool> UpdateReleaseStateAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, Guid versionId, ReleaseState expected, ReleaseStateChange change, CancellationToken cancellationToken)
+    {
+        var decision = change.Decision;
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
 
         // One statement: the WHERE is the compare, so concurrent callers serialise on SQLite's write lock and one wins.
         command.CommandText = """
@@ -604,17 +701,15 @@ public sealed class SqliteMetadataStore : IMetadataStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    /// <inheritdoc />
-    public async Task RecordVerdictsAsync(Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken = default)
+    /// <summary>Appends verdicts after those recorded before for the version, inside <paramref name="transaction"/>.</summary>
+    private static async Task InsertVerdictsAsync(
+        SqliteConnection connection, SqliteTransaction transaction, Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(verdicts);
         if (verdicts.Count == 0)
         {
             return;
         }
 
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = connection.BeginTransaction(deferred: false);
         long next;
         await using (var read = connection.CreateCommand())
         {
@@ -640,8 +735,6 @@ public sealed class SqliteMetadataStore : IMetadataStore
             insert.Parameters.AddWithValue("$scannedAt", scannedAt.ToUnixTimeMilliseconds());
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

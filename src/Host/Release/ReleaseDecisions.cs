@@ -170,6 +170,65 @@ public sealed class ReleaseDecisions(
         ChangeAsync(version, from, new ReleaseStateChange(ReleaseState.Released, time.GetUtcNow()),
             Event("file.released", AuditOutcome.Success, ReleaseCaller.System, version, detail), cancellationToken);
 
+    /// <summary>
+    /// Releases several versions scanned clean at once (actor system): their verdicts and states in one transaction, their
+    /// <c>scan.verdict</c> and <c>file.released</c> records with one fsync (the log keeps order, so the last record's
+    /// durability covers the others). If the log cannot be written, the releases are undone, as for one. Returns, in order,
+    /// whether each was released (false: it left pending-scan meanwhile).
+    /// </summary>
+    internal async Task<IReadOnlyList<bool>> ReleaseScannedAsync(IReadOnlyList<ScannedClean> scans, CancellationToken cancellationToken)
+    {
+        var at = time.GetUtcNow();
+        var released = await metadata.RecordVerdictsAndReleaseAsync([.. scans.Select(s => (s.Version.VersionId, s.Verdicts))], at, cancellationToken).ConfigureAwait(false);
+        var records = new List<AuditEvent>(2 * scans.Count);
+        for (var i = 0; i < scans.Count; i++)
+        {
+            records.Add(Event("scan.verdict", AuditOutcome.Success, ReleaseCaller.System, scans[i].Version, scans[i].VerdictDetail));
+            if (released[i])
+            {
+                records.Add(Event("file.released", AuditOutcome.Success, ReleaseCaller.System, scans[i].Version, scans[i].ReleaseDetail));
+            }
+        }
+
+        try
+        {
+            for (var i = 0; i < records.Count - 1; i++)
+            {
+                audit.Append(records[i]);
+            }
+
+            await audit.AppendDurableAsync(records[^1], CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (AuditUnavailableException e)
+        {
+            for (var i = 0; i < scans.Count; i++)
+            {
+                if (released[i])
+                {
+                    var undone = await metadata.SetReleaseStateAsync(scans[i].Version.VersionId, ReleaseState.Released, new ReleaseStateChange(ReleaseState.PendingScan, at), CancellationToken.None).ConfigureAwait(false);
+                    logger.LogCritical("Version {Version} of {Path}: the file.released record could not be written ({Reason}); the release was {Undone}",
+                        scans[i].Version.VersionId, scans[i].Version.Path, e.Message, undone ? "undone" : "NOT undone (it changed meanwhile)");
+                }
+            }
+
+            throw;
+        }
+
+        for (var i = 0; i < scans.Count; i++)
+        {
+            if (released[i])
+            {
+                var version = scans[i].Version with { State = ReleaseState.Released, ReleasedAt = at };
+                foreach (var observer in observers ?? [])
+                {
+                    await observer.ReleasedAsync(version, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return released;
+    }
+
     /// <summary>Rejects a version whose approval expired (actor system), audited as <c>approval.rejected</c>.</summary>
     /// <returns>False when a person decided first.</returns>
     internal Task<bool> ExpireAsync(FileVersion version, CancellationToken cancellationToken)
@@ -273,3 +332,6 @@ public sealed class ReleaseDecisions(
     private static ReleaseException NotIn(FileVersion version, ReleaseState needed) =>
         new(ReleaseError.StateConflict, $"Version {version.VersionId} of '{version.Path}' is {version.State.ToName()}, not {needed.ToName()}.", version.State);
 }
+
+/// <summary>A version scanned clean whose area needs no approval, with what its audit records say.</summary>
+internal sealed record ScannedClean(FileVersion Version, IReadOnlyList<ScanVerdict> Verdicts, string VerdictDetail, string ReleaseDetail);

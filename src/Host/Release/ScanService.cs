@@ -39,6 +39,9 @@ public sealed class ScanService : BackgroundService
 {
     private const int SweepBatch = 1000;
 
+    /// <summary>Most versions one worker scans before releasing those found clean together.</summary>
+    private const int ReleaseBatch = 64;
+
     private readonly IMetadataStore _metadata;
     private readonly LocalObjectStore _store;
     private readonly KeyRing _keys;
@@ -223,46 +226,112 @@ public sealed class ScanService : BackgroundService
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
+    /// <summary>
+    /// One worker: takes the ids queued now (up to <see cref="ReleaseBatch"/>), scans them one by one, and releases those
+    /// scanned clean together (one transaction, one audit fsync), so a batch upload is not released file by file.
+    /// </summary>
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
-        await foreach (var versionId in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        var reader = _queue.Reader;
+        var taken = new List<Guid>(ReleaseBatch);
+        var clean = new List<ScannedClean>(ReleaseBatch);
+        while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {
-            var state = ReleaseState.PendingScan;
-            try
+            taken.Clear();
+            clean.Clear();
+            while (taken.Count < ReleaseBatch && reader.TryRead(out var id))
             {
-                state = await ScanAsync(versionId, stoppingToken).ConfigureAwait(false);
+                taken.Add(id);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+
+            foreach (var versionId in taken)
             {
-                // The store or the audit log failed, not a scanner: try again later, as for a held version.
-                _logger.LogError(e, "Version {Version}: scan could not be completed; it stays pending", versionId);
-                Backoff(versionId);
-            }
-            finally
-            {
-                _queued.TryRemove(versionId, out _);
-                if (_waiters.TryGetValue(versionId, out var waiter))
+                var state = ReleaseState.PendingScan;
+                ScannedClean? release = null;
+                try
                 {
-                    waiter.TrySetResult(state);
+                    (state, release) = await ScanAsync(versionId, stoppingToken).ConfigureAwait(false);
                 }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // The store or the audit log failed, not a scanner: try again later, as for a held version.
+                    _logger.LogError(e, "Version {Version}: scan could not be completed; it stays pending", versionId);
+                    Backoff(versionId);
+                }
+                finally
+                {
+                    if (release is null)
+                    {
+                        Finish(versionId, state);
+                    }
+                    else
+                    {
+                        clean.Add(release);
+                    }
+                }
+            }
+
+            if (clean.Count > 0)
+            {
+                await ReleaseCleanAsync(clean, stoppingToken).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task<ReleaseState> ScanAsync(Guid versionId, CancellationToken cancellationToken)
+    private async Task ReleaseCleanAsync(List<ScannedClean> clean, CancellationToken stoppingToken)
+    {
+        var states = new ReleaseState[clean.Count];
+        Array.Fill(states, ReleaseState.PendingScan);
+        try
+        {
+            var released = await _decisions.ReleaseScannedAsync(clean, stoppingToken).ConfigureAwait(false);
+            for (var i = 0; i < clean.Count; i++)
+            {
+                states[i] = released[i] ? ReleaseState.Released : await StateOfAsync(clean[i].Version.VersionId, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            _logger.LogError(e, "Releasing {Count} versions scanned clean failed; they stay pending", clean.Count);
+            foreach (var scan in clean)
+            {
+                Backoff(scan.Version.VersionId);
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < clean.Count; i++)
+            {
+                Finish(clean[i].Version.VersionId, states[i]);
+            }
+        }
+    }
+
+    /// <summary>The version's scan is over for now: it may be queued again, and a commit waiting for it learns its state.</summary>
+    private void Finish(Guid versionId, ReleaseState state)
+    {
+        _queued.TryRemove(versionId, out _);
+        if (_waiters.TryGetValue(versionId, out var waiter))
+        {
+            waiter.TrySetResult(state);
+        }
+    }
+
+    /// <summary>Scans one version and decides, except a clean scan needing no approval: that is returned, for <see cref="ReleaseCleanAsync"/>.</summary>
+    private async Task<(ReleaseState State, ScannedClean? Release)> ScanAsync(Guid versionId, CancellationToken cancellationToken)
     {
         var version = await _metadata.GetVersionAsync(versionId, cancellationToken).ConfigureAwait(false);
         if (version is null || !version.IsCurrent || version.State != ReleaseState.PendingScan)
         {
             _held.TryRemove(versionId, out _);
-            return version?.State ?? ReleaseState.PendingScan;
+            return (version?.State ?? ReleaseState.PendingScan, null);
         }
 
         if (_chain is null)
         {
             var released = await _decisions.ReleaseScannedAsync(version, ReleaseState.PendingScan,
                 $"version {versionId}: unscanned, no content scanner is configured", cancellationToken).ConfigureAwait(false);
-            return released ? ReleaseState.Released : await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false);
+            return (released ? ReleaseState.Released : await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false), null);
         }
 
         var subject = new ScanSubject(
@@ -292,41 +361,40 @@ public sealed class ScanService : BackgroundService
         var now = _time.GetUtcNow();
         if (report.Outcome == ScanOutcome.Error)
         {
-            return await HoldAsync(version, report, now, cancellationToken).ConfigureAwait(false);
+            return (await HoldAsync(version, report, now, cancellationToken).ConfigureAwait(false), null);
         }
 
         ScannersAnswer();
         _held.TryRemove(versionId, out _);
-        await _metadata.RecordVerdictsAsync(versionId, report.Verdicts, now, cancellationToken).ConfigureAwait(false);
         var infected = report.Outcome == ScanOutcome.Infected;
+        var policy = _chain.PolicyFor(subject.Path);
+        if (!infected && !policy.RequireApproval)
+        {
+            // Recorded and released with the other clean scans this worker took (ReleaseCleanAsync).
+            return (ReleaseState.PendingScan, new ScannedClean(version, report.Verdicts, $"version {versionId}: clean; {Describe(report)}", $"version {versionId}: scanned clean by {Scanners(report)}"));
+        }
+
+        await _metadata.RecordVerdictsAsync(versionId, report.Verdicts, now, cancellationToken).ConfigureAwait(false);
         await _audit.AppendDurableAsync(
             ReleaseDecisions.Event("scan.verdict", AuditOutcome.Success, ReleaseCaller.System, version, $"version {versionId}: {(infected ? "infected" : "clean")}; {Describe(report)}"),
             CancellationToken.None).ConfigureAwait(false);
         if (infected)
         {
-            return await QuarantineAsync(version, report, now, cancellationToken).ConfigureAwait(false);
-        }
-
-        var policy = _chain.PolicyFor(subject.Path);
-        if (!policy.RequireApproval)
-        {
-            var released = await _decisions.ReleaseScannedAsync(version, ReleaseState.PendingScan,
-                $"version {versionId}: scanned clean by {Scanners(report)}", cancellationToken).ConfigureAwait(false);
-            return released ? ReleaseState.Released : await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false);
+            return (await QuarantineAsync(version, report, now, cancellationToken).ConfigureAwait(false), null);
         }
 
         var expires = policy.ApprovalExpiry is { } expiry ? now + expiry : (DateTimeOffset?)null;
         if (!await _metadata.SetReleaseStateAsync(versionId, ReleaseState.PendingScan, new ReleaseStateChange(ReleaseState.PendingApproval, now) { ApprovalExpiresAt = expires }, cancellationToken)
             .ConfigureAwait(false))
         {
-            return await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false);
+            return (await StateOfAsync(versionId, cancellationToken).ConfigureAwait(false), null);
         }
 
         await _audit.AppendDurableAsync(
             ReleaseDecisions.Event("approval.requested", AuditOutcome.Success, ReleaseCaller.System, version,
                 $"version {versionId}: scanned clean; waits for a second person with approve on {policy.Area} (uploader {version.UploadedBy ?? "unknown"}); expires {(expires is { } at ? at.ToString("u", System.Globalization.CultureInfo.InvariantCulture) : "never")}"),
             CancellationToken.None).ConfigureAwait(false);
-        return ReleaseState.PendingApproval;
+        return (ReleaseState.PendingApproval, null);
     }
 
     private async Task<ReleaseState> QuarantineAsync(FileVersion version, ScanReport report, DateTimeOffset now, CancellationToken cancellationToken)

@@ -47,6 +47,8 @@ public static class InfoEndpoints
                     uploadExpiryHours = settings.UploadExpiryHours,
                     minRequestBodyBytesPerSecond = settings.MinRequestBodyBytesPerSecond,
                     minRequestBodyGraceSeconds = settings.MinRequestBodyGraceSeconds,
+                    batchMaxFiles = settings.BatchMaxFiles,
+                    batchMaxFileSize = settings.OneShotChunkSize,
                 },
             });
         }).RequirePermission(Permission.None);

@@ -32,6 +32,12 @@ public sealed class ServerSettings
     /// <summary>Chunk size for one-shot uploads (PUT /v1/files/...).</summary>
     public int OneShotChunkSize { get; set; } = ChunkGeometry.DefaultChunkSize;
 
+    /// <summary>
+    /// Most files one batch upload (<c>POST /v1/batch</c>) may hold; each is at most <see cref="OneShotChunkSize"/> bytes. The
+    /// server keeps a few hundred bytes per file of a batch in memory until it commits (the bytes themselves are staged on disk).
+    /// </summary>
+    public int BatchMaxFiles { get; set; } = 4096;
+
     /// <summary>Minimum request body rate in bytes per second before Kestrel cuts a slow client off.</summary>
     public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 

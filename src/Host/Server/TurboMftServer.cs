@@ -85,6 +85,11 @@ public sealed class TurboMftServer : IAsyncDisposable
             throw new ArgumentException($"MinRequestBodyGraceSeconds is {settings.MinRequestBodyGraceSeconds}; give seconds, more than 1 and at most 3600.");
         }
 
+        if (settings.BatchMaxFiles is < 1 or > 1_000_000)
+        {
+            throw new ArgumentException($"BatchMaxFiles is {settings.BatchMaxFiles}; give 1 to 1000000.");
+        }
+
         var notifications = (settings.Notifications ?? new NotificationSettings()).Resolve();
 
         // Content settings are validated before anything is opened: a bad area or type list stops the start with its name.
@@ -127,7 +132,9 @@ public sealed class TurboMftServer : IAsyncDisposable
     {
         var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
             .GetAwaiter().GetResult();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft" });
+        // TurboMft's settings come from ServerSettings, not appsettings.json. Without this the host watches its content root
+        // (the working directory, often holding the data directory) recursively for config changes: a wake-up per file written.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft", Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         if (logging is null)
         {
@@ -220,6 +227,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapInfoEndpoints();
         app.MapUploadEndpoints();
         app.MapFileEndpoints();
+        app.MapBatchEndpoints();
         app.MapAuditEndpoints();
         app.MapAdminEndpoints();
         app.MapNotificationEndpoints();

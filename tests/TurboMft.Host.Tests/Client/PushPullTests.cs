@@ -99,8 +99,11 @@ public sealed class PushPullTests
         Assert.Equal(result.Digest, pulled.Digest);
     }
 
-    [Fact]
-    public async Task A_directory_of_200_small_files_is_pushed_and_listed()
+    [Theory]
+    [InlineData(0, TransferVerify.Fast)] // one-shot PUTs
+    [InlineData(16, TransferVerify.Fast)] // 13 batches, 4 at once
+    [InlineData(256, TransferVerify.Sha256)] // one batch, digests compared by the client
+    public async Task A_directory_of_200_small_files_is_pushed_and_listed(int batchFiles, TransferVerify verify)
     {
         await using var server = await TestServer.StartAsync();
         var folder = Path.Combine(server.Root, "images");
@@ -111,15 +114,19 @@ public sealed class PushPullTests
             await File.WriteAllBytesAsync(Path.Combine(sub, $"frame{i:000}.raw"), TestBytes(1000 + i, i), TestContext.Current.CancellationToken);
         }
 
-        using var client = new TurboMftClient(Options(server));
+        using var client = new TurboMftClient(Options(server) with { BatchFiles = batchFiles, Verify = verify });
         var items = TransferPlan.ForPush([folder], TransferUrl.Parse(new Uri(server.Address, "/site/").ToString()));
 
         var result = await client.PushAsync(items, null, TestContext.Current.CancellationToken);
         var listed = await client.ListAsync("/site/images", TestContext.Current.CancellationToken);
 
         Assert.Equal(200, result.Files);
+        Assert.Equal(items.Sum(i => new FileInfo(i.LocalPath).Length), result.Bytes);
         Assert.Equal(200, listed.Count);
         Assert.Contains(listed, f => f.Path == "/site/images/batch3/frame199.raw" && f.Size == 1199);
+        var back = Path.Combine(server.Root, "frame199.back");
+        await client.DownloadFileAsync("/site/images/batch3/frame199.raw", back, null, TestContext.Current.CancellationToken);
+        Assert.Equal(TestBytes(1199, 199), await File.ReadAllBytesAsync(back, TestContext.Current.CancellationToken));
     }
 
     private static byte[] TestBytes(int length, int seed)
