@@ -427,7 +427,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
             }
         }
 
-        var previous = await InsertVersionAsync(connection, transaction, version, uploadId, cancellationToken).ConfigureAwait(false);
+        await using var statements = new VersionStatements(connection, transaction);
+        var previous = await statements.MakeCurrentAsync(version, uploadId, cancellationToken).ConfigureAwait(false);
 
         if (uploadId is { } completed)
         {
@@ -466,62 +467,20 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: false);
+
+        // One set of prepared statements for the whole batch: SQLite parses each once, not once per file.
+        await using var statements = new VersionStatements(connection, transaction);
         for (var i = 0; i < versions.Count; i++)
         {
-            if (await ExistsAsync(connection, transaction, "SELECT 1 FROM versions WHERE version_id = $id", IdText(versions[i].VersionId), cancellationToken)
-                .ConfigureAwait(false))
+            if (await statements.ExistsAsync(versions[i].VersionId, cancellationToken).ConfigureAwait(false))
             {
                 throw new MetadataException(MetadataError.VersionExists, $"Version {versions[i].VersionId} of '{versions[i].Path}' is already committed.");
             }
 
-            previous[i] = await InsertVersionAsync(connection, transaction, versions[i], null, cancellationToken).ConfigureAwait(false);
+            previous[i] = await statements.MakeCurrentAsync(versions[i], null, cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return previous;
-    }
-
-    /// <summary>Makes <paramref name="version"/> the current version of its path inside <paramref name="transaction"/>; returns the one it demoted.</summary>
-    private static async Task<FileVersion?> InsertVersionAsync(
-        SqliteConnection connection, SqliteTransaction transaction, FileVersion version, Guid? uploadId, CancellationToken cancellationToken)
-    {
-        var previous = await ReadCurrentVersionAsync(connection, transaction, version.Path, cancellationToken).ConfigureAwait(false);
-
-        await using (var demote = connection.CreateCommand())
-        {
-            demote.Transaction = transaction;
-            demote.CommandText = "UPDATE versions SET is_current = 0 WHERE path = $path AND is_current = 1";
-            demote.Parameters.AddWithValue("$path", version.Path);
-            await demote.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await using (var insert = connection.CreateCommand())
-        {
-            insert.Transaction = transaction;
-            insert.CommandText = """
-                INSERT INTO versions (version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, upload_id, is_current,
-                                      release_state, uploaded_by, released_at, origin_site, origin_path, origin_time, origin_digest, correlation_id)
-                VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1, $state, $uploadedBy, $releasedAt,
-                        $originSite, $originPath, $originTime, $originDigest, $correlationId)
-                """;
-            AddOrigin(insert, version.Origin);
-            insert.Parameters.AddWithValue("$id", IdText(version.VersionId));
-            insert.Parameters.AddWithValue("$path", version.Path);
-            insert.Parameters.AddWithValue("$size", version.Size);
-            insert.Parameters.AddWithValue("$chunkSize", version.ChunkSize);
-            insert.Parameters.AddWithValue("$digest", version.Digest);
-            insert.Parameters.AddWithValue("$sha256", (object?)version.Sha256 ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$objectKey", version.ObjectKey);
-            insert.Parameters.AddWithValue("$committedAt", version.CommittedAt.ToUnixTimeMilliseconds());
-            insert.Parameters.AddWithValue("$uploadId", uploadId is { } u ? IdText(u) : DBNull.Value);
-            insert.Parameters.AddWithValue("$state", version.State.ToName());
-            insert.Parameters.AddWithValue("$uploadedBy", (object?)version.UploadedBy ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$releasedAt", version.State == ReleaseState.Released
-                ? (version.ReleasedAt ?? version.CommittedAt).ToUnixTimeMilliseconds()
-                : DBNull.Value);
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         return previous;
     }
 
@@ -630,7 +589,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
-        return await UpdateReleaseStateAsync(connection, null, versionId, expected, change, cancellationToken).ConfigureAwait(false);
+        await using var statements = new VerdictStatements(connection, null);
+        return await statements.SetStateAsync(versionId, expected, change, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -644,7 +604,11 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        await InsertVerdictsAsync(connection, transaction, versionId, verdicts, scannedAt, cancellationToken).ConfigureAwait(false);
+        await using (var statements = new VerdictStatements(connection, transaction))
+        {
+            await statements.RecordAsync(versionId, verdicts, scannedAt, cancellationToken).ConfigureAwait(false);
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -662,79 +626,20 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: false);
         var change = new ReleaseStateChange(ReleaseState.Released, at);
-        for (var i = 0; i < scans.Count; i++)
+        await using (var statements = new VerdictStatements(connection, transaction))
         {
-            var (versionId, verdicts) = scans[i];
-            ArgumentNullException.ThrowIfNull(verdicts, nameof(scans));
-            await InsertVerdictsAsync(connection, transaction, versionId, verdicts, at, cancellationToken).ConfigureAwait(false);
-            released[i] = await UpdateReleaseStateAsync(connection, transaction, versionId, ReleaseState.PendingScan, change, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < scans.Count; i++)
+            {
+                var (versionId, verdicts) = scans[i];
+                ArgumentNullException.ThrowIfNull(verdicts, nameof(scans));
+                await statements.RecordAsync(versionId, verdicts, at, cancellationToken).ConfigureAwait(false);
+                released[i] = await statements.SetStateAsync(versionId, ReleaseState.PendingScan, change, cancellationToken).ConfigureAwait(false);
+            }
         }
+
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return released;
-    }
-
-    /// <summary>The compare-and-set of <see cref="SetReleaseStateAsync"/> on an open connection, inside <paramref name="transaction"/> if given.</summary>
-    private static async Task<bool> UpdateReleaseStateAsync(
-        SqliteConnection connection, SqliteTransaction? transaction, Guid versionId, ReleaseState expected, ReleaseStateChange change, CancellationToken cancellationToken)
-    {
-        var decision = change.Decision;
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-
-        // One statement: the WHERE is the compare, so concurrent callers serialise on SQLite's write lock and one wins.
-        command.CommandText = """
-            UPDATE versions
-            SET release_state = $state, released_at = $releasedAt, approval_expires_at = $expiresAt,
-                decision = $decision, decided_by = $decidedBy, decision_reason = $reason, decided_at = $decidedAt
-            WHERE version_id = $id AND release_state = $expected AND deleted_at IS NULL
-            """;
-        command.Parameters.AddWithValue("$id", IdText(versionId));
-        command.Parameters.AddWithValue("$expected", expected.ToName());
-        command.Parameters.AddWithValue("$state", change.State.ToName());
-        command.Parameters.AddWithValue("$releasedAt", change.State == ReleaseState.Released ? change.At.ToUnixTimeMilliseconds() : DBNull.Value);
-        command.Parameters.AddWithValue("$expiresAt", change.ApprovalExpiresAt is { } expires ? expires.ToUnixTimeMilliseconds() : DBNull.Value);
-        command.Parameters.AddWithValue("$decision", (object?)decision?.Decision ?? DBNull.Value);
-        command.Parameters.AddWithValue("$decidedBy", (object?)decision?.By ?? DBNull.Value);
-        command.Parameters.AddWithValue("$reason", (object?)decision?.Reason ?? DBNull.Value);
-        command.Parameters.AddWithValue("$decidedAt", decision is null ? DBNull.Value : decision.At.ToUnixTimeMilliseconds());
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-    }
-
-    /// <summary>Appends verdicts after those recorded before for the version, inside <paramref name="transaction"/>.</summary>
-    private static async Task InsertVerdictsAsync(
-        SqliteConnection connection, SqliteTransaction transaction, Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken)
-    {
-        if (verdicts.Count == 0)
-        {
-            return;
-        }
-
-        long next;
-        await using (var read = connection.CreateCommand())
-        {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT coalesce(max(seq) + 1, 0) FROM scan_verdicts WHERE version_id = $id";
-            read.Parameters.AddWithValue("$id", IdText(versionId));
-            next = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        foreach (var verdict in verdicts)
-        {
-            ArgumentNullException.ThrowIfNull(verdict, nameof(verdicts));
-            await using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = $"INSERT INTO scan_verdicts (version_id, {VerdictColumns}) VALUES ($id, $seq, $scanner, $scannerVersion, $outcome, $finding, $detail, $scannedAt)";
-            insert.Parameters.AddWithValue("$id", IdText(versionId));
-            insert.Parameters.AddWithValue("$seq", next++);
-            insert.Parameters.AddWithValue("$scanner", verdict.Scanner);
-            insert.Parameters.AddWithValue("$scannerVersion", verdict.ScannerVersion);
-            insert.Parameters.AddWithValue("$outcome", OutcomeText(verdict.Outcome));
-            insert.Parameters.AddWithValue("$finding", (object?)verdict.Finding ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$detail", (object?)verdict.Detail ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$scannedAt", scannedAt.ToUnixTimeMilliseconds());
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <inheritdoc />
@@ -1054,4 +959,147 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     private static MetadataException UploadNotOpen(Guid uploadId, UploadState state, string what) =>
         new(MetadataError.UploadNotOpen, $"Upload {uploadId} is {state} and {what}; start a new upload.");
+
+    /// <summary>
+    /// The statements that make a version current, prepared once on a connection and transaction and reused for every
+    /// version committed in it (Microsoft.Data.Sqlite keeps a command's prepared statements while its text is unchanged).
+    /// </summary>
+    private sealed class VersionStatements(SqliteConnection connection, SqliteTransaction transaction) : IAsyncDisposable
+    {
+        private readonly SqliteCommand _exists = Command(connection, transaction, "SELECT 1 FROM versions WHERE version_id = $id");
+        private readonly SqliteCommand _current = Command(connection, transaction, $"SELECT {VersionColumns} FROM versions WHERE path = $path AND is_current = 1");
+        private readonly SqliteCommand _demote = Command(connection, transaction, "UPDATE versions SET is_current = 0 WHERE path = $path AND is_current = 1");
+        private readonly SqliteCommand _insert = Command(connection, transaction, """
+            INSERT INTO versions (version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, upload_id, is_current,
+                                  release_state, uploaded_by, released_at, origin_site, origin_path, origin_time, origin_digest, correlation_id)
+            VALUES ($id, $path, $size, $chunkSize, $digest, $sha256, $objectKey, $committedAt, $uploadId, 1, $state, $uploadedBy, $releasedAt,
+                    $originSite, $originPath, $originTime, $originDigest, $correlationId)
+            """);
+
+        public async Task<bool> ExistsAsync(Guid versionId, CancellationToken cancellationToken)
+        {
+            _exists.Parameters.Clear();
+            _exists.Parameters.AddWithValue("$id", IdText(versionId));
+            return await _exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+        }
+
+        /// <summary>Makes <paramref name="version"/> the current version of its path; returns the one it demoted.</summary>
+        public async Task<FileVersion?> MakeCurrentAsync(FileVersion version, Guid? uploadId, CancellationToken cancellationToken)
+        {
+            FileVersion? previous;
+            _current.Parameters.Clear();
+            _current.Parameters.AddWithValue("$path", version.Path);
+            await using (var reader = await _current.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                previous = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
+            }
+
+            _demote.Parameters.Clear();
+            _demote.Parameters.AddWithValue("$path", version.Path);
+            await _demote.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+            var insert = _insert;
+            insert.Parameters.Clear();
+            AddOrigin(insert, version.Origin);
+            insert.Parameters.AddWithValue("$id", IdText(version.VersionId));
+            insert.Parameters.AddWithValue("$path", version.Path);
+            insert.Parameters.AddWithValue("$size", version.Size);
+            insert.Parameters.AddWithValue("$chunkSize", version.ChunkSize);
+            insert.Parameters.AddWithValue("$digest", version.Digest);
+            insert.Parameters.AddWithValue("$sha256", (object?)version.Sha256 ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$objectKey", version.ObjectKey);
+            insert.Parameters.AddWithValue("$committedAt", version.CommittedAt.ToUnixTimeMilliseconds());
+            insert.Parameters.AddWithValue("$uploadId", uploadId is { } u ? IdText(u) : DBNull.Value);
+            insert.Parameters.AddWithValue("$state", version.State.ToName());
+            insert.Parameters.AddWithValue("$uploadedBy", (object?)version.UploadedBy ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$releasedAt", version.State == ReleaseState.Released
+                ? (version.ReleasedAt ?? version.CommittedAt).ToUnixTimeMilliseconds()
+                : DBNull.Value);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return previous;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _exists.DisposeAsync().ConfigureAwait(false);
+            await _current.DisposeAsync().ConfigureAwait(false);
+            await _demote.DisposeAsync().ConfigureAwait(false);
+            await _insert.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The statements that record verdicts and release versions, prepared once per transaction (as <see cref="VersionStatements"/>).</summary>
+    private sealed class VerdictStatements(SqliteConnection connection, SqliteTransaction? transaction) : IAsyncDisposable
+    {
+        private readonly SqliteCommand _nextSeq = Command(connection, transaction, "SELECT coalesce(max(seq) + 1, 0) FROM scan_verdicts WHERE version_id = $id");
+        private readonly SqliteCommand _insert = Command(connection, transaction, $"INSERT INTO scan_verdicts (version_id, {VerdictColumns}) VALUES ($id, $seq, $scanner, $scannerVersion, $outcome, $finding, $detail, $scannedAt)");
+
+        // One statement: the WHERE is the compare, so concurrent callers serialise on SQLite's write lock and one wins.
+        private readonly SqliteCommand _setState = Command(connection, transaction, """
+            UPDATE versions
+            SET release_state = $state, released_at = $releasedAt, approval_expires_at = $expiresAt,
+                decision = $decision, decided_by = $decidedBy, decision_reason = $reason, decided_at = $decidedAt
+            WHERE version_id = $id AND release_state = $expected AND deleted_at IS NULL
+            """);
+
+        /// <summary>Appends verdicts after those recorded before for the version.</summary>
+        public async Task RecordAsync(Guid versionId, IReadOnlyList<ScanVerdict> verdicts, DateTimeOffset scannedAt, CancellationToken cancellationToken)
+        {
+            if (verdicts.Count == 0)
+            {
+                return;
+            }
+
+            _nextSeq.Parameters.Clear();
+            _nextSeq.Parameters.AddWithValue("$id", IdText(versionId));
+            var next = (long)(await _nextSeq.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            foreach (var verdict in verdicts)
+            {
+                ArgumentNullException.ThrowIfNull(verdict, nameof(verdicts));
+                _insert.Parameters.Clear();
+                _insert.Parameters.AddWithValue("$id", IdText(versionId));
+                _insert.Parameters.AddWithValue("$seq", next++);
+                _insert.Parameters.AddWithValue("$scanner", verdict.Scanner);
+                _insert.Parameters.AddWithValue("$scannerVersion", verdict.ScannerVersion);
+                _insert.Parameters.AddWithValue("$outcome", OutcomeText(verdict.Outcome));
+                _insert.Parameters.AddWithValue("$finding", (object?)verdict.Finding ?? DBNull.Value);
+                _insert.Parameters.AddWithValue("$detail", (object?)verdict.Detail ?? DBNull.Value);
+                _insert.Parameters.AddWithValue("$scannedAt", scannedAt.ToUnixTimeMilliseconds());
+                await _insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The compare-and-set of <see cref="SetReleaseStateAsync"/>.</summary>
+        public async Task<bool> SetStateAsync(Guid versionId, ReleaseState expected, ReleaseStateChange change, CancellationToken cancellationToken)
+        {
+            var decision = change.Decision;
+            var command = _setState;
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$id", IdText(versionId));
+            command.Parameters.AddWithValue("$expected", expected.ToName());
+            command.Parameters.AddWithValue("$state", change.State.ToName());
+            command.Parameters.AddWithValue("$releasedAt", change.State == ReleaseState.Released ? change.At.ToUnixTimeMilliseconds() : DBNull.Value);
+            command.Parameters.AddWithValue("$expiresAt", change.ApprovalExpiresAt is { } expires ? expires.ToUnixTimeMilliseconds() : DBNull.Value);
+            command.Parameters.AddWithValue("$decision", (object?)decision?.Decision ?? DBNull.Value);
+            command.Parameters.AddWithValue("$decidedBy", (object?)decision?.By ?? DBNull.Value);
+            command.Parameters.AddWithValue("$reason", (object?)decision?.Reason ?? DBNull.Value);
+            command.Parameters.AddWithValue("$decidedAt", decision is null ? DBNull.Value : decision.At.ToUnixTimeMilliseconds());
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _nextSeq.DisposeAsync().ConfigureAwait(false);
+            await _insert.DisposeAsync().ConfigureAwait(false);
+            await _setState.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
 }

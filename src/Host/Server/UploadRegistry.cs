@@ -220,6 +220,38 @@ public sealed class UploadRegistry(
         return expired.Count;
     }
 
+    /// <summary>
+    /// Removes staging files that no open session owns and nobody has written for <paramref name="idle"/>: what a one-shot
+    /// PUT or a batch upload left when the server was killed under it (they have no session to expire). A file still being
+    /// streamed is written continually, so it is never that old. Returns how many were removed.
+    /// </summary>
+    public async Task<int> RemoveOrphanedStagingAsync(DateTimeOffset now, TimeSpan idle, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var path in store.ListStaging())
+        {
+            var written = File.GetLastWriteTimeUtc(path);
+            if (now - new DateTimeOffset(written, TimeSpan.Zero) < idle)
+            {
+                continue;
+            }
+
+            if (Guid.TryParseExact(Path.GetFileNameWithoutExtension(path), "N", out var id)
+                && (_open.ContainsKey(id) || await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) is { State: UploadState.Open }))
+            {
+                continue;
+            }
+
+            if (store.AbortStaging(path))
+            {
+                removed++;
+                logger.LogInformation("Removed staging file {File}: no open upload owns it and it was last written at {Written:u}", Path.GetFileName(path), written);
+            }
+        }
+
+        return removed;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -202,6 +202,25 @@ public class UploadProtocolTests : IAsyncLifetime
         await AssertProblemAsync(await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null), HttpStatusCode.Conflict, "upload-closed");
     }
 
+    [Fact]
+    public async Task Staging_files_no_session_owns_are_removed_once_idle_and_open_sessions_keep_theirs()
+    {
+        var open = await CreateAsync("/e/open.bin", 10);
+        var staging = Path.Combine(_server.DataPath, "store", "staging");
+        var orphan = Path.Combine(staging, Guid.CreateVersion7().ToString("N") + ".part");
+        await File.WriteAllBytesAsync(orphan, [1, 2, 3], TestContext.Current.CancellationToken);
+        var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
+
+        // Fresh: a one-shot or batch upload may still be writing it.
+        Assert.Equal(0, await registry.RemoveOrphanedStagingAsync(DateTimeOffset.UtcNow, TimeSpan.FromHours(1), CancellationToken.None));
+        Assert.True(File.Exists(orphan));
+
+        Assert.Equal(1, await registry.RemoveOrphanedStagingAsync(DateTimeOffset.UtcNow.AddHours(2), TimeSpan.FromHours(1), CancellationToken.None));
+        Assert.False(File.Exists(orphan));
+        Assert.Single(Directory.GetFiles(staging));
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(open, 0, new byte[10])).StatusCode);
+    }
+
     private async Task<Guid> CreateAsync(string path, long size, string verify = "fast", string? digest = null)
     {
         var response = await _server.Client.PostAsJsonAsync(_server.Url("/v1/uploads"), new { path, size, chunkSize = Chunk, verify, digest });
