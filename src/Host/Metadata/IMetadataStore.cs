@@ -85,6 +85,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The version with this id, current or superseded, or null when there is none or it was deleted.</summary>
     Task<FileVersion?> GetVersionAsync(Guid versionId, CancellationToken cancellationToken = default);
 
+    /// <summary>The versions with these ids that exist and are not deleted, keyed by id (one read for many, e.g. a scan batch).</summary>
+    Task<IReadOnlyDictionary<Guid, FileVersion>> GetVersionsAsync(IReadOnlyCollection<Guid> versionIds, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Versions in <paramref name="state"/> that are not deleted, oldest commit first, at most <paramref name="limit"/>.
     /// For <see cref="ReleaseState.Quarantined"/> superseded versions are included (their containers are kept as evidence

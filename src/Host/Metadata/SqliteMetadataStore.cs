@@ -561,6 +561,32 @@ public sealed class SqliteMetadataStore : IMetadataStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<Guid, FileVersion>> GetVersionsAsync(IReadOnlyCollection<Guid> versionIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(versionIds);
+        var found = new Dictionary<Guid, FileVersion>(versionIds.Count);
+        if (versionIds.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, $"SELECT {VersionColumns} FROM versions WHERE version_id = $id AND deleted_at IS NULL");
+        foreach (var id in versionIds)
+        {
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$id", IdText(id));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                found[id] = ReadVersion(reader);
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<FileVersion>> ListVersionsInStateAsync(ReleaseState state, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);

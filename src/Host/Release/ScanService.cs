@@ -146,6 +146,78 @@ public sealed class ScanService : BackgroundService
     }
 
     /// <summary>
+    /// <see cref="SubmitAndWaitAsync(Guid, CancellationToken)"/> for the versions a batch upload committed together: one
+    /// database read checks them all, and one wait (the same limit) covers them all. States are in the order of the ids.
+    /// </summary>
+    public async Task<ReleaseState[]> SubmitAndWaitAsync(IReadOnlyList<Guid> versionIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(versionIds);
+        var states = new ReleaseState[versionIds.Count];
+        Array.Fill(states, ReleaseState.PendingScan);
+        var wait = TimeSpan.FromSeconds(_settings.InlineScanWaitSeconds);
+        if (wait <= TimeSpan.Zero || ExecuteTask is null or { IsCompleted: true })
+        {
+            foreach (var id in versionIds)
+            {
+                Submit(id);
+            }
+
+            return states;
+        }
+
+        var decided = new TaskCompletionSource<ReleaseState>[versionIds.Count];
+        for (var i = 0; i < decided.Length; i++)
+        {
+            decided[i] = new TaskCompletionSource<ReleaseState>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters[versionIds[i]] = decided[i];
+        }
+
+        try
+        {
+            foreach (var id in versionIds)
+            {
+                Submit(id);
+            }
+
+            // The sweep may have scanned some between the commit and the registration above.
+            var now = await _metadata.GetVersionsAsync(versionIds, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < decided.Length; i++)
+            {
+                if (!now.TryGetValue(versionIds[i], out var version) || version.State != ReleaseState.PendingScan || _held.ContainsKey(versionIds[i]))
+                {
+                    decided[i].TrySetResult(version?.State ?? ReleaseState.PendingScan);
+                }
+            }
+
+            try
+            {
+                await Task.WhenAll(decided.Select(d => d.Task)).WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Those not decided yet answer pending-scan; their scans go on.
+            }
+
+            for (var i = 0; i < decided.Length; i++)
+            {
+                if (decided[i].Task.IsCompletedSuccessfully)
+                {
+                    states[i] = decided[i].Task.Result;
+                }
+            }
+
+            return states;
+        }
+        finally
+        {
+            for (var i = 0; i < decided.Length; i++)
+            {
+                _waiters.TryRemove(new KeyValuePair<Guid, TaskCompletionSource<ReleaseState>>(versionIds[i], decided[i]));
+            }
+        }
+    }
+
+    /// <summary>
     /// One sweep: queues the versions pending a scan whose retry time has come, rejects approvals past their expiry, and
     /// forgets held versions that were deleted or superseded. Runs every <c>Content:ScanSweepSeconds</c>, first at start.
     /// </summary>

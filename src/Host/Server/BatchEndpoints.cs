@@ -200,7 +200,7 @@ public static class BatchEndpoints
                 metrics.UploadEnded(UploadOutcome.Committed, version.Size);
             }
 
-            var states = await Task.WhenAll(versions.Select(v => scans.SubmitAndWaitAsync(v.VersionId, cancellationToken))).ConfigureAwait(false);
+            var states = await scans.SubmitAndWaitAsync([.. versions.Select(v => v.VersionId)], cancellationToken).ConfigureAwait(false);
             var files = new object[versions.Count];
             for (var i = 0; i < files.Length; i++)
             {
