@@ -172,6 +172,50 @@ public sealed class ReleaseStateStoreTests : IAsyncLifetime
         Assert.Equal(upload, await _store.GetUploadAsync(upload.Id));
     }
 
+    [Fact]
+    public async Task A_batch_of_versions_commits_all_or_none_and_reads_back_in_one_call()
+    {
+        var replaced = Version("/b/one.bin") with { State = ReleaseState.Released };
+        await _store.CommitVersionAsync(replaced, null);
+        var batch = new[] { Version("/b/one.bin"), Version("/b/two.bin"), Version("/b/three.bin") };
+
+        var previous = await _store.CommitVersionsAsync(batch);
+
+        Assert.Equal([replaced.VersionId, null, null], previous.Select(p => p?.VersionId));
+        foreach (var version in batch)
+        {
+            Assert.Equal(version.VersionId, (await _store.GetCurrentVersionAsync(version.Path))!.VersionId);
+        }
+
+        var read = await _store.GetVersionsAsync([batch[0].VersionId, batch[2].VersionId, Guid.NewGuid()]);
+        Assert.Equal([batch[0].VersionId, batch[2].VersionId], read.Keys.Order());
+
+        // One version already committed: the whole batch is refused and nothing of it lands.
+        var retry = new[] { Version("/b/four.bin"), batch[1] };
+        Assert.Equal(MetadataError.VersionExists, (await Assert.ThrowsAsync<MetadataException>(() => _store.CommitVersionsAsync(retry))).Error);
+        Assert.Null(await _store.GetCurrentVersionAsync("/b/four.bin"));
+        await Assert.ThrowsAsync<ArgumentException>(() => _store.CommitVersionsAsync([Version("/b/x"), Version("/b/x")]));
+    }
+
+    [Fact]
+    public async Task Clean_scans_are_recorded_and_released_together_unless_they_left_pending_scan()
+    {
+        var pending = Version("/s/a.bin");
+        var rejected = Version("/s/b.bin");
+        await _store.CommitVersionsAsync([pending, rejected]);
+        Assert.True(await _store.SetReleaseStateAsync(rejected.VersionId, ReleaseState.PendingScan, new ReleaseStateChange(ReleaseState.Quarantined, T0)));
+        ScanVerdict[] clean = [new("file-type", "1", ScanOutcome.Clean)];
+
+        var released = await _store.RecordVerdictsAndReleaseAsync([(pending.VersionId, clean), (rejected.VersionId, clean)], T0.AddSeconds(1));
+
+        Assert.Equal([true, false], released);
+        var states = await _store.GetVersionsAsync([pending.VersionId, rejected.VersionId]);
+        Assert.Equal(ReleaseState.Released, states[pending.VersionId].State);
+        Assert.Equal(T0.AddSeconds(1), states[pending.VersionId].ReleasedAt);
+        Assert.Equal(ReleaseState.Quarantined, states[rejected.VersionId].State);
+        Assert.Single(await _store.ListVerdictsAsync(rejected.VersionId));
+    }
+
     private static FileVersion Version(string path) => new(
         Guid.NewGuid(),
         path,
