@@ -188,7 +188,7 @@ public sealed class ReleaseStateStoreTests : IAsyncLifetime
         }
 
         var read = await _store.GetVersionsAsync([batch[0].VersionId, batch[2].VersionId, Guid.NewGuid()]);
-        Assert.Equal([batch[0].VersionId, batch[2].VersionId], read.Keys.Order());
+        Assert.Equal(new[] { batch[0].VersionId, batch[2].VersionId }.Order(), read.Keys.Order());
 
         // One version already committed: the whole batch is refused and nothing of it lands.
         var retry = new[] { Version("/b/four.bin"), batch[1] };
