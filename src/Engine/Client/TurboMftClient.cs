@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -35,22 +34,7 @@ public sealed partial class TurboMftClient : IDisposable
         _options = options;
         _trust = ServerTrust.From(options);
         _resume = new ResumeStore(options.ResumeDirectory);
-        var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = options.Connections,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(30),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                RemoteCertificateValidationCallback = _trust.Validate,
-
-                // A context, not a collection: .NET then presents this certificate whatever CA names the server lists.
-                ClientCertificateContext = options.ClientCertificate is { } certificate ? SslStreamCertificateContext.Create(certificate, null, offline: true) : null,
-            },
-        };
+        var handler = ClientHandlers.Create(options.Connections, _trust.Validate, options.ClientCertificate);
         _http = new HttpClient(handler)
         {
             BaseAddress = options.BaseAddress,
