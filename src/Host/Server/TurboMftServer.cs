@@ -127,7 +127,14 @@ public sealed class TurboMftServer : IAsyncDisposable
     {
         var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
             .GetAwaiter().GetResult();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft" });
+        // No appsettings.json from the working directory and no watcher on it: the server takes no configuration files, and
+        // the default reload watch is recursive over the working directory (a download into it woke the watcher per write).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "turbomft",
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         if (logging is null)
         {
