@@ -1,8 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using TurboMft.Engine.Client;
 
@@ -47,21 +44,10 @@ public sealed record LoadTarget(Uri Address, string Token, CertificatePin? Pin, 
     /// </summary>
     public HttpClient CreateHttpClient(int connections, Version httpVersion, Action? connected = null, Action? closed = null)
     {
-        var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = connections,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(30),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => Trusts(certificate),
-            },
-        };
+        var handler = ClientHandlers.Create(connections, (_, certificate, _, _) => Trusts(certificate));
+        handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10);
+        handler.PooledConnectionLifetime = Timeout.InfiniteTimeSpan;
+
         if (connected is not null || closed is not null)
         {
             handler.ConnectCallback = async (context, cancellationToken) =>

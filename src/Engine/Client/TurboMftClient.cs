@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -36,22 +35,7 @@ public sealed partial class TurboMftClient : IDisposable
         _options = options;
         _trust = ServerTrust.From(options);
         _resume = new ResumeStore(options.ResumeDirectory);
-        var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = options.Connections,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(30),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                RemoteCertificateValidationCallback = _trust.Validate,
-
-                // A context, not a collection: .NET then presents this certificate whatever CA names the server lists.
-                ClientCertificateContext = options.ClientCertificate is { } certificate ? SslStreamCertificateContext.Create(certificate, null, offline: true) : null,
-            },
-        };
+        var handler = ClientHandlers.Create(options.Connections, _trust.Validate, options.ClientCertificate);
         _http = new HttpClient(handler)
         {
             BaseAddress = options.BaseAddress,
@@ -155,7 +139,6 @@ public sealed partial class TurboMftClient : IDisposable
         var target = Path.GetFullPath(localPath);
         var partial = target + ".tmf-partial";
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var pool = BufferPool(head.ChunkSize);
         var received = 0L;
         var done = false;
         try
@@ -165,23 +148,22 @@ public sealed partial class TurboMftClient : IDisposable
                 await BoundedWorkers.RunAsync(
                     geometry.ChunkCount,
                     _options.Connections,
-                    token => new PooledBuffer(pool, token),
-                    async (buffer, index, token) =>
+                    _ => new RangeReceiver(),
+                    async (receiver, index, token) =>
                     {
                         var offset = geometry.OffsetOf(index);
                         var length = geometry.LengthOf(index);
-                        await SendAsync(
+                        var sha = await SendAsync(
                             () =>
                             {
                                 var request = new HttpRequestMessage(HttpMethod.Get, url);
                                 request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
                                 return request;
                             },
-                            (response, t) => ReadRangeAsync(response, head, index, buffer.Buffer.Memory[..length], t),
+                            (response, t) => ReadRangeAsync(response, head, index, receiver, file, offset, length, t),
                             token,
                             HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-                        tree.SetChunkDigest(index, SHA256.HashData(buffer.Buffer.Span[..length]));
-                        RandomAccess.Write(file, buffer.Buffer.Span[..length], offset);
+                        tree.SetChunkDigest(index, sha);
                         Interlocked.Add(ref received, length);
                         tracker.AddBytes(length);
                     },
@@ -510,7 +492,12 @@ public sealed partial class TurboMftClient : IDisposable
         }
     }
 
-    private static async Task<bool> ReadRangeAsync(HttpResponseMessage response, RemoteVersion expected, long index, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Receives one range slice by slice: each slice is hashed and written while it is still in cache, so a chunk is
+    /// never held whole and never read twice. The partial file is only renamed after the whole tree checks out.
+    /// </summary>
+    private static async Task<byte[]> ReadRangeAsync(
+        HttpResponseMessage response, RemoteVersion expected, long index, RangeReceiver receiver, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, int length, CancellationToken cancellationToken)
     {
         var etag = response.Headers.ETag?.Tag;
         if (expected.ETag is not null && etag is not null && etag != expected.ETag)
@@ -518,7 +505,7 @@ public sealed partial class TurboMftClient : IDisposable
             throw new TransferException($"'{expected.Path}' changed on the server during the download (version {expected.ETag} became {etag}); run the pull again.");
         }
 
-        if (response.StatusCode != HttpStatusCode.PartialContent && !(response.StatusCode == HttpStatusCode.OK && expected.Size == destination.Length))
+        if (response.StatusCode != HttpStatusCode.PartialContent && !(response.StatusCode == HttpStatusCode.OK && expected.Size == length))
         {
             throw new TransferException($"The server answered {(int)response.StatusCode} instead of 206 to a range request for chunk {index} of '{expected.Path}'.");
         }
@@ -526,14 +513,25 @@ public sealed partial class TurboMftClient : IDisposable
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            await stream.ReadExactlyAsync(destination, cancellationToken).ConfigureAwait(false);
-            if (await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) != 0)
+            // A retried attempt starts the chunk's hash afresh; its writes land on the same offsets.
+            var hash = receiver.StartChunk();
+            var slice = receiver.Slice;
+            for (var done = 0; done < length;)
             {
-                throw new IOException($"Chunk {index} of '{expected.Path}' arrived longer than {destination.Length} bytes.");
+                var want = Math.Min(slice.Length, length - done);
+                await stream.ReadExactlyAsync(slice.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
+                hash.AppendData(slice, 0, want);
+                RandomAccess.Write(file, slice.AsSpan(0, want), offset + done);
+                done += want;
             }
-        }
 
-        return true;
+            if (await stream.ReadAsync(slice.AsMemory(0, 1), cancellationToken).ConfigureAwait(false) != 0)
+            {
+                throw new IOException($"Chunk {index} of '{expected.Path}' arrived longer than {length} bytes.");
+            }
+
+            return hash.GetHashAndReset();
+        }
     }
 
     /// <summary>The pool of buffers of <paramref name="bufferSize"/> bytes (downloads, replicas), 2 × Connections in flight.</summary>
@@ -704,11 +702,26 @@ public sealed partial class TurboMftClient : IDisposable
         }
     }
 
-    /// <summary>A pooled buffer held by one download worker.</summary>
-    private sealed class PooledBuffer(ChunkBufferPool pool, CancellationToken cancellationToken) : IDisposable
+    /// <summary>What one download worker receives a range with: a cache-sized slice and a reusable SHA-256.</summary>
+    private sealed class RangeReceiver : IDisposable
     {
-        public ChunkBuffer Buffer { get; } = pool.Rent(cancellationToken);
+        /// <summary>Bytes received, hashed and written at a time: well inside a core's L2 cache.</summary>
+        private const int SliceSize = 256 * 1024;
 
-        public void Dispose() => pool.Return(Buffer);
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public byte[] Slice { get; } = System.Buffers.ArrayPool<byte>.Shared.Rent(SliceSize);
+
+        public IncrementalHash StartChunk()
+        {
+            _hash.GetHashAndReset();
+            return _hash;
+        }
+
+        public void Dispose()
+        {
+            _hash.Dispose();
+            System.Buffers.ArrayPool<byte>.Shared.Return(Slice);
+        }
     }
 }

@@ -19,7 +19,8 @@ namespace TurboMft.Host.Access;
 /// an Authorization header, a TLS client certificate registered to a peer. Any other scheme, a bad token or an unknown
 /// certificate is 401; no header, forwarded-for or loopback address is ever trusted;</item>
 /// <item>the endpoint's <see cref="RequiredPermission"/> is checked against the principal's grants before the handler
-/// runs, so a denial is the same 403 whether or not the path exists. An endpoint without the metadata is denied.</item>
+/// runs, so a denial is the same 403 whether or not the path exists. An endpoint without the metadata is denied, except
+/// routing's own method rejection, which answers 405 with Allow (a route that exists for other methods).</item>
 /// </list>
 /// Failures are audited and slowed down per source address (<see cref="AuthenticationThrottle"/>).
 /// </summary>
@@ -33,6 +34,9 @@ public sealed class AccessMiddleware(
     ILogger<AccessMiddleware> logger)
 {
     private const string BearerScheme = "Bearer";
+
+    /// <summary>The display name of routing's method-rejection endpoint (Microsoft.AspNetCore.Routing, HttpMethodMatcherPolicy).</summary>
+    private const string MethodRejectionDisplayName = "405 HTTP Method Not Supported";
 
     /// <summary>Authenticates and authorizes the request, or answers 401/403.</summary>
     public async Task InvokeAsync(HttpContext context)
@@ -72,6 +76,15 @@ public sealed class AccessMiddleware(
         }
 
         var required = endpoint.Metadata.GetMetadata<RequiredPermission>();
+        if (required is null && IsMethodRejection(endpoint))
+        {
+            // The route exists for other methods: routing's own 405 endpoint sets the status and Allow; the body says why.
+            await endpoint.RequestDelegate!(context).ConfigureAwait(false);
+            var allow = context.Response.Headers.Allow.ToString();
+            await Problems.MethodNotAllowed($"{context.Request.Method} is not served on {context.Request.Path}; allowed: {allow}.").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (required is null)
         {
             logger.LogError("Endpoint {Endpoint} declares no permission; denied", endpoint.DisplayName);
@@ -109,6 +122,13 @@ public sealed class AccessMiddleware(
 
         await next(context).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// True for the endpoint ASP.NET Core routing selects when a route matches the path but not the method
+    /// (<c>HttpMethodMatcherPolicy</c>): no metadata at all, a delegate that only sets 405 and Allow, and this display name.
+    /// </summary>
+    internal static bool IsMethodRejection(Endpoint endpoint) =>
+        endpoint.DisplayName == MethodRejectionDisplayName && endpoint.Metadata.Count == 0 && endpoint.RequestDelegate is not null;
 
     /// <summary>Audits a refused credential, counts it against the source address and notes (log, audit, incident) when throttling starts.</summary>
     internal static void RecordFailure(

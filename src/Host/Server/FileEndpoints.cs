@@ -312,11 +312,20 @@ public static class FileEndpoints
                 metrics.BytesHeld(TransferDirection.Download, to - from);
                 try
                 {
-                    // In slices: Kestrel copies a whole write into its pipe before applying backpressure, so one 4 MiB write
-                    // parks a whole chunk of pool blocks per slow reader.
+                    // In slices: Kestrel buffers a whole write before applying backpressure, so one 4 MiB write would park a
+                    // whole chunk per slow reader. Each slice is one pipe segment (GetSpan), not sixteen 4 KiB pool blocks.
+                    var writer = response.BodyWriter;
                     for (var at = from; at < to; at += ResponseSlice)
                     {
-                        await response.Body.WriteAsync(plain.Memory[at..Math.Min(to, at + ResponseSlice)], cancellationToken).ConfigureAwait(false);
+                        var count = Math.Min(to - at, ResponseSlice);
+                        plain.Span.Slice(at, count).CopyTo(writer.GetSpan(count));
+                        writer.Advance(count);
+                        var flushed = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        if (flushed.IsCanceled || flushed.IsCompleted)
+                        {
+                            // The connection is gone: stop reading and decrypting for nobody; counted as a failed download.
+                            return Results.Empty;
+                        }
                     }
                 }
                 finally

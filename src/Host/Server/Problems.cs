@@ -30,6 +30,9 @@ public static class Problems
     /// <summary>404: no such file or upload.</summary>
     public static IResult NotFound(string type, string detail) => Result(StatusCodes.Status404NotFound, type, "Not found", detail);
 
+    /// <summary>405: the path has a route, but not for this method; the Allow header lists the methods it has.</summary>
+    public static IResult MethodNotAllowed(string detail) => Result(StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed", detail);
+
     /// <summary>409: the request conflicts with the resource's state.</summary>
     public static IResult Conflict(string type, string detail, IDictionary<string, object?>? extensions = null) => Result(StatusCodes.Status409Conflict, type, "Conflict", detail, extensions);
 

@@ -132,9 +132,14 @@ public sealed class TurboMftServer : IAsyncDisposable
     {
         var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
             .GetAwaiter().GetResult();
-        // TurboMft's settings come from ServerSettings, not appsettings.json. Without this the host watches its content root
-        // (the working directory, often holding the data directory) recursively for config changes: a wake-up per file written.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "turbomft", Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        // No appsettings.json from the working directory and no watcher on it: the server takes no configuration files, and
+        // the default reload watch is recursive over the working directory (a download into it woke the watcher per write).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "turbomft",
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         if (logging is null)
         {

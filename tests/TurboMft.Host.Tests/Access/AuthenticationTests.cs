@@ -46,6 +46,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("POST", "/v1/approvals/0193a1b2-0000-7000-8000-000000000001/approve")]
     [InlineData("GET", "/openapi/v1.json")]
     [InlineData("GET", "/no/such/route")]
+    [InlineData("POST", "/v1/files/a.bin")]
     public async Task Without_credentials_every_route_but_healthz_is_401(string method, string path)
     {
         using var anonymous = ServerFixture.CreateClient(_server.Server.Fingerprint, null, HttpVersion.Version11);
@@ -57,6 +58,19 @@ public sealed class AuthenticationTests : IAsyncLifetime
         {
             await UploadProtocolTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized, "unauthorized");
         }
+    }
+
+    [Theory]
+    [InlineData("POST", "/v1/files/a.bin", "DELETE, GET, HEAD, PUT")]
+    [InlineData("PATCH", "/v1/uploads", "POST")]
+    [InlineData("PUT", "/v1/info", "GET")]
+    public async Task A_method_a_route_does_not_map_is_405_with_allow_not_a_denial(string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), _server.Url(path)) { Content = new ByteArrayContent([1, 2, 3]) };
+        using var response = await _server.Client.SendAsync(request);
+        var problem = await UploadProtocolTests.AssertProblemAsync(response, HttpStatusCode.MethodNotAllowed, "method-not-allowed");
+        Assert.Equal(allowed, string.Join(", ", response.Content.Headers.Allow.Order(StringComparer.Ordinal)));
+        Assert.Contains(method, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
