@@ -38,6 +38,36 @@ public sealed class ReleaseClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_folder_pushed_in_batches_with_one_infected_file_exits_1_naming_it_and_releases_the_rest()
+    {
+        var folder = Path.Combine(_work, "batch-folder");
+        Directory.CreateDirectory(folder);
+        for (var i = 0; i < 40; i++)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(folder, $"clean{i:00}.bin"), new byte[1000 + i], TestContext.Current.CancellationToken);
+        }
+
+        await File.WriteAllBytesAsync(Path.Combine(folder, "eicar.com"), ReleaseTestServer.Infected(), TestContext.Current.CancellationToken);
+
+        var run = await RunAsync(null, ["push", folder, Target("/batches/"), "--batch-files", "16", .. Trust(AdminTokenFile)]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("quarantined '/batches/batch-folder/eicar.com' (test-av TestAV 1.0/42 found Eicar-Test-Signature)", run.Error, StringComparison.Ordinal);
+        var list = await RunAsync(null, ["ls", Target("/batches/batch-folder/"), .. Trust(AdminTokenFile), "--json"]);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Equal(40, System.Text.RegularExpressions.Regex.Count(list.Output, "\"released\""));
+    }
+
+    [Fact]
+    public async Task A_negative_batch_size_is_refused_before_anything_is_sent()
+    {
+        var file = await WriteAsync("one.bin", [1, 2, 3]);
+        var run = await RunAsync(null, ["push", file, Target("/in/one.bin"), "--batch-files", "-1", .. Trust(AdminTokenFile)]);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--batch-files must be from 0 to 100000", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_multi_chunk_upload_is_scanned_as_its_exact_plaintext_and_a_signature_across_a_chunk_boundary_is_found()
     {
         using var client = new TurboMftClient(new TurboMftClientOptions
