@@ -67,6 +67,18 @@ public sealed record ContainerHeader(Guid FileId, int ChunkSize, long CreatedUni
     /// <summary>The wrapped data key field (68 bytes).</summary>
     public required byte[] WrappedKey { get; init; }
 
+    /// <summary>
+    /// The header of a new container for <paramref name="fileId"/>: its data key <paramref name="dataKey"/> wrapped under the
+    /// master key ring <paramref name="keys"/> (bound to the file id), created now.
+    /// </summary>
+    public static ContainerHeader Create(Guid fileId, int chunkSize, KeyRing keys, DataKey dataKey, DateTimeOffset createdAt)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var wrapped = new byte[ContainerFormat.WrappedKeySize];
+        keys.Wrap(dataKey, fileId).WriteTo(wrapped);
+        return new ContainerHeader(fileId, chunkSize, createdAt.ToUnixTimeMilliseconds()) { WrappedKey = wrapped };
+    }
+
     /// <summary>Serialises the header into <paramref name="destination"/> (128 bytes).</summary>
     public void Write(Span<byte> destination)
     {

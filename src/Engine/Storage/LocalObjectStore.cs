@@ -147,16 +147,7 @@ public sealed class LocalObjectStore
         }
 
         FlushStagingFile(source);
-        var shard = Path.GetDirectoryName(destination)!;
-        CreatePrivateDirectory(Path.GetDirectoryName(shard)!, ObjectsDirectory);
-        CreatePrivateDirectory(shard, Path.GetDirectoryName(shard)!);
-
-        // The exists check above is only for a clear early error; this atomic no-replace move is what keeps objects immutable.
-        if (!DurableFileSystem.TryMoveNoReplace(source, destination))
-        {
-            throw ObjectExists(objectKey, destination);
-        }
-
+        var shard = MoveIntoObjects(source, objectKey, destination);
         DurableFileSystem.FlushDirectory(shard);
         DurableFileSystem.FlushDirectory(StagingDirectory);
         return destination;
@@ -184,19 +175,29 @@ public sealed class LocalObjectStore
             var source = ResolveStagingPath(stagingPath);
             if (!File.Exists(source))
             {
-                throw new StorageException(StorageError.StagingNotFound, source, $"staging file not found: {source}; the upload was aborted or already committed, start a new upload.");
+                throw StagingNotFound(source);
             }
 
-            var shard = Path.GetDirectoryName(destination)!;
-            CreatePrivateDirectory(Path.GetDirectoryName(shard)!, ObjectsDirectory);
-            CreatePrivateDirectory(shard, Path.GetDirectoryName(shard)!);
-            if (!DurableFileSystem.TryMoveNoReplace(source, destination))
-            {
-                throw ObjectExists(objectKey, destination);
-            }
+            MoveIntoObjects(source, objectKey, destination);
         }
 
         DurableFileSystem.FlushFileSystem(StagingDirectory);
+    }
+
+    /// <summary>Moves a staging file to <paramref name="destination"/>, creating its shard directories; returns the shard.</summary>
+    private string MoveIntoObjects(string source, string objectKey, string destination)
+    {
+        var shard = Path.GetDirectoryName(destination)!;
+        CreatePrivateDirectory(Path.GetDirectoryName(shard)!, ObjectsDirectory);
+        CreatePrivateDirectory(shard, Path.GetDirectoryName(shard)!);
+
+        // An exists check before is only for a clear early error; this atomic no-replace move is what keeps objects immutable.
+        if (!DurableFileSystem.TryMoveNoReplace(source, destination))
+        {
+            throw ObjectExists(objectKey, destination);
+        }
+
+        return shard;
     }
 
     /// <summary>The path of object <paramref name="key"/> (which may not exist): <c>objects/</c> + first two characters + next two + key.</summary>
@@ -275,6 +276,9 @@ public sealed class LocalObjectStore
         return path;
     }
 
+    private static StorageException StagingNotFound(string path, Exception? inner = null) =>
+        new(StorageError.StagingNotFound, path, $"staging file not found: {path}; the upload was aborted or already committed, start a new upload.", inner);
+
     private static void FlushStagingFile(string path)
     {
         SafeFileHandle handle;
@@ -285,11 +289,7 @@ public sealed class LocalObjectStore
         }
         catch (FileNotFoundException e)
         {
-            throw new StorageException(
-                StorageError.StagingNotFound,
-                path,
-                $"staging file not found: {path}; the upload was aborted or already committed, start a new upload.",
-                e);
+            throw StagingNotFound(path, e);
         }
 
         using (handle)

@@ -108,42 +108,8 @@ public sealed class ScanService : BackgroundService
     /// that pushes and then downloads at once finds the file released. Returns the version's state then: still
     /// <see cref="ReleaseState.PendingScan"/> when the wait ran out or a scanner could not decide (the scan goes on).
     /// </summary>
-    public async Task<ReleaseState> SubmitAndWaitAsync(Guid versionId, CancellationToken cancellationToken)
-    {
-        var wait = TimeSpan.FromSeconds(_settings.InlineScanWaitSeconds);
-
-        // Not started, or stopping: nobody would scan it now; the sweep at the next start will.
-        if (wait <= TimeSpan.Zero || ExecuteTask is null or { IsCompleted: true })
-        {
-            Submit(versionId);
-            return ReleaseState.PendingScan;
-        }
-
-        var decided = new TaskCompletionSource<ReleaseState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiters[versionId] = decided;
-        try
-        {
-            Submit(versionId);
-
-            // The sweep may have scanned it between the commit and the registration above.
-            var now = await _metadata.GetVersionAsync(versionId, cancellationToken).ConfigureAwait(false);
-            if (now is null || now.State != ReleaseState.PendingScan || _held.ContainsKey(versionId))
-            {
-                return now?.State ?? ReleaseState.PendingScan;
-            }
-
-            // Request time is wall-clock time, whatever clock the service decides expiry by.
-            return await decided.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            return ReleaseState.PendingScan;
-        }
-        finally
-        {
-            _waiters.TryRemove(new KeyValuePair<Guid, TaskCompletionSource<ReleaseState>>(versionId, decided));
-        }
-    }
+    public async Task<ReleaseState> SubmitAndWaitAsync(Guid versionId, CancellationToken cancellationToken) =>
+        (await SubmitAndWaitAsync([versionId], cancellationToken).ConfigureAwait(false))[0];
 
     /// <summary>
     /// <see cref="SubmitAndWaitAsync(Guid, CancellationToken)"/> for the versions a batch upload committed together: one
@@ -155,6 +121,8 @@ public sealed class ScanService : BackgroundService
         var states = new ReleaseState[versionIds.Count];
         Array.Fill(states, ReleaseState.PendingScan);
         var wait = TimeSpan.FromSeconds(_settings.InlineScanWaitSeconds);
+
+        // Not started, or stopping: nobody would scan them now; the sweep at the next start will.
         if (wait <= TimeSpan.Zero || ExecuteTask is null or { IsCompleted: true })
         {
             foreach (var id in versionIds)
@@ -191,6 +159,7 @@ public sealed class ScanService : BackgroundService
 
             try
             {
+                // Request time is wall-clock time, whatever clock the service decides expiry by.
                 await Task.WhenAll(decided.Select(d => d.Task)).WaitAsync(wait, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)

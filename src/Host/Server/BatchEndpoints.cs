@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -61,13 +59,14 @@ public static class BatchEndpoints
         var chunkSize = settings.OneShotChunkSize;
         var pool = buffers.For(chunkSize);
         var staged = new List<StagedFile>();
+        var longest = 0;
         var committed = false;
         var body = context.Request.BodyReader;
         var (plain, scratch) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var header = new byte[BatchFormat.EntryHeaderSize + SHA256.HashSizeInBytes + BatchFormat.MaxPathBytes];
-            if (!await FillAsync(body, header.AsMemory(0, BatchFormat.PreambleSize)).ConfigureAwait(false))
+            if (!await RequestBody.FillAsync(body, header.AsMemory(0, BatchFormat.PreambleSize)).ConfigureAwait(false))
             {
                 return Truncated(0);
             }
@@ -83,7 +82,7 @@ public static class BatchEndpoints
             while (true)
             {
                 var entry = staged.Count;
-                if (!await FillAsync(body, header.AsMemory(0, 2)).ConfigureAwait(false))
+                if (!await RequestBody.FillAsync(body, header.AsMemory(0, 2)).ConfigureAwait(false))
                 {
                     return Truncated(entry);
                 }
@@ -99,7 +98,7 @@ public static class BatchEndpoints
                     return Problems.Result(StatusCodes.Status413PayloadTooLarge, "batch-too-large", "Batch too large", $"A batch holds at most {settings.BatchMaxFiles} files; send the rest in another.");
                 }
 
-                if (!await FillAsync(body, header.AsMemory(2, BatchFormat.EntryHeaderSize - 2)).ConfigureAwait(false))
+                if (!await RequestBody.FillAsync(body, header.AsMemory(2, BatchFormat.EntryHeaderSize - 2)).ConfigureAwait(false))
                 {
                     return Truncated(entry);
                 }
@@ -115,7 +114,7 @@ public static class BatchEndpoints
                 }
 
                 var extra = (hasSha ? SHA256.HashSizeInBytes : 0) + pathBytes;
-                if (!await FillAsync(body, header.AsMemory(BatchFormat.EntryHeaderSize, extra)).ConfigureAwait(false))
+                if (!await RequestBody.FillAsync(body, header.AsMemory(BatchFormat.EntryHeaderSize, extra)).ConfigureAwait(false))
                 {
                     return Truncated(entry);
                 }
@@ -157,7 +156,8 @@ public static class BatchEndpoints
                 }
 
                 var content = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)size);
-                if (!await FillAsync(body, content).ConfigureAwait(false))
+                longest = Math.Max(longest, content.Length);
+                if (!await RequestBody.FillAsync(body, content).ConfigureAwait(false))
                 {
                     return Truncated(entry);
                 }
@@ -215,8 +215,8 @@ public static class BatchEndpoints
         }
         finally
         {
-            // Plaintext does not linger in a pooled buffer.
-            CryptographicOperations.ZeroMemory(plain.Span[..Math.Min(plain.Capacity, ContainerFormat.RecordHeaderSize + chunkSize)]);
+            // Plaintext does not linger in a pooled buffer: cleared as far as the longest file of the batch reached.
+            CryptographicOperations.ZeroMemory(plain.Span.Slice(ContainerFormat.RecordHeaderSize, longest));
             pool.Return(plain);
             pool.Return(scratch);
             if (!committed)
@@ -243,9 +243,7 @@ public static class BatchEndpoints
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);
         using var key = DataKey.Generate();
-        var wrapped = new byte[ContainerFormat.WrappedKeySize];
-        keys.Wrap(key, id).WriteTo(wrapped);
-        var containerHeader = new ContainerHeader(id, chunkSize, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { WrappedKey = wrapped };
+        var containerHeader = ContainerHeader.Create(id, chunkSize, keys, key, DateTimeOffset.UtcNow);
         try
         {
             ContainerSummary summary;
@@ -310,39 +308,6 @@ public static class BatchEndpoints
         // The log keeps the order of the calls, so the last record's fsync makes every earlier one durable too.
         await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, versions[^1]), cancellationToken).ConfigureAwait(false);
         return versions;
-    }
-
-    /// <summary>
-    /// Fills <paramref name="destination"/> from the request body; false when the body ends first. A connection that dies
-    /// mid-body is the client's fault (400), as in <see cref="RequestBody"/>.
-    /// </summary>
-    private static async ValueTask<bool> FillAsync(PipeReader body, Memory<byte> destination)
-    {
-        var filled = 0;
-        while (filled < destination.Length)
-        {
-            ReadResult result;
-            try
-            {
-                result = await body.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (IOException e) when (e is not BadHttpRequestException)
-            {
-                throw new BadHttpRequestException($"The connection failed while the request body was read: {e.Message}", StatusCodes.Status400BadRequest, e);
-            }
-
-            var buffer = result.Buffer;
-            var take = (int)Math.Min(buffer.Length, destination.Length - filled);
-            buffer.Slice(0, take).CopyTo(destination.Span[filled..]);
-            filled += take;
-            body.AdvanceTo(buffer.GetPosition(take));
-            if (filled < destination.Length && result.IsCompleted)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private sealed record StagedFile(RemotePath Path, Guid Id, string Staging, ContainerSummary Summary, byte[] Sha256);

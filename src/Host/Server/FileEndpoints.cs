@@ -87,9 +87,7 @@ public static class FileEndpoints
         var id = Guid.CreateVersion7();
         var staging = store.CreateStagingPath(id);
         using var key = DataKey.Generate();
-        var wrapped = new byte[ContainerFormat.WrappedKeySize];
-        keys.Wrap(key, id).WriteTo(wrapped);
-        var header = new ContainerHeader(id, chunkSize, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { WrappedKey = wrapped };
+        var header = ContainerHeader.Create(id, chunkSize, keys, key, DateTimeOffset.UtcNow);
         var declared = request.ContentLength;
         var pool = buffers.For(chunkSize);
         var committed = false;
@@ -99,6 +97,7 @@ public static class FileEndpoints
         {
             ContainerSummary summary;
             byte[] wholeSha;
+            byte[]? onlyChunkSha = null;
             using (var writer = ContainerWriter.Create(staging, header, key, declared is { } n ? new ChunkGeometry(n, chunkSize).ChunkCount : 16, declared is { } m ? ContainerWriter.MaxLength(m, chunkSize) : 0))
             using (var sealer = writer.CreateSealer())
             using (var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
@@ -117,14 +116,22 @@ public static class FileEndpoints
                         }
 
                         var span = chunk.Span[..read];
-                        whole.AppendData(span);
                         total += read;
+
+                        // A body that is one chunk: its SHA-256 is the file's, so it is not hashed twice. Otherwise the
+                        // whole-file hash takes the plaintext before the seal overwrites it.
+                        var onlyChunk = index == 0 && read < chunkSize;
+                        if (!onlyChunk)
+                        {
+                            whole.AppendData(span);
+                        }
+
+                        var sha = SHA256.HashData(span);
                         if (read > 0)
                         {
                             metrics.BytesHeld(TransferDirection.Upload, read);
                             try
                             {
-                                var sha = SHA256.HashData(span);
                                 writer.WriteChunk(sealer, ChunkCompressor.Adaptive, index, plain, read, ChunkCrc.Compute(span), sha, scratch);
                             }
                             finally
@@ -133,6 +140,12 @@ public static class FileEndpoints
                             }
 
                             metrics.ChunkHandled(TransferDirection.Upload, started);
+                        }
+
+                        if (onlyChunk)
+                        {
+                            onlyChunkSha = sha;
+                            break;
                         }
 
                         if (read < chunkSize)
@@ -148,7 +161,7 @@ public static class FileEndpoints
                         return Problems.Unverified("size-mismatch", $"The body held {total} bytes; Content-Length said {d}.");
                     }
 
-                    wholeSha = whole.GetHashAndReset();
+                    wholeSha = onlyChunkSha ?? whole.GetHashAndReset();
                     if (hasDigest && !CryptographicOperations.FixedTimeEquals(wholeSha, expected))
                     {
                         metrics.VerificationFailed(VerificationCheck.FileDigest);

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 
 namespace TurboMft.Host.Server;
@@ -21,7 +23,43 @@ internal static class RequestBody
         }
         catch (IOException e) when (e is not BadHttpRequestException)
         {
-            throw new BadHttpRequestException($"The connection failed while the request body was read: {e.Message}", StatusCodes.Status400BadRequest, e);
+            throw ClientWentAway(e);
         }
     }
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> from the body's <see cref="PipeReader"/> (one copy out of Kestrel's buffers);
+    /// false when the body ends first. A connection that dies midway is the client's fault, as in <see cref="ReadAtLeastAsync"/>.
+    /// </summary>
+    public static async ValueTask<bool> FillAsync(PipeReader body, Memory<byte> destination)
+    {
+        var filled = 0;
+        while (filled < destination.Length)
+        {
+            ReadResult result;
+            try
+            {
+                result = await body.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (IOException e) when (e is not BadHttpRequestException)
+            {
+                throw ClientWentAway(e);
+            }
+
+            var buffer = result.Buffer;
+            var take = (int)Math.Min(buffer.Length, destination.Length - filled);
+            buffer.Slice(0, take).CopyTo(destination.Span[filled..]);
+            filled += take;
+            body.AdvanceTo(buffer.GetPosition(take));
+            if (filled < destination.Length && result.IsCompleted)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static BadHttpRequestException ClientWentAway(IOException e) =>
+        new($"The connection failed while the request body was read: {e.Message}", StatusCodes.Status400BadRequest, e);
 }

@@ -38,9 +38,7 @@ public sealed class UploadRegistry(
         var key = DataKey.Generate();
         try
         {
-            var wrapped = new byte[ContainerFormat.WrappedKeySize];
-            keys.Wrap(key, id).WriteTo(wrapped);
-            var header = new ContainerHeader(id, chunkSize, now.ToUnixTimeMilliseconds()) { WrappedKey = wrapped };
+            var header = ContainerHeader.Create(id, chunkSize, keys, key, now);
             var geometry = new ChunkGeometry(size, chunkSize);
             var writer = ContainerWriter.Create(staging, header, key, geometry.ChunkCount, ContainerWriter.MaxLength(size, chunkSize));
             var upload = new OpenUpload(session, writer, key);
