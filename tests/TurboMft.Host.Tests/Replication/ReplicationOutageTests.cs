@@ -5,10 +5,15 @@ using TurboMft.Host.Replication;
 
 namespace TurboMft.Host.Tests.Replication;
 
+/// <summary>Runs alone: the outage test measures the process's managed heap, which tests running beside it would grow.</summary>
+[CollectionDefinition(nameof(ReplicationOutageCollection), DisableParallelization = true)]
+public sealed class ReplicationOutageCollection;
+
 /// <summary>
 /// The outbox across outages: a peer stopped in the middle of a 512 MiB file and started again 30 s later, and the
 /// sending node restarted with jobs pending. Nothing is lost, nothing is sent twice, a large file resumes by chunk.
 /// </summary>
+[Collection(nameof(ReplicationOutageCollection))]
 public sealed class ReplicationOutageTests() : ReplicationTestBase("site-a", "site-b", "site-c")
 {
     private const long Large = 512L * 1024 * 1024;
