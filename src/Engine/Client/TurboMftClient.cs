@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Hashing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -9,6 +10,7 @@ using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Pipeline;
+using TurboMft.Engine.Protocol;
 
 namespace TurboMft.Engine.Client;
 
@@ -124,7 +126,8 @@ public sealed partial class TurboMftClient : IDisposable
 
     /// <summary>
     /// Downloads the current version of <paramref name="remotePath"/> with parallel chunk-aligned range requests into
-    /// <c>&lt;localPath&gt;.tmf-partial</c>, checks the <c>sha256-tree</c> against the server's <c>TMF-Digest</c>, then renames.
+    /// <c>&lt;localPath&gt;.tmf-partial</c>, verifies every chunk (<see cref="TurboMftClientOptions.Verify"/>: its CRC-64
+    /// against the server's, or its SHA-256) and the <c>sha256-tree</c> against the server's <c>TMF-Digest</c>, then renames.
     /// </summary>
     public async Task<TransferResult> DownloadFileAsync(string remotePath, string localPath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -160,7 +163,7 @@ public sealed partial class TurboMftClient : IDisposable
                                 request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
                                 return request;
                             },
-                            (response, t) => ReadRangeAsync(response, head, index, receiver, file, offset, length, t),
+                            (response, t) => ReadRangeAsync(response, head, index, _options.Verify, receiver, file, offset, length, t),
                             token,
                             HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
                         tree.SetChunkDigest(index, sha);
@@ -497,7 +500,7 @@ public sealed partial class TurboMftClient : IDisposable
     /// never held whole and never read twice. The partial file is only renamed after the whole tree checks out.
     /// </summary>
     private static async Task<byte[]> ReadRangeAsync(
-        HttpResponseMessage response, RemoteVersion expected, long index, RangeReceiver receiver, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, int length, CancellationToken cancellationToken)
+        HttpResponseMessage response, RemoteVersion expected, long index, TransferVerify verify, RangeReceiver receiver, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, int length, CancellationToken cancellationToken)
     {
         var etag = response.Headers.ETag?.Tag;
         if (expected.ETag is not null && etag is not null && etag != expected.ETag)
@@ -510,17 +513,24 @@ public sealed partial class TurboMftClient : IDisposable
             throw new TransferException($"The server answered {(int)response.StatusCode} instead of 206 to a range request for chunk {index} of '{expected.Path}'.");
         }
 
+        // Fast: the chunk's CRC-64 is checked against the one the server stored at upload, and the server's SHA-256 of
+        // the chunk goes into the tree (the final tree check ties it to the TMF-Digest). Sha256, or a server that sent
+        // neither: the chunk is hashed here. A Content-Digest the server sends is compared in both modes.
+        var serverSha = new byte[SHA256.HashSizeInBytes];
+        var hasServerSha = DigestFields.TryGetSha256(HeaderValue(response, ProtocolHeaders.ContentDigest), serverSha);
+        var hasServerCrc = ChunkCrc.TryParse(HeaderValue(response, ProtocolHeaders.ChunkCrc64), out var serverCrc);
+        var withSha = verify == TransferVerify.Sha256 || !(hasServerSha && hasServerCrc);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            // A retried attempt starts the chunk's hash afresh; its writes land on the same offsets.
-            var hash = receiver.StartChunk();
+            // A retried attempt starts the chunk's checks afresh; its writes land on the same offsets.
+            receiver.StartChunk();
             var slice = receiver.Slice;
             for (var done = 0; done < length;)
             {
                 var want = Math.Min(slice.Length, length - done);
                 await stream.ReadExactlyAsync(slice.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
-                hash.AppendData(slice, 0, want);
+                receiver.Append(slice.AsSpan(0, want), withSha);
                 RandomAccess.Write(file, slice.AsSpan(0, want), offset + done);
                 done += want;
             }
@@ -530,9 +540,26 @@ public sealed partial class TurboMftClient : IDisposable
                 throw new IOException($"Chunk {index} of '{expected.Path}' arrived longer than {length} bytes.");
             }
 
-            return hash.GetHashAndReset();
+            if (!withSha)
+            {
+                var crc = receiver.Crc();
+                return crc == serverCrc
+                    ? serverSha
+                    : throw new TransferVerificationException(
+                        expected.Path, ChunkCrc.Format(serverCrc), ChunkCrc.Format(crc), $"chunk {index} does not match the CRC-64/NVME the server stored for it; the partial file was deleted");
+            }
+
+            var sha = receiver.Sha256();
+            return !hasServerSha || CryptographicOperations.FixedTimeEquals(sha, serverSha)
+                ? sha
+                : throw new TransferVerificationException(
+                    expected.Path, Convert.ToHexStringLower(serverSha), Convert.ToHexStringLower(sha), $"chunk {index} does not hash to the server's Content-Digest; the partial file was deleted");
         }
     }
+
+    /// <summary>A response header's first value, wherever HttpClient filed it (response or content headers).</summary>
+    private static string? HeaderValue(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values) ? values.FirstOrDefault() : null;
 
     /// <summary>The pool of buffers of <paramref name="bufferSize"/> bytes (downloads, replicas), 2 × Connections in flight.</summary>
     private ChunkBufferPool BufferPool(int bufferSize)
@@ -702,21 +729,39 @@ public sealed partial class TurboMftClient : IDisposable
         }
     }
 
-    /// <summary>What one download worker receives a range with: a cache-sized slice and a reusable SHA-256.</summary>
+    /// <summary>What one download worker receives a range with: a cache-sized slice, a reusable SHA-256 and CRC-64.</summary>
     private sealed class RangeReceiver : IDisposable
     {
-        /// <summary>Bytes received, hashed and written at a time: well inside a core's L2 cache.</summary>
+        /// <summary>Bytes received, checked and written at a time: well inside a core's L2 cache.</summary>
         private const int SliceSize = 256 * 1024;
 
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly Crc64 _crc = new(Crc64ParameterSet.Nvme);
 
         public byte[] Slice { get; } = System.Buffers.ArrayPool<byte>.Shared.Rent(SliceSize);
 
-        public IncrementalHash StartChunk()
+        public void StartChunk()
         {
             _hash.GetHashAndReset();
-            return _hash;
+            _crc.Reset();
         }
+
+        /// <summary>Adds a slice to the chunk's SHA-256 (<paramref name="withSha"/>) or else to its CRC-64.</summary>
+        public void Append(ReadOnlySpan<byte> slice, bool withSha)
+        {
+            if (withSha)
+            {
+                _hash.AppendData(slice);
+            }
+            else
+            {
+                _crc.Append(slice);
+            }
+        }
+
+        public byte[] Sha256() => _hash.GetHashAndReset();
+
+        public ulong Crc() => _crc.GetCurrentHashAsUInt64();
 
         public void Dispose()
         {

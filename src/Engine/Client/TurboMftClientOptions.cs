@@ -128,9 +128,16 @@ public enum TransferCompression
 /// <summary>End-to-end verification strength (docs/protocol.md and DESIGN "two tiers").</summary>
 public enum TransferVerify
 {
-    /// <summary>CRC-64/NVME per chunk from the sender; SHA-256 tree by the server, compared with the local tree.</summary>
+    /// <summary>
+    /// CRC-64/NVME per chunk from the sender, checked by the receiver; SHA-256 by the server. Uploads: the server's tree is
+    /// compared with the local one. Downloads: each chunk's CRC is checked against the one the server stored at upload,
+    /// and the server's chunk digests must hash to its <c>TMF-Digest</c>.
+    /// </summary>
     Fast,
 
-    /// <summary>Also a SHA-256 per chunk from the sender (<c>Repr-Digest</c>), checked by the server on receipt.</summary>
+    /// <summary>
+    /// The client hashes every chunk with SHA-256 too. Uploads: sent as <c>Repr-Digest</c> and checked by the server on
+    /// receipt. Downloads: checked against each chunk's <c>Content-Digest</c> and the tree against <c>TMF-Digest</c>.
+    /// </summary>
     Sha256,
 }

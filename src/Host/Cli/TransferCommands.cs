@@ -194,7 +194,7 @@ internal static class TransferCommands
         public Option<string> Compress { get; } = new Option<string>("--compress") { Description = "auto (LZ4 when it pays), lz4 (whenever smaller) or none.", DefaultValueFactory = _ => "auto" }
             .AcceptOnlyFromAmong("auto", "lz4", "none");
 
-        public Option<string> Verify { get; } = new Option<string>("--verify") { Description = "fast (CRC-64 per chunk, SHA-256 tree by the server) or sha256 (the sender proves every chunk too).", DefaultValueFactory = _ => "fast" }
+        public Option<string> Verify { get; } = new Option<string>("--verify") { Description = "fast (CRC-64 per chunk end to end, SHA-256 by the server) or sha256 (this side hashes every chunk with SHA-256 too).", DefaultValueFactory = _ => "fast" }
             .AcceptOnlyFromAmong("fast", "sha256");
 
         public Option<string> Http { get; } = new Option<string>("--http") { Description = "HTTP version: 1.1 (one connection per chunk in flight) or 2 (streams on one connection).", DefaultValueFactory = _ => "1.1", HelpName = "1.1|2" }
@@ -219,9 +219,10 @@ internal static class TransferCommands
             {
                 command.Options.Add(ChunkSize);
                 command.Options.Add(Compress);
-                command.Options.Add(Verify);
                 command.Options.Add(BatchFiles);
             }
+
+            command.Options.Add(Verify);
 
             command.Options.Add(Json);
         }

@@ -315,6 +315,15 @@ public static class FileEndpoints
         try
         {
             var geometry = reader.Geometry;
+            var first = start / geometry.ChunkSize;
+            if (start == geometry.OffsetOf(first) && end - start + 1 == geometry.LengthOf(first))
+            {
+                // Exactly one whole chunk: its stored CRC-64 and SHA-256 travel with it, so that a client verifies it
+                // without hashing it again (docs/protocol.md, "Downloads").
+                headers[ProtocolHeaders.ChunkCrc64] = ChunkCrc.Format(reader.GetEntry(first).PlainCrc64);
+                headers[ProtocolHeaders.ContentDigest] = DigestFields.FormatSha256(reader.GetChunkDigest(first));
+            }
+
             for (var index = start / geometry.ChunkSize; index <= end / geometry.ChunkSize; index++)
             {
                 var started = Stopwatch.GetTimestamp();

@@ -54,6 +54,25 @@ public class UploadProtocolTests : IAsyncLifetime
         var part = await _server.Client.SendAsync(ranged);
         Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
         Assert.Equal(data.AsSpan(Chunk - 10, Chunk + 20).ToArray(), await part.Content.ReadAsByteArrayAsync());
+        Assert.False(part.Headers.Contains(ProtocolHeaders.ChunkCrc64), "a range that is not one whole chunk carries no chunk CRC");
+        Assert.False(part.Headers.Contains(ProtocolHeaders.ContentDigest) || part.Content.Headers.Contains(ProtocolHeaders.ContentDigest));
+        Assert.False(download.Headers.Contains(ProtocolHeaders.ChunkCrc64), "neither does the whole four-chunk file");
+
+        // A whole chunk (LZ4-stored, raw, and the short last one) carries the CRC-64 and SHA-256 stored at upload.
+        foreach (var index in new[] { 0, 2, 3 })
+        {
+            var offset = index * Chunk;
+            var length = Math.Min(Chunk, data.Length - offset);
+            using var whole = new HttpRequestMessage(HttpMethod.Get, _server.Url("/v1/files/ot/plant1/historian.csv"));
+            whole.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(offset, offset + length - 1);
+            var chunk = await _server.Client.SendAsync(whole);
+            Assert.Equal(HttpStatusCode.PartialContent, chunk.StatusCode);
+            var body = await chunk.Content.ReadAsByteArrayAsync();
+            Assert.Equal(data.AsSpan(offset, length).ToArray(), body);
+            Assert.Equal(ChunkCrc.Format(ChunkCrc.Compute(body)), chunk.Headers.GetValues(ProtocolHeaders.ChunkCrc64).Single());
+            var contentDigest = chunk.Headers.TryGetValues(ProtocolHeaders.ContentDigest, out var values) ? values.Single() : chunk.Content.Headers.GetValues(ProtocolHeaders.ContentDigest).Single();
+            Assert.Equal($"sha-256=:{Convert.ToBase64String(SHA256.HashData(body))}:", contentDigest);
+        }
     }
 
     [Fact]
