@@ -302,6 +302,7 @@ scenario_s5() {
     die "could not push S5's source to turbomft"
   has_peer nginx && ln -f "$f" "$S_DIR/nginx/root/dl/random.bin"
   t+=("tmf_pull S5 random pull 'turbomft pull' ref $f cmp/S5/random.bin")
+  t+=("tmf_pull S5 random pull-sha256 'turbomft pull --verify sha256' turbomft $f cmp/S5/random.bin --verify sha256")
   if has_peer ssh; then
     t+=("scp_down S5 random scp 'scp (download)' peer $f")
     t+=("sftp_down S5 random sftp 'sftp get' peer $f")

@@ -211,6 +211,32 @@ public sealed class LocalObjectStore
     /// <summary>True when object <paramref name="key"/> is committed.</summary>
     public bool Exists(string key) => File.Exists(GetObjectPath(key));
 
+    /// <summary>The keys of the committed objects (file names under <c>objects/xx/yy/</c>), in no order.</summary>
+    public IEnumerable<string> ListObjects() =>
+        Directory.EnumerateFiles(ObjectsDirectory, "*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 2, AttributesToSkip = 0 })
+            .Select(Path.GetFileName)
+            .Where(IsValidKey)!;
+
+    /// <summary>
+    /// Moves object <paramref name="key"/> out of the store into <c>orphaned/</c> beside <c>objects/</c> (kept, not
+    /// deleted: an operator decides), durably; returns the new path.
+    /// </summary>
+    public string SetAside(string key)
+    {
+        var source = GetObjectPath(key);
+        var orphaned = Path.Combine(RootDirectory, "orphaned");
+        CreatePrivateDirectory(orphaned, RootDirectory);
+        var destination = Path.Combine(orphaned, key);
+        if (!DurableFileSystem.TryMoveNoReplace(source, destination))
+        {
+            throw new StorageException(StorageError.ObjectExists, destination, $"cannot set {key} aside: '{destination}' exists already; the container stays in objects/.");
+        }
+
+        DurableFileSystem.FlushDirectory(orphaned);
+        DurableFileSystem.FlushDirectory(Path.GetDirectoryName(source)!);
+        return destination;
+    }
+
     /// <summary>Deletes object <paramref name="key"/> durably; returns false when it did not exist.</summary>
     public bool Delete(string key)
     {

@@ -76,6 +76,12 @@ public interface IMetadataStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<FileVersion>> ListCurrentVersionsAsync(string prefix, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Every object key the store may hold for a reason: each version's (every state, current or not), and each open
+    /// upload session's id in the <c>N</c> form (a commit interrupted after its rename is finished on resume).
+    /// </summary>
+    Task<IReadOnlySet<string>> ListReferencedObjectKeysAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Marks the current version of <paramref name="path"/> deleted and returns it (so the caller can remove its object), or null.</summary>
     Task<FileVersion?> DeleteCurrentVersionAsync(string path, CancellationToken cancellationToken = default);
 

@@ -339,6 +339,23 @@ public sealed class SqliteMetadataStore : IMetadataStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlySet<string>> ListReferencedObjectKeysAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT object_key, 0 FROM versions UNION ALL SELECT id, 1 FROM uploads WHERE state = $open";
+        command.Parameters.AddWithValue("$open", (int)UploadState.Open);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(reader.GetInt32(1) == 0 ? reader.GetString(0) : Guid.Parse(reader.GetString(0)).ToString("N"));
+        }
+
+        return keys;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<ChunkReceipt>> ListChunksAsync(Guid uploadId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -254,6 +254,10 @@ public sealed class TurboMftServer : IAsyncDisposable
 
         // Built now so its warnings (no clamd, missing deny list) are logged at start; an embedding may have removed it.
         _app.Services.GetService<IScannerChain>();
+
+        // Before listening and before the background services start: no commit can be between its rename and its row.
+        await OrphanedObjects.SetAsideAsync(
+            _app.Services.GetRequiredService<LocalObjectStore>(), _app.Services.GetRequiredService<IMetadataStore>(), _audit, _app.Logger, cancellationToken).ConfigureAwait(false);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);
