@@ -126,18 +126,22 @@ internal static class BoundedWorkers
 /// <summary>Thread-safe progress of a transfer, reported to an optional sink.</summary>
 internal sealed class TransferProgressTracker(long totalBytes, int fileCount, IProgress<TransferProgress>? sink)
 {
+    private long _total = totalBytes;
     private long _bytes;
     private int _files;
+
+    /// <summary>Adds to the total a file whose size was not known when the transfer started (a download's HEAD).</summary>
+    public void AddTotal(long bytes) => Interlocked.Add(ref _total, bytes);
 
     public void AddBytes(long bytes)
     {
         var done = Interlocked.Add(ref _bytes, bytes);
-        sink?.Report(new TransferProgress(done, totalBytes, Volatile.Read(ref _files), fileCount));
+        sink?.Report(new TransferProgress(done, Interlocked.Read(ref _total), Volatile.Read(ref _files), fileCount));
     }
 
     public void FileDone()
     {
         var files = Interlocked.Increment(ref _files);
-        sink?.Report(new TransferProgress(Interlocked.Read(ref _bytes), totalBytes, files, fileCount));
+        sink?.Report(new TransferProgress(Interlocked.Read(ref _bytes), Interlocked.Read(ref _total), files, fileCount));
     }
 }

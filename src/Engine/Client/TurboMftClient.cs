@@ -129,52 +129,67 @@ public sealed partial class TurboMftClient : IDisposable
     /// <c>&lt;localPath&gt;.tmf-partial</c>, verifies every chunk (<see cref="TurboMftClientOptions.Verify"/>: its CRC-64
     /// against the server's, or its SHA-256) and the <c>sha256-tree</c> against the server's <c>TMF-Digest</c>, then renames.
     /// </summary>
-    public async Task<TransferResult> DownloadFileAsync(string remotePath, string localPath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    public Task<TransferResult> DownloadFileAsync(string remotePath, string localPath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(localPath);
-        var remote = RemotePaths.Normalize(remotePath);
+        return DownloadAsync(RemotePaths.Normalize(remotePath), localPath, null, new TransferProgressTracker(0, 1, progress), cancellationToken);
+    }
+
+    /// <summary>
+    /// Downloads many files, each verified as by <see cref="DownloadFileAsync"/>: those the listing shows as one chunk by a
+    /// single GET each (no HEAD), <see cref="TurboMftClientOptions.Connections"/> at once; larger ones one after another,
+    /// each with N ranges in flight. <paramref name="listed"/> gives sizes and chunk sizes (from <see cref="ListAsync"/>);
+    /// an item it does not name is asked for with HEAD first.
+    /// </summary>
+    public async Task<TransferResult> PullAsync(IReadOnlyList<TransferItem> items, IReadOnlyList<RemoteFile> listed, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(listed);
+        var started = Stopwatch.GetTimestamp();
+        var byPath = listed.ToDictionary(f => f.Path, StringComparer.Ordinal);
+        var planned = items.Select(i => (Item: i, Listed: byPath.GetValueOrDefault(RemotePaths.Normalize(i.RemotePath)))).ToList();
+        var tracker = new TransferProgressTracker(planned.Sum(p => p.Listed?.Size ?? 0), planned.Count, progress);
+        var total = new TransferResult();
+        var gate = new Lock();
+        var small = planned.Where(p => IsOneChunk(p.Listed)).ToList();
+        await Parallel.ForEachAsync(
+            small,
+            new ParallelOptions { MaxDegreeOfParallelism = _options.Connections, CancellationToken = cancellationToken },
+            async (file, token) =>
+            {
+                var result = await DownloadAsync(file.Listed!.Path, file.Item.LocalPath, file.Listed, tracker, token).ConfigureAwait(false);
+                lock (gate)
+                {
+                    total = total.Plus(result);
+                }
+            }).ConfigureAwait(false);
+        foreach (var (item, remote) in planned.Where(p => !IsOneChunk(p.Listed)))
+        {
+            total = total.Plus(await DownloadAsync(RemotePaths.Normalize(item.RemotePath), item.LocalPath, remote, tracker, cancellationToken).ConfigureAwait(false));
+        }
+
+        return total with { Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
+    }
+
+    private static bool IsOneChunk(RemoteFile? listed) => listed is { Size: > 0 } f && f.Size <= f.ChunkSize;
+
+    /// <summary>
+    /// One file into <c>&lt;localPath&gt;.tmf-partial</c>, renamed once verified: a file <paramref name="listed"/> shows as one
+    /// chunk by a single GET (its headers describe the version), any other after a HEAD, by ranges on N workers.
+    /// </summary>
+    private async Task<TransferResult> DownloadAsync(string remote, string localPath, RemoteFile? listed, TransferProgressTracker tracker, CancellationToken cancellationToken)
+    {
         var started = Stopwatch.GetTimestamp();
         var url = FilesUrl(remote);
-        var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, url), (response, _) => Task.FromResult(RemoteVersion.From(remote, response)), cancellationToken).ConfigureAwait(false);
-        var geometry = new ChunkGeometry(head.Size, head.ChunkSize);
-        var tree = new TreeDigestBuilder(geometry);
-        var tracker = new TransferProgressTracker(head.Size, 1, progress);
         var target = Path.GetFullPath(localPath);
         var partial = target + ".tmf-partial";
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var received = 0L;
         var done = false;
         try
         {
-            using (var file = File.OpenHandle(partial, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, head.Size))
-            {
-                await BoundedWorkers.RunAsync(
-                    geometry.ChunkCount,
-                    _options.Connections,
-                    _ => new RangeReceiver(),
-                    async (receiver, index, token) =>
-                    {
-                        var offset = geometry.OffsetOf(index);
-                        var length = geometry.LengthOf(index);
-                        var sha = await SendAsync(
-                            () =>
-                            {
-                                var request = new HttpRequestMessage(HttpMethod.Get, url);
-                                request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
-                                return request;
-                            },
-                            (response, t) => ReadRangeAsync(response, head, index, _options.Verify, receiver, file, offset, length, t),
-                            token,
-                            HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-                        tree.SetChunkDigest(index, sha);
-                        Interlocked.Add(ref received, length);
-                        tracker.AddBytes(length);
-                    },
-                    cancellationToken).ConfigureAwait(false);
-                RandomAccess.FlushToDisk(file);
-            }
-
-            var digest = tree.Finish();
+            var (head, digest) = IsOneChunk(listed)
+                ? await ReceiveOneChunkAsync(remote, url, listed!, partial, tracker, cancellationToken).ConfigureAwait(false)
+                : await ReceiveRangesAsync(remote, url, partial, tracker, countSize: listed is null, cancellationToken).ConfigureAwait(false);
             if (digest != head.Digest)
             {
                 throw new TransferVerificationException(remote, head.Digest, digest, "the downloaded bytes do not hash to the server's TMF-Digest; the partial file was deleted");
@@ -186,9 +201,9 @@ public sealed partial class TurboMftClient : IDisposable
             return new TransferResult
             {
                 Bytes = head.Size,
-                BytesSent = received,
+                BytesSent = head.Size,
                 Files = 1,
-                Chunks = geometry.ChunkCount,
+                Chunks = new ChunkGeometry(head.Size, head.ChunkSize).ChunkCount,
                 Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
                 Digest = digest.ToString(),
             };
@@ -200,6 +215,70 @@ public sealed partial class TurboMftClient : IDisposable
                 File.Delete(partial);
             }
         }
+    }
+
+    private async Task<(RemoteVersion Head, FileDigest Digest)> ReceiveOneChunkAsync(
+        string remote, string url, RemoteFile listed, string partial, TransferProgressTracker tracker, CancellationToken cancellationToken)
+    {
+        using var receiver = new RangeReceiver();
+        using var file = File.OpenHandle(partial, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, listed.Size);
+        var (head, sha) = await SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, url),
+            async (response, token) =>
+            {
+                var version = RemoteVersion.From(remote, response);
+                if (version.Size != listed.Size || version.Size > version.ChunkSize)
+                {
+                    throw new TransferException($"'{remote}' changed on the server during the pull ({listed.Size} bytes listed, {version.Size} served); run the pull again.");
+                }
+
+                return (version, await ReadRangeAsync(response, version, 0, _options.Verify, receiver, file, 0, (int)version.Size, token).ConfigureAwait(false));
+            },
+            cancellationToken,
+            HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        RandomAccess.FlushToDisk(file);
+        tracker.AddBytes(head.Size);
+        var tree = new TreeDigestBuilder(new ChunkGeometry(head.Size, head.ChunkSize));
+        tree.SetChunkDigest(0, sha);
+        return (head, tree.Finish());
+    }
+
+    private async Task<(RemoteVersion Head, FileDigest Digest)> ReceiveRangesAsync(
+        string remote, string url, string partial, TransferProgressTracker tracker, bool countSize, CancellationToken cancellationToken)
+    {
+        var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, url), (response, _) => Task.FromResult(RemoteVersion.From(remote, response)), cancellationToken).ConfigureAwait(false);
+        var geometry = new ChunkGeometry(head.Size, head.ChunkSize);
+        var tree = new TreeDigestBuilder(geometry);
+        if (countSize)
+        {
+            tracker.AddTotal(head.Size);
+        }
+
+        using var file = File.OpenHandle(partial, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, head.Size);
+        await BoundedWorkers.RunAsync(
+            geometry.ChunkCount,
+            _options.Connections,
+            _ => new RangeReceiver(),
+            async (receiver, index, token) =>
+            {
+                var offset = geometry.OffsetOf(index);
+                var length = geometry.LengthOf(index);
+                var sha = await SendAsync(
+                    () =>
+                    {
+                        var request = new HttpRequestMessage(HttpMethod.Get, url);
+                        request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
+                        return request;
+                    },
+                    (response, t) => ReadRangeAsync(response, head, index, _options.Verify, receiver, file, offset, length, t),
+                    token,
+                    HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+                tree.SetChunkDigest(index, sha);
+                tracker.AddBytes(length);
+            },
+            cancellationToken).ConfigureAwait(false);
+        RandomAccess.FlushToDisk(file);
+        return (head, tree.Finish());
     }
 
     /// <summary>Lists the current versions under <paramref name="prefix"/> (segment-wise; <c>/</c> for everything).</summary>

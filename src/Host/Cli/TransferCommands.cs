@@ -62,21 +62,9 @@ internal static class TransferCommands
             listed = [.. listed.Where(f => f.IsReleased)];
             var items = TransferPlan.ForPull(source, listed, parse.GetRequiredValue(destination));
             var asJson = parse.GetValue(common.Json);
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var result = new TransferResult();
             var total = source.IsFolder ? listed.Sum(f => f.Size) : 0;
-            result = await ProgressDisplay.RunAsync("pull", total, !asJson, async progress =>
-            {
-                var sum = new TransferResult();
-                foreach (var item in items)
-                {
-                    sum = sum.Plus(await client.DownloadFileAsync(item.RemotePath, item.LocalPath, items.Count == 1 ? Adapt(progress) : null, cancellationToken).ConfigureAwait(false));
-                    progress?.Report(new PipelineProgress(sum.Files, items.Count, sum.Bytes, total));
-                }
-
-                return sum;
-            }).ConfigureAwait(false);
-            result = result with { Seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds };
+            var result = await ProgressDisplay.RunAsync("pull", total, !asJson, progress =>
+                client.PullAsync(items, listed, Adapt(progress), cancellationToken)).ConfigureAwait(false);
             await Report(output, asJson, "pulled", result, items.Count == 1 ? items[0].LocalPath : parse.GetRequiredValue(destination)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }));

@@ -129,6 +129,64 @@ public sealed class PushPullTests
         Assert.Equal(TestBytes(1199, 199), await File.ReadAllBytesAsync(back, TestContext.Current.CancellationToken));
     }
 
+    [Theory]
+    [InlineData(TransferVerify.Fast)]
+    [InlineData(TransferVerify.Sha256)]
+    public async Task A_folder_of_small_empty_and_multi_chunk_files_is_pulled_back_identical(TransferVerify verify)
+    {
+        await using var server = await TestServer.StartAsync();
+        var folder = Path.Combine(server.Root, "export");
+        Directory.CreateDirectory(Path.Combine(folder, "deep", "er"));
+        var sizes = new Dictionary<string, int> { ["empty.csv"] = 0, ["one.bin"] = 1, ["exact.bin"] = ChunkSize, ["big.bin"] = (3 * ChunkSize) + 17 };
+        for (var i = 0; i < 60; i++)
+        {
+            sizes[Path.Combine("deep", "er", $"f{i:00}.raw")] = 500 + (i * 97);
+        }
+
+        foreach (var (name, size) in sizes)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(folder, name), TestBytes(size, size), TestContext.Current.CancellationToken);
+        }
+
+        using var client = new TurboMftClient(Options(server) with { Verify = verify });
+        await client.PushAsync(TransferPlan.ForPush([folder], TransferUrl.Parse(new Uri(server.Address, "/site/").ToString())), null, TestContext.Current.CancellationToken);
+        var source = TransferUrl.Parse(new Uri(server.Address, "/site/export/").ToString());
+        var listed = await client.ListAsync(source.RemotePath, TestContext.Current.CancellationToken);
+        var into = Path.Combine(server.Root, "back");
+
+        var result = await client.PullAsync(TransferPlan.ForPull(source, listed, into), listed, null, TestContext.Current.CancellationToken);
+
+        Assert.Equal(sizes.Count, result.Files);
+        Assert.Equal(sizes.Values.Sum(), result.Bytes);
+        foreach (var (name, size) in sizes)
+        {
+            Assert.Equal(TestBytes(size, size), await File.ReadAllBytesAsync(Path.Combine(into, name), TestContext.Current.CancellationToken));
+        }
+
+        Assert.Empty(Directory.GetFiles(into, "*.tmf-partial", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task A_file_that_changed_after_the_listing_fails_the_pull_by_name_and_leaves_no_partial_file()
+    {
+        await using var server = await TestServer.StartAsync();
+        var local = Path.Combine(server.Root, "a.bin");
+        await File.WriteAllBytesAsync(local, TestBytes(4000, 1), TestContext.Current.CancellationToken);
+        using var client = new TurboMftClient(Options(server));
+        await client.UploadFileAsync(local, "/in/a.bin", null, TestContext.Current.CancellationToken);
+        var source = TransferUrl.Parse(new Uri(server.Address, "/in/").ToString());
+        var listed = await client.ListAsync(source.RemotePath, TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(local, TestBytes(5000, 2), TestContext.Current.CancellationToken);
+        await client.UploadFileAsync(local, "/in/a.bin", null, TestContext.Current.CancellationToken);
+        var into = Path.Combine(server.Root, "back");
+
+        var error = await Assert.ThrowsAsync<TransferException>(() => client.PullAsync(TransferPlan.ForPull(source, listed, into), listed, null, TestContext.Current.CancellationToken));
+
+        Assert.Contains("'/in/a.bin' changed on the server during the pull (4000 bytes listed, 5000 served)", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(into, "a.bin")));
+        Assert.False(File.Exists(Path.Combine(into, "a.bin.tmf-partial")));
+    }
+
     private static byte[] TestBytes(int length, int seed)
     {
         var data = new byte[length];
