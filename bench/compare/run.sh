@@ -2,13 +2,13 @@
 # Side-by-side comparison of turbomft with its peers (scp, sftp, rsync over ssh, rclone's sftp backend, curl → nginx
 # over TLS 1.3), same machine, same run, tools alternating round by round; every result compared with its source.
 #
-#   bench/compare/run.sh [--scenarios S1,S2,S3,S4,S5] [--rounds 3] [--size 1GiB] [--files 10000] [--file-size 64KiB]
+#   bench/compare/run.sh [--scenarios S1,S2,S3,S4,S5,S6] [--rounds 3] [--size 1GiB] [--files 10000] [--file-size 64KiB]
 #                        [--big-files 1000] [--link-rate 1gbit] [--work /dev/shm] [--out DIR] [--no-install] [--smoke]
 #
 # S1 loopback 1 GiB incompressible (with the bare TLS sink as the ceiling); S2 historian CSV across a token-bucket
 # limited veth link between two network namespaces; S3 many small files (and 1 MiB files); S4 killed at half and run
-# again; S5 download. Writes results.tsv and meta.tsv (raw), then results.md and chart.png (bench/TurboMft.Compare)
-# into bench/results/<UTC date-time>/ or --out. How to read them: bench/README.md, "Peer comparison".
+# again; S5 download; S6 download of S3's trees. Writes results.tsv and meta.tsv (raw), then results.md and chart.png
+# (bench/TurboMft.Compare) into bench/results/<UTC date-time>/ or --out. How to read them: bench/README.md, "Peer comparison".
 # Exit 0 when every transfer succeeded and matched its source, 3 when one did not (the report lists it), 2 on a setup
 # error. Needs a Release build (dotnet build TurboMft.sln -c Release); root for S2/S4 (network namespaces) and for
 # installing missing peers with apt-get.
@@ -19,7 +19,7 @@ HERE=$ROOT/bench/compare
 TMF=${TMF:-$ROOT/src/Host/bin/Release/net10.0/turbomft}
 REPORT=${COMPARE_REPORT:-$ROOT/bench/TurboMft.Compare/bin/Release/net10.0/TurboMft.Compare}
 
-SCENARIOS=S1,S2,S3,S4,S5
+SCENARIOS=S1,S2,S3,S4,S5,S6
 ROUNDS=3
 SIZE=1GiB
 FILES=10000
@@ -128,7 +128,7 @@ make_tree() { # make_tree NAME COUNT SIZE: COUNT files of SIZE random bytes, 100
   done
   rmdir "$dir/flat"
 }
-if want S3; then
+if want S3 || want S6; then
   make_tree files-64k "$FILES" "$FILE_SIZE_BYTES"
   make_tree files-1m "$BIG_FILES" 1048576
 fi
@@ -138,14 +138,14 @@ meta seconds_setup "$SECONDS"
 # --- run ------------------------------------------------------------------------------------------------------------------
 for s in ${SCENARIOS//,/ }; do
   case $s in
-    S1|S3|S5) ;;
+    S1|S3|S5|S6) ;;
     S2|S4)
       if ! link_up; then
         say "compare: skipping $s: $LINK_ERROR"
         meta "skipped_$s" "$LINK_ERROR"
         continue
       fi ;;
-    *) die "unknown scenario $s (S1..S5)" ;;
+    *) die "unknown scenario $s (S1..S6)" ;;
   esac
   say "compare: $s (load $(cut -d' ' -f1-3 /proc/loadavg))"
   meta "load_${s}_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -132,6 +132,20 @@ one_tree() {
   record "$scenario" "$dataset" "$key" "$label" "$role" "" "$(du -s -B1 --apparent-size "$src" | cut -f1)" "$(files_of "$src")" "$OK" "$extra" "$NOTE"
   rm -rf "$result"
 }
+# --- downloads of a directory tree (S6): into a fresh client folder each time ---------------------------------------------
+tmf_pull_dir() { # SCENARIO DATASET KEY LABEL ROLE SRC REMOTE [pull flags]
+  local remote=$7
+  SERVER_PIDS=$S_TMF_PID SETTLE_PID=
+  one_tree "${@:1:6}" "$CLIENT_OUT/$3.d" "" "$TMF" pull "$S_TMF_URL/$remote/" "$CLIENT_OUT/$3.d" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE" --json "${@:8}"
+}
+scp_dir_down() { ssh_side; one_tree "${@:1:6}" "$CLIENT_OUT/$3.d" "" scp -q -r -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET:$6" "$CLIENT_OUT/$3.d"; }
+rsync_dir_down() { ssh_side; one_tree "${@:1:6}" "$CLIENT_OUT/$3.d" "" rsync -a -e "$SSH_CMD" "$SSH_TARGET:$6/" "$CLIENT_OUT/$3.d/"; }
+sftp_dir_down() {
+  ssh_side
+  printf 'get -r %s %s\n' "$6" "$CLIENT_OUT/$3.d" >"$WORK/sftp.batch"
+  one_tree "${@:1:6}" "$CLIENT_OUT/$3.d" "" sftp -q -b "$WORK/sftp.batch" -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$SSH_TARGET"
+}
+
 scp_dir() { ssh_side; one_tree "${@:1:6}" "$S_OUT/$3.d" "" scp -q -r -P "$S_SSH_PORT" "${SSH_OPTS[@]}" "$6" "$SSH_TARGET:$S_OUT/$3.d"; }
 sftp_dir() {
   ssh_side
@@ -279,6 +293,27 @@ scenario_s3() {
     fi
     has_peer rsync && t+=("rsync_dir S3 $dataset rsync 'rsync -a over ssh' peer $dir")
     has_peer rclone && t+=("rclone_dir S3 $dataset rclone 'rclone copy (sftp, no hash check)' peer $dir")
+    say "  dataset $dataset: $(files_of "$dir") files"
+    rounds "${t[@]}"
+  done
+}
+
+scenario_s6() {
+  local dataset dir t remote
+  site_start lo; site_use lo; tmf_warm_up
+  CLIENT_OUT=$WORK/client; mkdir -p "$CLIENT_OUT"
+  for dataset in files-64k files-1m; do
+    dir=$DATA/$dataset/src
+    remote=cmp/S6/$dataset
+    "$TMF" push "$dir" "$S_TMF_URL/$remote/" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE" --json >/dev/null ||
+      die "could not push S6's $dataset to turbomft"
+    t=()
+    t+=("tmf_pull_dir S6 $dataset pull 'turbomft pull DIR' ref $dir $remote/src")
+    if has_peer ssh; then
+      t+=("scp_dir_down S6 $dataset scp 'scp -r (download)' peer $dir")
+      t+=("sftp_dir_down S6 $dataset sftp 'sftp get -r (batch)' peer $dir")
+    fi
+    has_peer rsync && t+=("rsync_dir_down S6 $dataset rsync 'rsync -a over ssh (pull)' peer $dir")
     say "  dataset $dataset: $(files_of "$dir") files"
     rounds "${t[@]}"
   done

@@ -9,11 +9,11 @@ public sealed class CompareHarnessSmokeTests : IDisposable
 {
     private readonly string _out = Directory.CreateTempSubdirectory("tmf-compare-smoke-").FullName;
 
-    /// <summary>The rows of S1 (uploads) and S5 (downloads) that each installed peer must have, by results.md label.</summary>
+    /// <summary>The rows of S1 (uploads), S5 and S6 (downloads) that each installed peer must have, by results.md label.</summary>
     private static readonly (string Peer, bool Installed, string[] Labels)[] Peers =
     [
-        ("openssh", OnPath("sshd") && OnPath("scp") && OnPath("sftp"), ["| scp |", "| sftp put |", "| scp (download) |", "| sftp get |"]),
-        ("rsync", OnPath("sshd") && OnPath("rsync"), ["| rsync over ssh |", "| rsync over ssh (pull) |"]),
+        ("openssh", OnPath("sshd") && OnPath("scp") && OnPath("sftp"), ["| scp |", "| sftp put |", "| scp (download) |", "| sftp get |", "| scp -r (download) |", "| sftp get -r (batch) |"]),
+        ("rsync", OnPath("sshd") && OnPath("rsync"), ["| rsync over ssh |", "| rsync over ssh (pull) |", "| rsync -a over ssh (pull) |"]),
         ("rclone", OnPath("sshd") && OnPath("rclone"), ["| rclone copyto (sftp) |", "| rclone copyto (sftp, 4 streams) |"]),
         ("nginx", OnPath("nginx"), ["| curl PUT → nginx |", "| curl GET ← nginx |"]),
     ];
@@ -40,6 +40,7 @@ public sealed class CompareHarnessSmokeTests : IDisposable
         Assert.Contains("| **turbomft push** |", markdown);
         Assert.Contains("| **turbomft pull** |", markdown);
         Assert.Contains("| **turbomft push DIR** |", markdown);
+        Assert.Contains("| **turbomft pull DIR** |", markdown);
         foreach (var (peer, installed, labels) in Peers.Where(p => p.Installed))
         {
             foreach (var label in labels)
