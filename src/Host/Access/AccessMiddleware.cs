@@ -1,18 +1,16 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metrics;
-using TurboMft.Host.Notifications;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Access;
 
 /// <summary>
-/// The one authentication and authorization path for every route (DESIGN.md, "Security"; docs/security.md):
+/// The one authentication and authorization path for every route (docs/security.md):
 /// <list type="number">
 /// <item>endpoints marked <see cref="AnonymousAccess"/> (<c>/healthz</c>, the password login) pass untouched;</item>
 /// <item>otherwise the request must carry exactly one credential: <c>Authorization: Bearer &lt;token&gt;</c>, or, without
@@ -22,15 +20,13 @@ namespace TurboMft.Host.Access;
 /// runs, so a denial is the same 403 whether or not the path exists. An endpoint without the metadata is denied, except
 /// routing's own method rejection, which answers 405 with Allow (a route that exists for other methods).</item>
 /// </list>
-/// Failures are audited and slowed down per source address (<see cref="AuthenticationThrottle"/>).
+/// Failures are audited and throttled by <see cref="AuthenticationGate"/>; a valid credential is never delayed.
 /// </summary>
 public sealed class AccessMiddleware(
     RequestDelegate next,
     IAccessAuthenticator authenticator,
     IAuditTrail audit,
-    AuthenticationThrottle throttle,
-    SecurityMetrics metrics,
-    TimeProvider time,
+    AuthenticationGate gate,
     ILogger<AccessMiddleware> logger)
 {
     private const string BearerScheme = "Bearer";
@@ -50,20 +46,20 @@ public sealed class AccessMiddleware(
         }
 
         Principal? principal;
+        IResult? refusal;
         try
         {
-            principal = await AuthenticateAsync(context).ConfigureAwait(false);
+            (principal, refusal) = await AuthenticateAsync(context).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            // The client went away while its throttle delay ran: nobody is left to answer.
+            // The client went away while its failure's answer was held: nobody is left to answer.
             return;
         }
 
         if (principal is null)
         {
-            context.Response.Headers.WWWAuthenticate = BearerScheme;
-            await Problems.Unauthorized().ExecuteAsync(context).ConfigureAwait(false);
+            await refusal!.ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -130,71 +126,60 @@ public sealed class AccessMiddleware(
     internal static bool IsMethodRejection(Endpoint endpoint) =>
         endpoint.DisplayName == MethodRejectionDisplayName && endpoint.Metadata.Count == 0 && endpoint.RequestDelegate is not null;
 
-    /// <summary>Audits a refused credential, counts it against the source address and notes (log, audit, incident) when throttling starts.</summary>
-    internal static void RecordFailure(
-        HttpContext context, IAuditTrail audit, AuthenticationThrottle throttle, SecurityMetrics metrics, ILogger logger, AuditEvent failure, CredentialKind credential)
+    private async Task<(Principal? Principal, IResult? Refusal)> AuthenticateAsync(HttpContext context)
     {
-        var address = context.Connection.RemoteIpAddress;
-        var failures = throttle.RecordFailure(address);
-        audit.Append(failure);
-        metrics.AuthenticationFailed(credential);
-        if (failures == AuthenticationThrottle.FreeFailures)
-        {
-            logger.LogWarning("{Failures} failed authentications from {Address}; further attempts are slowed down", failures, address);
-            audit.Append(AuditActors.Event(context, "auth.throttled", AuditOutcome.Denied) with
-            {
-                Detail = $"{failures} failures within {AuthenticationThrottle.Window.TotalMinutes:0} min",
-            });
-            context.RequestServices?.GetService<IIncidentNotifier>()?.Raise(AuthenticationIncident.For(context, failures, failure));
-        }
-    }
-
-    private async Task<Principal?> AuthenticateAsync(HttpContext context)
-    {
-        var address = context.Connection.RemoteIpAddress;
-        var delay = throttle.DelayFor(address);
-        if (delay > TimeSpan.Zero)
-        {
-            await Task.Delay(delay, time, context.RequestAborted).ConfigureAwait(false);
-        }
-
         AuthenticationOutcome outcome;
         var credential = CredentialKind.None;
+        var identity = ClaimedIdentity.None;
         var authorization = context.Request.Headers.Authorization;
+        string? token = null;
         if (authorization.Count > 0)
         {
             if (authorization.Count == 1
                 && AuthenticationHeaderValue.TryParse(authorization[0], out var header)
                 && header.Scheme.Equals(BearerScheme, StringComparison.OrdinalIgnoreCase)
-                && header.Parameter is { Length: > 0 } token)
+                && header.Parameter is { Length: > 0 } parameter)
             {
                 credential = CredentialKind.Token;
-                outcome = await authenticator.AuthenticateTokenAsync(token, context.RequestAborted).ConfigureAwait(false);
-            }
-            else
-            {
-                outcome = AuthenticationOutcome.Failure("unsupported-credentials");
+                token = parameter;
+                identity = ClaimedIdentity.Token(parameter);
             }
         }
         else if (context.Connection.ClientCertificate is { } certificate)
         {
             credential = CredentialKind.Certificate;
-            outcome = await authenticator.AuthenticatePeerAsync(certificate, context.RequestAborted).ConfigureAwait(false);
+            identity = ClaimedIdentity.Certificate(certificate.RawData);
+        }
+
+        // Only this credential's own failures bar it before the check: a valid one is never slowed by others' (a NAT).
+        if (gate.BeforeCheck(context, identity) is { } barred)
+        {
+            return (null, barred);
+        }
+
+        if (token is not null)
+        {
+            outcome = await authenticator.AuthenticateTokenAsync(token, context.RequestAborted).ConfigureAwait(false);
+        }
+        else if (credential == CredentialKind.Certificate)
+        {
+            outcome = await authenticator.AuthenticatePeerAsync(context.Connection.ClientCertificate!, context.RequestAborted).ConfigureAwait(false);
         }
         else
         {
-            outcome = AuthenticationOutcome.Failure("no-credentials");
+            outcome = AuthenticationOutcome.Failure(authorization.Count > 0 ? "unsupported-credentials" : "no-credentials");
         }
 
         if (outcome.Principal is { } principal)
         {
-            throttle.RecordSuccess(address);
+            gate.Succeeded(context, identity);
             AuditOncePerConnection(context, principal);
-            return principal;
+            return (principal, null);
         }
 
-        RecordFailure(context, audit, throttle, metrics, logger, AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason }, credential);
-        return null;
+        var failure = AuditActors.Event(context, "auth.failure", AuditOutcome.Failure) with { Detail = outcome.FailureReason };
+        context.Response.Headers.WWWAuthenticate = BearerScheme;
+        return (null, await gate.FailedAsync(context, identity, failure, credential, Problems.Unauthorized()).ConfigureAwait(false));
     }
 
     // A record per request would drown the trail (a 1 GiB push is hundreds of chunk requests); one per connection and

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metrics;
@@ -10,8 +9,9 @@ using TurboMft.Host.Server;
 namespace TurboMft.Host.Access;
 
 /// <summary>
-/// <c>POST /v1/auth/token</c>: the only use of a password (docs/security.md, "Passwords"). Anonymous by necessity, so it is
-/// throttled per source address like every other failed authentication and audited as <c>auth.login</c>.
+/// <c>POST /v1/auth/token</c>: the only use of a password (docs/security.md, "Passwords"). Anonymous by necessity, so its
+/// failures are throttled like every other failed authentication (<see cref="AuthenticationGate"/>), and a user's own recent
+/// failures bar the password before it is checked; audited as <c>auth.login</c>.
 /// </summary>
 public static class AuthEndpoints
 {
@@ -32,40 +32,40 @@ public static class AuthEndpoints
         HttpContext context,
         SqliteAccessStore access,
         IAuditTrail audit,
-        AuthenticationThrottle throttle,
-        SecurityMetrics metrics,
-        TimeProvider time,
-        ILogger<AccessMiddleware> logger,
+        AuthenticationGate gate,
         CancellationToken cancellationToken)
     {
-        var address = context.Connection.RemoteIpAddress;
-        if (throttle.DelayFor(address) is { } delay && delay > TimeSpan.Zero)
-        {
-            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-        }
-
         var request = await AdminEndpoints.ReadAsync<LoginRequest>(context, "{\"user\", \"password\", \"label\"?, \"expiresInHours\"?, \"permissions\"?, \"areas\"?}", cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrEmpty(request.User) || string.IsNullOrEmpty(request.Password))
         {
             return Problems.BadRequest("invalid-request", "user and password are required.");
         }
 
+        // The user's own recent failures (from this address, or from all together) bar the password before it is checked.
+        var identity = ClaimedIdentity.User(request.User);
+        var actor = AuditActors.For(context) with { User = request.User };
+        if (gate.BeforeCheck(context, identity) is { } barred)
+        {
+            audit.Append(AuditActors.Event(context, "auth.login", AuditOutcome.Denied) with { Actor = actor, Detail = "throttled" });
+            return barred;
+        }
+
         var tokenRequest = AccessAdminApi.ToTokenRequest(new IssueTokenRequest(request.User, request.Label, request.ExpiresInHours, request.Permissions, request.Areas));
         tokenRequest = tokenRequest with { ExpiresIn = tokenRequest.ExpiresIn ?? DefaultLoginLifetime };
         var result = await access.LoginAsync(request.User, request.Password, tokenRequest, cancellationToken).ConfigureAwait(false);
-        var actor = AuditActors.For(context) with { User = request.User };
         if (result.Token is not { } token)
         {
-            AccessMiddleware.RecordFailure(context, audit, throttle, metrics, logger, AuditActors.Event(context, "auth.login", AuditOutcome.Failure) with
-            {
-                Actor = actor,
-                Detail = result.FailureReason,
-            }, CredentialKind.Password);
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", "Wrong user name or password.");
+            var failure = AuditActors.Event(context, "auth.login", AuditOutcome.Failure) with { Actor = actor, Detail = result.FailureReason };
+            return await gate.FailedAsync(
+                context,
+                identity,
+                failure,
+                CredentialKind.Password,
+                Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", "Wrong user name or password.")).ConfigureAwait(false);
         }
 
-        throttle.RecordSuccess(address);
+        gate.Succeeded(context, identity);
         await audit.AppendDurableAsync(
             AuditActors.Event(context, "auth.login", AuditOutcome.Success) with { Actor = actor with { TokenId = token.Id }, Detail = "token issued" },
             cancellationToken).ConfigureAwait(false);

@@ -6,24 +6,32 @@ using TurboMft.Host.Notifications;
 
 namespace TurboMft.Host.Access;
 
-/// <summary>The <c>auth-failures</c> incident: an address crossed <see cref="AuthenticationThrottle.FreeFailures"/> failed authentications inside the window.</summary>
+/// <summary>
+/// The <c>auth-failures</c> incident: an address crossed <see cref="AuthenticationThrottleSettings.FreeFailures"/> failed
+/// authentications inside the window, or one claimed identity crossed <see cref="AuthenticationThrottleSettings.IdentityFreeFailures"/>
+/// from all addresses together.
+/// </summary>
 public static class AuthenticationIncident
 {
     /// <summary>The incident kind.</summary>
     public const string Kind = "auth-failures";
 
-    /// <summary>The incident for the request whose failure crossed the threshold; <paramref name="failure"/> is its audit event.</summary>
-    public static Incident For(HttpContext context, int failures, AuditEvent failure)
+    /// <summary>
+    /// The incident for the request whose failure crossed a threshold; <paramref name="failure"/> is its audit event and
+    /// <paramref name="identity"/> the identity whose count crossed it, or null when the address's count did.
+    /// </summary>
+    public static Incident For(HttpContext context, int failures, TimeSpan window, AuditEvent failure, ClaimedIdentity? identity = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(failure);
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var window = AuthenticationThrottle.Window.TotalMinutes.ToString("0", CultureInfo.InvariantCulture);
+        var minutes = window.TotalMinutes.ToString("0", CultureInfo.InvariantCulture);
         var details = new Dictionary<string, string>
         {
             ["failures"] = failures.ToString(CultureInfo.InvariantCulture),
-            ["windowMinutes"] = window,
+            ["windowMinutes"] = minutes,
             ["action"] = failure.Action,
+            ["scope"] = identity is null ? "address" : "identity",
         };
         if (failure.Detail is { } reason)
         {
@@ -35,11 +43,14 @@ public static class AuthenticationIncident
             details["user"] = user;
         }
 
+        var summary = identity is { } claimed
+            ? $"{failures} failed authentications as {claimed.Describe()} from all addresses within {minutes} min (the last from {address}); further attempts as it are slowed down"
+            : $"{failures} failed authentications from {address} within {minutes} min; its further failures are slowed down";
         return new Incident(
             Kind,
             "warning",
             (context.RequestServices?.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow(),
-            $"{failures} failed authentications from {address} within {window} min; further attempts from it are slowed down",
+            summary,
             Actor: address,
             CorrelationId: context.TraceIdentifier,
             Details: details);

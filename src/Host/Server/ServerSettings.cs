@@ -62,6 +62,9 @@ public sealed class ServerSettings
     /// </summary>
     public NotificationSettings Notifications { get; set; } = new();
 
+    /// <summary>The failed-authentication throttle (docs/security.md, "Throttling failed authentication").</summary>
+    public Access.AuthenticationThrottleSettings Throttle { get; set; } = new();
+
     /// <summary>Minutes between two verifications of the audit chain by the running server (default 10); 0 verifies at start only.</summary>
     public double AuditVerifyIntervalMinutes { get; set; } = 10;
     /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>

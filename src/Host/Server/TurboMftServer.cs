@@ -97,6 +97,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         settings.Content.ValidateRelease();
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
         settings.Replication.Validate();
+        settings.Throttle.Validate();
         var site = NodeIdentity.ValidateSite(settings.Site);
         data.EnsureNodeCertificate(site);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
@@ -181,7 +182,9 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton(audit);
         builder.Services.AddSingleton<IAuditTrail>(audit);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(settings.Throttle);
         builder.Services.AddSingleton<AuthenticationThrottle>();
+        builder.Services.AddSingleton<AuthenticationGate>();
         builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
         builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
         builder.Services.AddSingleton<ServerMetrics>();

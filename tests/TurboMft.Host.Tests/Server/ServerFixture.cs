@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,10 +63,12 @@ internal sealed class ServerFixture : IAsyncDisposable
         Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
     }
 
-    public static HttpClient CreateClient(string pin, string? token, Version version)
+    /// <summary>A client pinned to <paramref name="pin"/>; with <paramref name="localAddress"/> its connections leave from that address (any of 127.0.0.0/8 on loopback).</summary>
+    public static HttpClient CreateClient(string pin, string? token, Version version, IPAddress? localAddress = null, int maxConnections = int.MaxValue)
     {
         var handler = new SocketsHttpHandler
         {
+            MaxConnectionsPerServer = maxConnections,
             SslOptions =
             {
                 EnabledSslProtocols = SslProtocols.Tls13,
@@ -73,6 +76,25 @@ internal sealed class ServerFixture : IAsyncDisposable
                     certificate is not null && ("sha256:" + Convert.ToHexStringLower(SHA256.HashData(certificate.GetRawCertData()))) == pin,
             },
         };
+        if (localAddress is not null)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(localAddress, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
         var client = new HttpClient(handler) { DefaultRequestVersion = version, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromMinutes(2) };
         if (token is not null)
         {
