@@ -4,7 +4,7 @@ namespace TurboMft.Engine.Client;
 
 /// <summary>
 /// A file to upload that is read chunk by chunk at random, not from a local plaintext file: a replica read from its
-/// encrypted container (<see cref="Container.ContainerChunkSource"/>), so the plaintext never touches the disk.
+/// encrypted container (<see cref="ContainerChunkSource"/>), so the plaintext never touches the disk.
 /// </summary>
 public interface IChunkSource : IDisposable
 {

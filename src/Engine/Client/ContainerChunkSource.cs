@@ -1,11 +1,12 @@
 using TurboMft.Engine.Buffers;
-using TurboMft.Engine.Client;
+using TurboMft.Engine.Container;
 using TurboMft.Engine.Integrity;
 
-namespace TurboMft.Engine.Container;
+namespace TurboMft.Engine.Client;
 
 /// <summary>
-/// A committed container as an <see cref="IChunkSource"/>: each chunk is read, authenticated, decoded and CRC-checked by
+/// A committed container as an <see cref="IChunkSource"/> (the client's port for sources other than a local file; kept on
+/// the client's side so that the container format does not depend on the client): each chunk is read, authenticated, decoded and CRC-checked by
 /// <see cref="ContainerReader"/> into the caller's buffer, and its CRC-64 and SHA-256 come from the authenticated trailer,
 /// so replicating a file costs one decryption per chunk and no hashing on the sending side.
 /// </summary>
