@@ -71,6 +71,9 @@ public sealed class ServerProblemException : TransferException
     /// <summary>The URN prefix of every TurboMft problem type.</summary>
     public const string TypePrefix = "urn:turbomft:problem:";
 
+    /// <summary>The 429 of the failed-authentication throttle: the credential itself failed, so sending it again cannot help.</summary>
+    public const string TooManyFailuresType = "too-many-failures";
+
     /// <summary>Creates the error.</summary>
     public ServerProblemException(int status, string? problemType, string message)
         : base(message)
@@ -88,8 +91,8 @@ public sealed class ServerProblemException : TransferException
     /// <summary>For a download refused because the file is not released (409): its state (<c>pending-scan</c>, <c>quarantined</c>, …).</summary>
     public string? ReleaseState { get; init; }
 
-    /// <summary>True for answers that may succeed when sent again (5xx, 408, 429).</summary>
-    public bool IsTransient => (Status >= 500 && Status != 507) || Status is 408 or 429;
+    /// <summary>True for answers that may succeed when sent again (5xx, 408, 429), except the throttle's 429 after failed authentications.</summary>
+    public bool IsTransient => (Status >= 500 && Status != 507) || Status is 408 || (Status is 429 && ProblemType != TooManyFailuresType);
 }
 
 /// <summary>The TLS handshake was refused because the server's certificate is not trusted; no request was sent.</summary>

@@ -775,6 +775,7 @@ public sealed partial class TurboMftClient : IDisposable
         var hint = status switch
         {
             401 => " Check the token (--token-file or TURBOMFT_TOKEN).",
+            429 when type == ServerProblemException.TooManyFailuresType => " The credential failed too often from here; check the token (--token-file or TURBOMFT_TOKEN), then try again.",
             403 => " The token lacks the permission for this path.",
             507 => " Free space on the server, then run the same command again.",
             _ => string.Empty,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Client;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
@@ -18,7 +19,7 @@ public sealed class AuthenticationGate(
     AuthenticationThrottle throttle, IAuditTrail audit, SecurityMetrics metrics, TimeProvider time, ILogger<AuthenticationGate> logger)
 {
     /// <summary>The problem type of a throttled answer.</summary>
-    public const string ThrottledType = "too-many-failures";
+    public const string ThrottledType = ServerProblemException.TooManyFailuresType;
 
     /// <summary>Null when a credential claiming <paramref name="identity"/> may be checked now; otherwise the 429 to answer.</summary>
     public IResult? BeforeCheck(HttpContext context, ClaimedIdentity identity)

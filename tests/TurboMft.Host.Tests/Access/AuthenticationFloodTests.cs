@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Tests.Release;
@@ -98,6 +99,26 @@ public sealed class AuthenticationFloodTests
         Assert.Matches(@"turbomft_auth_throttled_total\{action=""rejected""\} [1-9]", metrics);
         Assert.Matches(@"turbomft_auth_throttled_total\{action=""held""\} [1-9]", metrics);
         Assert.Contains("turbomft_auth_held_requests 0", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_client_does_not_resend_a_credential_the_throttle_refused_and_says_why()
+    {
+        await using var server = await ServerFixture.StartAsync(configure: settings =>
+        {
+            settings.Throttle.FreeFailures = 1;
+            settings.Throttle.MaxHoldSeconds = 0;
+        });
+        using var client = new TurboMftClient(new TurboMftClientOptions { BaseAddress = server.Address, Token = "tmf_wrong", PinSha256 = server.Server.Fingerprint });
+
+        // The first failure already earns a delay, and no answer is held: 429 at once, which a retry cannot mend.
+        var error = await Assert.ThrowsAsync<ServerProblemException>(() => client.ListAsync("/"));
+        Assert.Equal((429, AuthenticationGate.ThrottledType, false), (error.Status, error.ProblemType, error.IsTransient));
+        Assert.Contains("check the token", error.Message, StringComparison.Ordinal);
+        var metrics = await server.Client.GetStringAsync(server.Url("/metrics"));
+        Assert.Contains("turbomft_auth_failures_total{credential=\"token\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("turbomft_auth_throttled_total{action=\"rejected\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.True(new ServerProblemException(429, "other", "busy").IsTransient);
     }
 
     [Fact]
