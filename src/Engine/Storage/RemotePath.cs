@@ -7,7 +7,7 @@ namespace TurboMft.Engine.Storage;
 
 /// <summary>
 /// A validated path in TurboMft's remote namespace, in canonical form: "/" followed by segments joined by "/", no trailing
-/// slash. Every path a client sends or the server stores passes through this type; see DESIGN.md, "Security".
+/// slash. Every path a client sends or the server stores passes through this type; see docs/protocol.md, "Paths".
 /// </summary>
 /// <remarks>
 /// <para>

@@ -11,7 +11,7 @@ namespace TurboMft.Host.Access;
 
 /// <summary>
 /// The administration API under <c>/v1/admin</c> (docs/protocol.md, "Administration"): users, tokens, roles, grants and peers.
-/// Every endpoint requires the admin permission on "/" (DESIGN.md: every endpoint that changes configuration or peers);
+/// Every endpoint requires the admin permission on "/" (docs/security.md, "How a request is authenticated": every endpoint that changes configuration or peers);
 /// each change is audited by <see cref="AccessAdministration"/>. Refusals are problem+json with stable types.
 /// </summary>
 public static class AdminEndpoints

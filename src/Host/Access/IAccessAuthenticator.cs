@@ -4,7 +4,7 @@ namespace TurboMft.Host.Access;
 
 /// <summary>
 /// Turns a presented credential into a <see cref="Principal"/>. The server's one authentication middleware calls it for
-/// every request (DESIGN.md, "Security": one authentication path, no alternative schemes).
+/// every request (docs/security.md, "How a request is authenticated": one authentication path, no alternative schemes).
 /// </summary>
 public interface IAccessAuthenticator
 {

@@ -4,7 +4,7 @@ namespace TurboMft.Host.Metadata;
 
 /// <summary>
 /// The metadata database: upload sessions, chunk receipts and committed file versions. SQLite embedded
-/// (<see cref="SqliteMetadataStore"/>); PostgreSQL when several nodes share one database (DESIGN.md, "Storage").
+/// (<see cref="SqliteMetadataStore"/>); PostgreSQL when several nodes share one database (docs/architecture.md, "Stores").
 /// </summary>
 /// <remarks>
 /// Paths are canonical <c>RemotePath.Value</c> texts and are compared ordinally (byte-wise): an implementation on
