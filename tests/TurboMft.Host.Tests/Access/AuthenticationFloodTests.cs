@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -30,6 +31,8 @@ public sealed class AuthenticationFloodTests
         {
             Assert.Equal(HttpStatusCode.Created, (await server.Client.PutAsync(server.Url("/v1/files/u/a.bin"), content)).StatusCode);
         }
+
+        using var connections = new KestrelConnections(server.Address.Port);
 
         // Half the flood repeats one token, half sends a new one each time; 40 requests in flight, all from 127.0.0.1.
         using var flooder = ServerFixture.CreateClient(server.Server.Fingerprint, null, HttpVersion.Version11, maxConnections: 40);
@@ -79,6 +82,9 @@ public sealed class AuthenticationFloodTests
         var throttle = server.Server.Services.GetRequiredService<AuthenticationThrottle>();
         Assert.InRange(throttle.PeakHeld, 1, 8);
         Assert.Equal(0, throttle.Held);
+
+        // The server never had more connections than the clients opened (40 flooding, the admin's, the first PUT's).
+        Assert.InRange(connections.Peak, 1, 44);
 
         // The flooding token is still refused at once; the valid one is not; the address's incident went out.
         using (var request = new HttpRequestMessage(HttpMethod.Get, server.Url("/v1/files?prefix=/u")))
@@ -184,6 +190,50 @@ public sealed class AuthenticationFloodTests
 
             Assert.True(DateTime.UtcNow < deadline, $"no audit record for {query}: {page}");
             await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Kestrel's own <c>kestrel.active_connections</c> for one server port, and the most it reached.</summary>
+    private sealed class KestrelConnections : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly int _port;
+        private long _current;
+        private long _peak;
+
+        public KestrelConnections(int port)
+        {
+            _port = port;
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Microsoft.AspNetCore.Server.Kestrel" && instrument.Name == "kestrel.active_connections")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>(OnMeasurement);
+            _listener.Start();
+        }
+
+        public long Peak => Interlocked.Read(ref _peak);
+
+        public void Dispose() => _listener.Dispose();
+
+        private void OnMeasurement(Instrument instrument, long delta, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "server.port" && Convert.ToInt32(tag.Value, System.Globalization.CultureInfo.InvariantCulture) == _port)
+                {
+                    var now = Interlocked.Add(ref _current, delta);
+                    long peak;
+                    while (now > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
+                    {
+                    }
+
+                    return;
+                }
+            }
         }
     }
 }
