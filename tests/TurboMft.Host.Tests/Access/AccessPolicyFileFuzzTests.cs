@@ -37,4 +37,19 @@ public class AccessPolicyFileFuzzTests
         Assert.Equal((1, 27), (error.Line, error.Column));
         Assert.Contains("not valid UTF-8 (byte 0xff)", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("afl-20261207-id000000.json")]
+    [InlineData("afl-20261207-id000004.json")]
+    [InlineData("afl-20261207-id000010.json")]
+    public void Afl_crash_inputs_with_invalid_utf8_are_refused_as_not_utf8(string name)
+    {
+        // afl-fuzz crashes of 2026-12-07 (docs/fuzzing.md, "Findings"): invalid UTF-8 in names, roles and areas.
+        var file = Path.Combine(FuzzTargets.CorpusDirectory(Target.Name), "regressions", name);
+
+        var error = Assert.Throws<PolicyFileException>(() => AccessPolicyFile.Parse(File.ReadAllBytes(file), "policy.json"));
+
+        Assert.Contains("not valid UTF-8", error.Problem, StringComparison.Ordinal);
+        Assert.True(error.Line >= 1 && error.Column >= 1);
+    }
 }
