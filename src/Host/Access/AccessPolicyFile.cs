@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using TurboMft.Engine.Storage;
 
@@ -139,6 +141,20 @@ public static class AccessPolicyFile
 
         public AccessPolicy Run()
         {
+            // Utf8JsonReader checks UTF-8 only where it decodes a string, and there throws a bare DecoderFallbackException
+            // (found by fuzzing: tests/TurboMft.Fuzz/corpus/policy/regressions/invalid-utf8-in-string.json); the file
+            // must be UTF-8 throughout, so its first invalid byte is named here, with its line and column.
+            var valid = 0;
+            while (valid < _json.Length && Rune.DecodeFromUtf8(_json.AsSpan(valid), out _, out var consumed) == OperationStatus.Done)
+            {
+                valid += consumed;
+            }
+
+            if (valid < _json.Length)
+            {
+                throw Error(Position(valid), $"the file is not valid UTF-8 (byte 0x{_json[valid]:x2})");
+            }
+
             var reader = new Utf8JsonReader(_json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 16 });
             try
             {
@@ -374,9 +390,10 @@ public static class AccessPolicyFile
 
         public PolicyFileException Error(PolicyPosition at, string problem) => new(_path, at.Line, at.Column, problem);
 
-        private PolicyPosition Position(in Utf8JsonReader reader)
+        private PolicyPosition Position(in Utf8JsonReader reader) => Position((int)reader.TokenStartIndex);
+
+        private PolicyPosition Position(int offset)
         {
-            var offset = (int)reader.TokenStartIndex;
             var line = _lineStarts.BinarySearch(offset);
             if (line < 0)
             {

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -7,7 +6,6 @@ using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
-using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Native;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
@@ -65,127 +63,31 @@ public static class BatchEndpoints
         var (plain, scratch) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var header = new byte[BatchFormat.EntryHeaderSize + SHA256.HashSizeInBytes + BatchFormat.MaxPathBytes];
-            if (!await RequestBody.FillAsync(body, header.AsMemory(0, BatchFormat.PreambleSize)).ConfigureAwait(false))
+            var reader = new BatchBodyReader(body, settings.BatchMaxFiles, chunkSize);
+            try
             {
-                return Truncated(0);
+                while (await reader.ReadHeaderAsync().ConfigureAwait(false) is { } entry)
+                {
+                    if (AccessResults.Check(context, Permission.Write, entry.Path) is { } denied)
+                    {
+                        return denied;
+                    }
+
+                    reader.Admit(entry);
+                    var content = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)entry.Size);
+                    longest = Math.Max(longest, content.Length);
+                    var sha = await reader.ReadContentAsync(entry, content).ConfigureAwait(false);
+                    staged.Add(Stage(store, keys, entry.Path, chunkSize, plain, scratch, (int)entry.Size, entry.Crc64, sha));
+                }
             }
-
-            if (BatchFormat.CheckPreamble(header) is { } preambleError)
+            catch (BatchFramingException e)
             {
-                return Problems.BadRequest("batch-malformed", preambleError);
-            }
-
-            var paths = new HashSet<string>(StringComparer.Ordinal);
-            var strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-            var expectedSha = new byte[SHA256.HashSizeInBytes];
-            while (true)
-            {
-                var entry = staged.Count;
-                if (!await RequestBody.FillAsync(body, header.AsMemory(0, 2)).ConfigureAwait(false))
+                if (e.FailedCheck is { } check)
                 {
-                    return Truncated(entry);
+                    metrics.VerificationFailed(check);
                 }
 
-                var pathBytes = BatchFormat.ReadPathLength(header);
-                if (pathBytes == 0)
-                {
-                    break;
-                }
-
-                if (entry >= settings.BatchMaxFiles)
-                {
-                    return Problems.Result(StatusCodes.Status413PayloadTooLarge, "batch-too-large", "Batch too large", $"A batch holds at most {settings.BatchMaxFiles} files; send the rest in another.");
-                }
-
-                if (!await RequestBody.FillAsync(body, header.AsMemory(2, BatchFormat.EntryHeaderSize - 2)).ConfigureAwait(false))
-                {
-                    return Truncated(entry);
-                }
-
-                if (BatchFormat.ReadEntryHeader(header, out var hasSha, out var size, out var crc) is { } headerError)
-                {
-                    return Problems.BadRequest("batch-malformed", $"Entry {entry}: {headerError}");
-                }
-
-                if (pathBytes > BatchFormat.MaxPathBytes)
-                {
-                    return Problems.BadPath($"Entry {entry}: the path is {pathBytes} bytes; at most {BatchFormat.MaxPathBytes}.");
-                }
-
-                var extra = (hasSha ? SHA256.HashSizeInBytes : 0) + pathBytes;
-                if (!await RequestBody.FillAsync(body, header.AsMemory(BatchFormat.EntryHeaderSize, extra)).ConfigureAwait(false))
-                {
-                    return Truncated(entry);
-                }
-
-                var pathStart = BatchFormat.EntryHeaderSize + (hasSha ? SHA256.HashSizeInBytes : 0);
-                string text;
-                try
-                {
-                    text = strictUtf8.GetString(header, pathStart, pathBytes);
-                }
-                catch (DecoderFallbackException)
-                {
-                    return Problems.BadPath($"Entry {entry}: the path is not valid UTF-8.");
-                }
-
-                if (!text.StartsWith('/'))
-                {
-                    return Problems.BadPath($"Entry {entry}: the path must be absolute (start with '/').");
-                }
-
-                if (!RemotePath.TryParse(text, out var path, out var pathError))
-                {
-                    return Problems.BadPath($"Entry {entry}: {pathError}");
-                }
-
-                if (AccessResults.Check(context, Permission.Write, path) is { } denied)
-                {
-                    return denied;
-                }
-
-                if (!paths.Add(path.Value))
-                {
-                    return Problems.BadRequest("batch-duplicate-path", $"Entry {entry}: '{path.Value}' is already in this batch.");
-                }
-
-                if (size > (uint)chunkSize)
-                {
-                    return Problems.BadRequest("batch-entry-too-large", $"Entry {entry} ('{path.Value}') is {size} bytes; batch entries hold at most {chunkSize} (one chunk); upload larger files through a session.");
-                }
-
-                var content = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)size);
-                longest = Math.Max(longest, content.Length);
-                if (!await RequestBody.FillAsync(body, content).ConfigureAwait(false))
-                {
-                    return Truncated(entry);
-                }
-
-                var span = content.Span;
-                if (ChunkCrc.Compute(span) != crc)
-                {
-                    metrics.VerificationFailed(VerificationCheck.ChunkCrc);
-                    return Problems.Unverified("chunk-crc-mismatch", $"Entry {entry} ('{path.Value}'): the content does not match its CRC-64/NVME {ChunkCrc.Format(crc)}; nothing of the batch was committed.");
-                }
-
-                var sha = SHA256.HashData(span);
-                if (hasSha && !CryptographicOperations.FixedTimeEquals(sha, header.AsSpan(BatchFormat.EntryHeaderSize, SHA256.HashSizeInBytes)))
-                {
-                    metrics.VerificationFailed(VerificationCheck.FileDigest);
-                    return Problems.Unverified("file-digest-mismatch", $"Entry {entry} ('{path.Value}'): the content does not match its SHA-256; nothing of the batch was committed.");
-                }
-
-                staged.Add(Stage(store, keys, path, chunkSize, plain, scratch, (int)size, crc, sha));
-            }
-
-            // The end marker closes the body: anything after it is a framing error, not ignored data.
-            var tail = await body.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-            var trailing = tail.Buffer.Length;
-            body.AdvanceTo(tail.Buffer.End);
-            if (trailing > 0 || !tail.IsCompleted)
-            {
-                return Problems.BadRequest("batch-malformed", "Bytes follow the batch's end marker.");
+                return e.ToResult();
             }
 
             if (staged.Count == 0)
@@ -233,9 +135,6 @@ public static class BatchEndpoints
             }
         }
     }
-
-    private static IResult Truncated(int entry) =>
-        Problems.BadRequest("batch-truncated", $"The body ended in entry {entry}, before the batch's end marker; nothing of the batch was committed.");
 
     /// <summary>Seals one verified file into its own single-chunk container in staging (flushed with the batch, not alone).</summary>
     private static StagedFile Stage(LocalObjectStore store, KeyRing keys, RemotePath path, int chunkSize, ChunkBuffer plain, ChunkBuffer scratch, int size, ulong crc, byte[] sha)
