@@ -304,7 +304,10 @@ public sealed class ReleaseExpiryTests
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var chain = new TestScannerChain { ApprovalExpiry = TimeSpan.FromHours(24) };
-        await using var s = await ReleaseTestServer.StartAsync(clock, chain: chain);
+
+        // Sweeps hourly: advancing the fake clock fires a periodic timer once per period passed, so the test servers'
+        // 0.2 s sweep made the 25 h advanced here 450,000 sweep ticks, minutes of CPU under load.
+        await using var s = await ReleaseTestServer.StartAsync(clock, settings => settings.Content.ScanSweepSeconds = 3600, chain);
         var commit = await s.PutAsync(s.Olga, "/four-eyes/late.csv", ReleaseTestServer.Csv());
         var id = commit.GetProperty("versionId").GetGuid();
         var pending = Assert.Single((await s.GetJsonAsync(s.Petra, "/v1/approvals")).GetProperty("versions").EnumerateArray());
