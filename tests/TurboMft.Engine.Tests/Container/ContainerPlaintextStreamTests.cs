@@ -5,6 +5,7 @@ using TurboMft.Engine.Tests.TestSupport;
 
 namespace TurboMft.Engine.Tests.Container;
 
+[Collection(nameof(ProcessMeasurementCollection))]
 public class ContainerPlaintextStreamTests : IDisposable
 {
     private const int Chunk = 1 << 20;
@@ -118,7 +119,7 @@ public class ContainerPlaintextStreamTests : IDisposable
         {
             // Warm up (first read rents), then measure what reading the remaining 63 chunks allocates.
             total += await stream.ReadAsync(buffer);
-            var before = GC.GetAllocatedBytesForCurrentThread();
+            var before = GC.GetTotalAllocatedBytes(precise: true);
             int read;
             while ((read = await stream.ReadAsync(buffer)) > 0)
             {
@@ -126,7 +127,7 @@ public class ContainerPlaintextStreamTests : IDisposable
                 Assert.True(pool.InFlight <= 2);
             }
 
-            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
             Assert.True(allocated < 1 << 20, $"reading 64 MiB allocated {allocated} bytes");
             Assert.Equal(2, pool.InFlight);
         }

@@ -94,9 +94,8 @@ public sealed class IncidentNotifierTests : IAsyncLifetime
         var receipt = notifier.RaiseTracked(new Incident("malware-found", "critical", DateTimeOffset.UtcNow, "found"));
 
         var outcomes = await receipt.WaitAsync(TimeSpan.FromSeconds(10));
-        await Task.Delay(500);
 
-        var requests = _receiver.Requests;
+        var requests = await RequestsBeforeMarkerAsync(notifier);
         Assert.Equal([500, 200], requests.Select(r => r.Answered));
         Assert.All(requests, r => Assert.Equal(receipt.Id, r.Id));
         Assert.Equal(requests[0].Body, requests[1].Body);
@@ -130,9 +129,8 @@ public sealed class IncidentNotifierTests : IAsyncLifetime
         var receipt = notifier.RaiseTracked(new Incident("test", "info", DateTimeOffset.UtcNow, "refused"));
 
         var outcomes = await receipt.WaitAsync(TimeSpan.FromSeconds(10));
-        await Task.Delay(300);
 
-        Assert.Single(_receiver.Requests);
+        Assert.Single(await RequestsBeforeMarkerAsync(notifier));
         var webhook = outcomes.Single(o => o.Channel == "webhook");
         Assert.Equal(DeliveryStatus.Failed, webhook.Status);
         Assert.Contains("HTTP 400", webhook.Detail, StringComparison.Ordinal);
@@ -203,8 +201,7 @@ public sealed class IncidentNotifierTests : IAsyncLifetime
         });
 
         notifier.Raise(new Incident("test", "info", DateTimeOffset.UtcNow, "n=first"));
-        await WaitUntilAsync(() => notifier.Dropped == 0 && _receiver.Requests.Count == 0 && LogCount("n=first") == 1);
-        await Task.Delay(200); // the first is now in flight, held by the gate
+        await WaitUntilAsync(() => notifier.Dropped == 0 && _receiver.Requests.Count == 0 && LogCount("n=first") == 1 && _receiver.Held == 1); // the first is in flight, held by the gate
         var raising = Stopwatch.StartNew();
         for (var i = 0; i < 10_000; i++)
         {
@@ -217,8 +214,7 @@ public sealed class IncidentNotifierTests : IAsyncLifetime
 
         _receiver.Gate.SetResult();
         await WaitUntilAsync(() => _receiver.Requests.Count >= 11);
-        await Task.Delay(300);
-        var summaries = _receiver.Requests.Select(r => r.Json.GetProperty("summary").GetString()).ToList();
+        var summaries = (await RequestsBeforeMarkerAsync(notifier)).Select(r => r.Json.GetProperty("summary").GetString()).ToList();
         Assert.Equal(["n=first", .. Enumerable.Range(9_990, 10).Select(i => $"n={i}")], summaries);
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Warning && e.Text.Contains("dropped for webhook: the queue was full", StringComparison.Ordinal));
     }
@@ -323,6 +319,19 @@ public sealed class IncidentNotifierTests : IAsyncLifetime
         Assert.DoesNotContain("short-secret-value", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("env-secret-too-short", fromEnvironment.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, notifier.ToString() ?? string.Empty, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Raises a marker incident and waits until the webhook has it. The notifier sends in the order raised, so every request
+    /// for an incident raised earlier, retries included, came before the marker: what is returned is all there will be.
+    /// </summary>
+    private async Task<List<ReceivedWebhook>> RequestsBeforeMarkerAsync(IncidentNotifier notifier)
+    {
+        var marker = notifier.RaiseTracked(new Incident("test", "info", DateTimeOffset.UtcNow, "marker"));
+        Assert.Equal(DeliveryStatus.Delivered, (await marker.WaitAsync(TimeSpan.FromSeconds(10))).Single(o => o.Channel == "webhook").Status);
+        var requests = _receiver.Requests;
+        Assert.Equal(marker.Id, requests[^1].Id);
+        return [.. requests.Take(requests.Count - 1)];
     }
 
     private int LogCount(string text) => _logs.Entries.Count(e => e.Text.Contains(text, StringComparison.Ordinal));

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Runtime.Versioning;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Cli;
@@ -50,8 +52,7 @@ public sealed class NotificationServerTests : IAsyncLifetime
         var details = body.GetProperty("details");
         Assert.Equal(("5", "15", "unknown-token", "auth.failure"), (details.GetProperty("failures").GetString(), details.GetProperty("windowMinutes").GetString(), details.GetProperty("reason").GetString(), details.GetProperty("action").GetString()));
         Assert.False(string.IsNullOrEmpty(body.GetProperty("correlationId").GetString()));
-        await Task.Delay(300);
-        Assert.Single(_receiver.Requests, r => r.Kind == "auth-failures");
+        Assert.Single(await RequestsBeforeMarkerAsync(server), r => r.Kind == "auth-failures");
     }
 
     [Fact]
@@ -88,12 +89,14 @@ public sealed class NotificationServerTests : IAsyncLifetime
     [Fact]
     public async Task A_sound_audit_log_raises_nothing()
     {
-        await using var server = await StartAsync();
+        // Verified at start only, so the server's own check has a task that ends: awaited, then a marker incident sent after it.
+        await using var server = await StartAsync(serverSettings: settings => settings.AuditVerifyIntervalMinutes = 0);
         await server.RestartAsync();
         var watch = new AuditWatch(server.Server.Data, new Access.RecordingAuditTrail(), new RecordingNotifier(), new ServerSettings(), TimeProvider.System, new Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWatch>());
         Assert.Null(await watch.CheckAsync(CancellationToken.None));
-        await Task.Delay(1500);
-        Assert.DoesNotContain(_receiver.Requests, r => r.Kind == AuditWatch.IncidentKind);
+        var serversWatch = server.Server.Services.GetServices<IHostedService>().OfType<AuditWatch>().Single();
+        await serversWatch.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(await RequestsBeforeMarkerAsync(server), r => r.Kind == AuditWatch.IncidentKind);
     }
 
     [Fact]
@@ -179,9 +182,26 @@ public sealed class NotificationServerTests : IAsyncLifetime
         return (code, output.ToString(), error.ToString());
     }
 
-    private Task<ServerFixture> StartAsync(Action<NotificationSettings>? configure = null) => ServerFixture.StartAsync(
+    /// <summary>
+    /// Sends the test incident through the server (<c>turbomft notify test</c>) and waits until the webhook has it. The
+    /// server's notifier sends in the order raised, so every incident raised before came before it: what is returned is all there will be.
+    /// </summary>
+    private async Task<List<ReceivedWebhook>> RequestsBeforeMarkerAsync(ServerFixture server)
+    {
+        var (code, output, error) = await RunCliAsync(server, "notify", "test", "--json");
+        Assert.True(code == 0, output + error);
+        using var result = System.Text.Json.JsonDocument.Parse(output);
+        var id = result.RootElement.GetProperty("incidentId").GetString();
+        await _receiver.WaitForAsync(r => r.Id == id);
+        var requests = _receiver.Requests;
+        var at = requests.ToList().FindIndex(r => r.Id == id);
+        return [.. requests.Take(at)];
+    }
+
+    private Task<ServerFixture> StartAsync(Action<NotificationSettings>? configure = null, Action<ServerSettings>? serverSettings = null) => ServerFixture.StartAsync(
         configure: settings =>
         {
+            serverSettings?.Invoke(settings);
             settings.Notifications = new NotificationSettings
             {
                 WebhookUrl = _receiver.Url.ToString(),

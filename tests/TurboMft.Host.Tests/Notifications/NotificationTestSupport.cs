@@ -36,6 +36,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly List<ReceivedWebhook> _requests = [];
     private readonly SemaphoreSlim _arrived = new(0);
+    private int _held;
 
     private WebhookReceiver(WebApplication app) => _app = app;
 
@@ -46,6 +47,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     /// <summary>When set, every request waits for it before answering.</summary>
     public TaskCompletionSource? Gate { get; set; }
+
+    /// <summary>How many requests have been read in full and are waiting at <see cref="Gate"/>.</summary>
+    public int Held => Volatile.Read(ref _held);
 
     public Uri Url => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hooks/turbomft");
 
@@ -113,7 +117,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         await context.Request.Body.CopyToAsync(body);
         if (Gate is { } gate)
         {
+            Interlocked.Increment(ref _held);
             await gate.Task;
+            Interlocked.Decrement(ref _held);
         }
 
         var status = Script.TryDequeue(out var scripted) ? scripted : 200;

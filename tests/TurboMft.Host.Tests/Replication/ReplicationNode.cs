@@ -150,6 +150,16 @@ internal sealed class ReplicationNode : IAsyncDisposable
 
     public IReadOnlyList<AuditRecord> Audit() => [.. AuditQuery.ReadAll(Path.Combine(DataPath, "audit"))];
 
+    /// <summary>
+    /// This running node's audit trail with every record appended so far on disk: records are written in group commits, so
+    /// a plain read right after the event can miss it. A record a background worker appends later still needs a wait.
+    /// </summary>
+    public async Task<IReadOnlyList<AuditRecord>> AuditAsync()
+    {
+        await Running.Services.GetRequiredService<AuditLog>().FlushAsync();
+        return Audit();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

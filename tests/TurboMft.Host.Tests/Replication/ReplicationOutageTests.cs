@@ -96,7 +96,10 @@ public sealed class ReplicationOutageTests() : ReplicationTestBase("site-a", "si
             Assert.All(source, f => Assert.Equal(f.Value.Digest, replica[f.Key].Digest));
         }
 
-        await Task.Delay(1500, ct);
+        await ReplicationNode.WaitUntilAsync(
+            async () => (await A.AuditAsync()).Any(r => r.Action == "replication.sent" && r.Path == large) && (await B.AuditAsync()).Concat(await C.AuditAsync()).Count(r => r.Action == "file.upload" && r.Outcome == "success" && r.Actor.Peer == "site-a") >= 100,
+            TimeSpan.FromSeconds(60),
+            "the sends and 50 committed uploads at each peer audited");
 
         // Resumed, not restarted: one session for the large file at B, continued after the restart with the chunks it held.
         var opened = B.Audit().Where(r => r.Action == "upload.open" && r.Path == large).ToList();

@@ -55,7 +55,10 @@ public sealed class ReplicationPullTests() : ReplicationTestBase("site-b", "site
         await Task.Delay(2500, ct);
         Assert.Equal(3, (await C.Outbox.ListJobsAsync(B.Site, 100, ct)).Count);
 
-        await Task.Delay(1500, ct);
+        await ReplicationNode.WaitUntilAsync(
+            async () => (await C.AuditAsync()).Count(r => r.Action == "replication.received") >= 3 && (await B.AuditAsync()).Any(r => r.Action == "file.download" && r.Actor.Peer == "site-c"),
+            TimeSpan.FromSeconds(30),
+            "3 receipts audited at C and C's downloads at B");
         Assert.DoesNotContain(C.Audit(), r => r.Actor.Peer is not null);
         Assert.Contains(B.Audit(), r => r.Action == "file.download" && r.Actor.Peer == "site-c");
         var received = C.Audit().Where(r => r.Action == "replication.received").ToList();

@@ -141,8 +141,14 @@ public sealed class ScannerChainTests(ClamdFixture clamd) : IClassFixture<ClamdF
         Assert.Contains("scan timeout", report.Verdicts[1].Detail, StringComparison.Ordinal);
         Assert.Equal(ScanOutcome.Clean, report.Verdicts[2].Outcome);
 
-        // The hanging scanner ignores its token; its stream is closed when it finally gives up.
-        await Task.Delay(1500, TestContext.Current.CancellationToken);
+        // The hanging scanner ignores its token; its stream is closed when it finally gives up, about 1 s later (waited
+        // for, not slept through: under load the giving up can take longer).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Volatile.Read(ref disposed) < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
         Assert.Equal(3, opened);
         Assert.Equal(opened, disposed);
     }
