@@ -4,7 +4,7 @@ namespace TurboMft.Host.Access;
 
 /// <summary>
 /// Every change to users, tokens, roles, grants and peers, with its rules and its audit event: the admin API
-/// (<see cref="AdminEndpoints"/>), the offline CLI (<c>turbomft user … --data DIR</c>) and the policy file all go through
+/// (<c>/v1/admin</c>), the offline CLI (<c>turbomft user … --data DIR</c>) and the policy file all go through
 /// here (docs/security.md). A change and its durable audit record commit together: when the audit trail cannot be
 /// written the change is rolled back (fail closed). Refusals are <see cref="AccessException"/>, audited as failures.
 /// </summary>

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Access;
 

@@ -4,8 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Storage;
-using TurboMft.Host.Metadata;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Access;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Audit;
 
@@ -17,9 +17,6 @@ public static class AuditChain
 
     /// <summary>Length of a hex SHA-256 or HMAC-SHA256.</summary>
     public const int HexLength = 64;
-
-    /// <summary>The format of <c>time</c>: RFC 3339, UTC, milliseconds.</summary>
-    public const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = false };
 
@@ -45,7 +42,7 @@ public static class AuditChain
         {
             json.WriteStartObject();
             json.WriteNumber("seq", seq);
-            json.WriteString("time", FormatTime(time));
+            json.WriteString("time", UtcTimestamp.Text(time));
             json.WriteString("action", auditEvent.Action);
             json.WriteString("outcome", auditEvent.Outcome);
             json.WriteStartObject("actor");
@@ -124,9 +121,6 @@ public static class AuditChain
         SHA256.HashData(line, hash);
         return Convert.ToHexStringLower(hash);
     }
-
-    /// <summary>RFC 3339 UTC with milliseconds, e.g. <c>2026-11-26T12:00:00.123Z</c>.</summary>
-    public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     private static bool TryGetHmac(ReadOnlySpan<byte> line, Span<byte> mac)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TurboMft.Host.Notifications;
 
 namespace TurboMft.Host.Audit;
 
@@ -14,9 +15,6 @@ public static class AuditExport
 
     /// <summary>The structured-data id: a private SD-ID under the documentation enterprise number 32473 (RFC 5612).</summary>
     public const string StructuredDataId = "turbomft@32473";
-
-    /// <summary>The APP-NAME of every line.</summary>
-    public const string AppName = "turbomft";
 
     private const int SeverityWarning = 4;
     private const int SeverityInfo = 6;
@@ -37,7 +35,7 @@ public static class AuditExport
         ArgumentNullException.ThrowIfNull(record);
         var severity = record.Outcome == AuditOutcome.Success ? SeverityInfo : SeverityWarning;
         var message = record.Action + " " + record.Outcome + (record.Path is null ? string.Empty : " " + record.Path);
-        return new SyslogLine(Facility, severity, record.Time, hostName, AppName, null, record.Action)
+        return new SyslogLine(Facility, severity, record.Time, hostName, SyslogLine.AppName, null, record.Action)
             .Element(StructuredDataId)
             .Param("seq", record.Seq.ToString(CultureInfo.InvariantCulture))
             .Param("action", record.Action)

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 using TurboMft.Engine.Native;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Audit;
 

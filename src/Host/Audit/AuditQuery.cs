@@ -1,5 +1,4 @@
 using TurboMft.Engine.Storage;
-using TurboMft.Host.Access;
 
 namespace TurboMft.Host.Audit;
 
@@ -89,13 +88,12 @@ public sealed record AuditQuery
     }
 
     /// <summary>
-    /// The records a principal may read: those whose path lies in an area where <paramref name="grants"/> hold the audit
-    /// permission; records without a path (sign-ins, server start, key rotation…) only with audit on <c>/</c>.
+    /// The records a principal may read: those whose path lies in one of <paramref name="areas"/>, the areas where it holds
+    /// the audit permission; records without a path (sign-ins, server start, key rotation…) only with audit on <c>/</c>.
     /// </summary>
-    public static Func<AuditRecord, bool> VisibleTo(AccessGrants grants)
+    public static Func<AuditRecord, bool> VisibleTo(IReadOnlyList<RemotePath> areas)
     {
-        ArgumentNullException.ThrowIfNull(grants);
-        var areas = grants.AreasWith(Permission.Audit);
+        ArgumentNullException.ThrowIfNull(areas);
         var everything = areas.Any(a => a.IsRoot);
         return record => everything || (ParsePath(record) is { } path && areas.Any(path.IsUnder));
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Audit;
 
@@ -90,7 +91,7 @@ public sealed class AuditRecord
                 return null;
             }
 
-            if (!DateTimeOffset.TryParseExact(timeText, AuditChain.TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+            if (!DateTimeOffset.TryParseExact(timeText, UtcTimestamp.Format, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
             {
                 error = $"time '{timeText}' is not RFC 3339 UTC with milliseconds";
                 return null;

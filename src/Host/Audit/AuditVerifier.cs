@@ -1,3 +1,5 @@
+using TurboMft.Host.Infrastructure;
+
 namespace TurboMft.Host.Audit;
 
 /// <summary>How the chain is broken (docs/audit.md, "Verification").</summary>

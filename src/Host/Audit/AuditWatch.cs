@@ -1,18 +1,18 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Notifications;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Audit;
 
 /// <summary>
-/// Verifies the running server's audit chain at start and every <see cref="ServerSettings.AuditVerifyIntervalMinutes"/>
+/// Verifies the running server's audit chain at start and every <see cref="AuditWatchSettings.VerifyIntervalMinutes"/>
 /// (docs/audit.md, "Watch"). A break raises an <c>audit-chain-broken</c> incident (critical) once per distinct break and
 /// server run, and is recorded as a durable <c>audit.broken</c> record once per break for good. Verification only reads
 /// the files, line by line (<see cref="AuditVerifier"/>), on a pool thread: the writer is never held up.
 /// </summary>
-public sealed class AuditWatch(DataDirectory data, IAuditTrail audit, IIncidentNotifier notifier, ServerSettings settings, TimeProvider time, ILogger<AuditWatch> logger)
+public sealed class AuditWatch(DataDirectory data, IAuditTrail audit, IIncidentNotifier notifier, AuditWatchSettings settings, TimeProvider time, ILogger<AuditWatch> logger)
     : BackgroundService
 {
     /// <summary>The incident kind.</summary>
@@ -54,7 +54,7 @@ public sealed class AuditWatch(DataDirectory data, IAuditTrail audit, IIncidentN
     /// <summary>Checks at start, then every interval (0: at start only).</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var interval = TimeSpan.FromMinutes(settings.AuditVerifyIntervalMinutes);
+        var interval = TimeSpan.FromMinutes(settings.VerifyIntervalMinutes);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

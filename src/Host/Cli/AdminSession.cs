@@ -1,7 +1,7 @@
 using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Cli;
 

@@ -3,7 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Cli;
 

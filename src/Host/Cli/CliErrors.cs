@@ -5,7 +5,7 @@ using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Pipeline;
 using TurboMft.Host.Access;
-using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Cli;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Cli;
 

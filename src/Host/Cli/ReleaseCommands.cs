@@ -3,10 +3,9 @@ using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Release;
-using TurboMft.Host.Scanning;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli;
 

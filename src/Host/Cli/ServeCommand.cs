@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using TurboMft.Host.Access;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli;
@@ -33,7 +34,7 @@ internal static class ServeCommand
                 await output.WriteLineAsync($"initialised {directory.Root}: {string.Join(", ", directory.Created)}").ConfigureAwait(false);
             }
 
-            await output.WriteLineAsync($"TurboMft serving {server.Address} (TLS 1.3; HTTP/1.1, HTTP/2; HTTP/3 {(TurboMftServer.QuicAvailable ? "on" : "off: libmsquic not available")})").ConfigureAwait(false);
+            await output.WriteLineAsync($"TurboMft serving {server.Address} (TLS 1.3; HTTP/1.1, HTTP/2; HTTP/3 {(ProductInfo.QuicAvailable ? "on" : "off: libmsquic not available")})").ConfigureAwait(false);
             await output.WriteLineAsync($"certificate {server.Fingerprint} ({directory.CertificatePath})").ConfigureAwait(false);
             await output.WriteLineAsync($"node certificate {server.Node.Fingerprint} ({directory.NodeCertificatePath}), site {server.Node.Site}").ConfigureAwait(false);
             await output.WriteLineAsync($"admin token in {directory.AdminTokenPath}").ConfigureAwait(false);

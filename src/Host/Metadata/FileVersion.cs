@@ -1,5 +1,4 @@
 using TurboMft.Engine.Protocol;
-using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Metadata;
 

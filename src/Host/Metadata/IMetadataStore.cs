@@ -1,5 +1,3 @@
-using TurboMft.Host.Scanning;
-
 namespace TurboMft.Host.Metadata;
 
 /// <summary>

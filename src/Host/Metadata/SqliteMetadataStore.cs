@@ -1,8 +1,7 @@
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
-using TurboMft.Host.Release;
-using TurboMft.Host.Scanning;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Metadata;
 

@@ -1,5 +1,5 @@
 using Prometheus;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Metrics;
 
@@ -15,9 +15,9 @@ internal static class InstanceMetrics
     {
         var factory = metrics.Factory;
         factory.CreateGauge("turbomft_build_info", "Always 1; the label names the TurboMft version serving.", ["version"])
-            .WithLabels(InfoEndpoints.Version).Set(1);
+            .WithLabels(ProductInfo.Version).Set(1);
         factory.CreateGauge("turbomft_http3_enabled", "1 when HTTP/3 (QUIC) is served, 0 when the host lacks libmsquic.")
-            .Set(TurboMftServer.QuicAvailable ? 1 : 0);
+            .Set(ProductInfo.QuicAvailable ? 1 : 0);
 
         DotNetStats.Register(metrics.Registry);
         var allocated = factory.CreateCounter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.");

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Polly;
-using TurboMft.Host.Audit;
 
 namespace TurboMft.Host.Notifications;
 
@@ -41,7 +40,7 @@ public static class IncidentSyslog
     public static string Format(string id, Incident incident, string host, int? processId)
     {
         ArgumentNullException.ThrowIfNull(incident);
-        var line = new SyslogLine(Facility, Severity(incident.Severity), incident.Time, host, AuditExport.AppName, processId?.ToString(CultureInfo.InvariantCulture), incident.Kind)
+        var line = new SyslogLine(Facility, Severity(incident.Severity), incident.Time, host, SyslogLine.AppName, processId?.ToString(CultureInfo.InvariantCulture), incident.Kind)
             .Element(StructuredDataId)
             .Param("id", id)
             .Param("kind", incident.Kind)

@@ -9,7 +9,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Polly;
-using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Notifications;
 
@@ -39,7 +39,7 @@ public static class WebhookFormat
             json.WriteString("id", id);
             json.WriteString("kind", incident.Kind);
             json.WriteString("severity", incident.Severity);
-            json.WriteString("time", AuditChain.FormatTime(incident.Time));
+            json.WriteString("time", UtcTimestamp.Text(incident.Time));
             json.WriteString("summary", incident.Summary);
             json.WriteString("path", incident.Path);
             json.WriteString("digest", incident.Digest);

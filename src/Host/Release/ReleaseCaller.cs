@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 
@@ -15,13 +14,6 @@ public sealed record ReleaseCaller(string Identity, AuditActor Actor, string? Co
 
     /// <summary>The identity of automatic and offline decisions.</summary>
     public const string SystemIdentity = "system";
-
-    /// <summary>The caller of a request (after authentication).</summary>
-    public static ReleaseCaller For(HttpContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return new ReleaseCaller(IdentityOf(context.GetPrincipal()), AuditActors.For(context), context.TraceIdentifier);
-    }
 
     /// <summary>
     /// The name recorded as a version's uploader (<c>FileVersion.UploadedBy</c>) and compared with an approver's: the user

@@ -3,7 +3,6 @@ using TurboMft.Engine.Client;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Release;
 

@@ -1,4 +1,4 @@
-using TurboMft.Host.Scanning;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Release;
 

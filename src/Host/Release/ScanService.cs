@@ -7,11 +7,10 @@ using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Scanning;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Release;
 
@@ -67,7 +66,7 @@ public sealed class ScanService : BackgroundService
         KeyRing keys,
         IAuditTrail audit,
         ReleaseDecisions decisions,
-        ServerSettings settings,
+        ContentSettings settings,
         TimeProvider time,
         ScanMetrics metrics,
         ILogger<ScanService> logger,
@@ -82,7 +81,7 @@ public sealed class ScanService : BackgroundService
         _decisions = decisions;
         _time = time;
         _logger = logger;
-        _settings = settings.Content;
+        _settings = settings;
         _settings.ValidateRelease();
         _chain = services.GetService<IScannerChain>();
         _notifier = services.GetService<IIncidentNotifier>();

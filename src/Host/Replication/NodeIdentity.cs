@@ -1,5 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Replication;
 

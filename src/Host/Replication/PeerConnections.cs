@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Replication;
 
@@ -18,7 +18,7 @@ public sealed class PeerNotConfiguredException(string peer)
 /// trust (pin or CA), and this node's certificate (mTLS) or the peer's token opened from its seal. A changed peer record
 /// gets a new client; clients live until the server stops (a job may still use an older one).
 /// </summary>
-public sealed class PeerConnections(SqliteAccessStore access, NodeIdentity node, PeerSecrets secrets, ServerSettings settings, DataDirectory data) : IDisposable
+public sealed class PeerConnections(SqliteAccessStore access, NodeIdentity node, PeerSecrets secrets, ReplicationSettings settings, DataDirectory data) : IDisposable
 {
     private readonly ConcurrentDictionary<string, (string Key, TurboMftClient Client)> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<TurboMftClient> _retired = [];
@@ -34,7 +34,7 @@ public sealed class PeerConnections(SqliteAccessStore access, NodeIdentity node,
             return cached.Client;
         }
 
-        var replication = settings.Replication;
+        var replication = settings;
         var client = new TurboMftClient(new TurboMftClientOptions
         {
             BaseAddress = outbound.Url,

@@ -9,9 +9,9 @@ using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Ingest;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Release;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Replication;
 
@@ -28,7 +28,7 @@ public sealed class PullReplicator(
     IMetadataStore metadata,
     ScanService scans,
     IAuditTrail audit,
-    ServerSettings settings,
+    ReplicationSettings settings,
     TimeProvider time,
     ILogger<PullReplicator> logger)
 {
@@ -41,7 +41,7 @@ public sealed class PullReplicator(
         var now = time.GetUtcNow();
         foreach (var rule in (await store.ListRulesAsync(cancellationToken).ConfigureAwait(false)).Where(r => r.Enabled && r.Mode == ReplicationMode.Pull))
         {
-            var every = rule.Interval ?? TimeSpan.FromSeconds(settings.Replication.PollSeconds);
+            var every = rule.Interval ?? TimeSpan.FromSeconds(settings.PollSeconds);
             if (_lastPoll.TryGetValue(rule.Name, out var last) && now - last < every)
             {
                 continue;
@@ -115,11 +115,11 @@ public sealed class PullReplicator(
         var resumed = upload.Session.Id.ToString("D") == job.RemoteUploadId;
         var geometry = upload.Geometry;
         var held = upload.Writer.HeldChunks().ToHashSet();
-        using var pool = new ChunkBufferPool(ContainerFormat.BufferSizeFor(geometry.ChunkSize), settings.Replication.Connections);
+        using var pool = new ChunkBufferPool(ContainerFormat.BufferSizeFor(geometry.ChunkSize), settings.Connections);
         var received = 0L;
         await Parallel.ForEachAsync(
             LongRange(geometry.ChunkCount).Where(i => !held.Contains(i)),
-            new ParallelOptions { MaxDegreeOfParallelism = settings.Replication.Connections, CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = settings.Connections, CancellationToken = cancellationToken },
             async (index, token) =>
             {
                 var length = geometry.LengthOf(index);

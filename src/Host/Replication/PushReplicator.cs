@@ -5,8 +5,6 @@ using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Scanning;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Replication;
 
@@ -21,7 +19,7 @@ public sealed record JobOutcome(string State, string? Note);
 /// the job kept one), with its provenance, and finish only when the peer's committed digest equals the source's.
 /// </summary>
 public sealed class PushReplicator(
-    IMetadataStore metadata, LocalObjectStore objects, KeyRing keys, IAuditTrail audit, ReplicationStore store, ServerSettings settings) : IDisposable
+    IMetadataStore metadata, LocalObjectStore objects, KeyRing keys, IAuditTrail audit, ReplicationStore store, ReplicationSettings settings) : IDisposable
 {
     // Record buffers per chunk size, shared by all jobs: bounded by the job and connection limits, allocated on demand.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Engine.Buffers.ChunkBufferPool> _scratch = new();
@@ -54,7 +52,7 @@ public sealed class PushReplicator(
             return await SkippedAsync(job, "the peer already holds this digest at the target path; no bytes sent", cancellationToken).ConfigureAwait(false);
         }
 
-        var scratch = _scratch.GetOrAdd(version.ChunkSize, size => new Engine.Buffers.ChunkBufferPool(ContainerFormat.BufferSizeFor(size), settings.Replication.MaxConcurrentJobs * settings.Replication.Connections));
+        var scratch = _scratch.GetOrAdd(version.ChunkSize, size => new Engine.Buffers.ChunkBufferPool(ContainerFormat.BufferSizeFor(size), settings.MaxConcurrentJobs * settings.Connections));
         using var source = ContainerChunkSource.Open(objects.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId), scratch);
         if (source.Digest.ToString() != job.Digest)
         {
@@ -72,7 +70,7 @@ public sealed class PushReplicator(
                 Provenance = provenance,
                 Bandwidth = bandwidth,
                 BytesSent = bytesSent,
-                Workers = settings.Replication.Connections,
+                Workers = settings.Connections,
             },
             cancellationToken).ConfigureAwait(false);
         if (result.AlreadyHeld)

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Replication;

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Replication;
 
@@ -20,7 +19,7 @@ public sealed class ReplicationWorker(
     PushReplicator pusher,
     PullReplicator puller,
     IAuditTrail audit,
-    ServerSettings settings,
+    ReplicationSettings settings,
     ReplicationActivity activity,
     ReplicationMetrics metrics,
     TimeProvider time,
@@ -36,7 +35,7 @@ public sealed class ReplicationWorker(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var options = settings.Replication;
+        var options = settings;
         if (!options.Enabled)
         {
             return;
@@ -94,7 +93,7 @@ public sealed class ReplicationWorker(
     /// <summary>Starts due jobs within the limits; true when some due jobs had to wait for a free slot.</summary>
     private async Task<bool> StartDueJobsAsync(CancellationToken cancellationToken)
     {
-        var options = settings.Replication;
+        var options = settings;
         var full = false;
         foreach (var peer in await store.DuePeersAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -158,7 +157,7 @@ public sealed class ReplicationWorker(
     private async Task FailAsync(ReplicationJob job, Exception error, long bytes)
     {
         var permanent = error is ServerProblemException { Status: 403 or 404 } problem && problem.ProblemType is not ("upload-not-found" or "file-not-found");
-        var ceiling = Math.Min(settings.Replication.RetryMaxSeconds, settings.Replication.RetryBaseSeconds * Math.Pow(2, Math.Min(job.Attempts, 30)));
+        var ceiling = Math.Min(settings.RetryMaxSeconds, settings.RetryBaseSeconds * Math.Pow(2, Math.Min(job.Attempts, 30)));
         var next = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.NextDouble() * ceiling);
         var reason = Describe(error);
         try
@@ -210,7 +209,7 @@ public sealed class ReplicationWorker(
 
     private async Task HousekeepingAsync(CancellationToken cancellationToken)
     {
-        var options = settings.Replication;
+        var options = settings;
         var nextSweep = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {

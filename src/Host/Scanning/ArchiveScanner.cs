@@ -1,4 +1,5 @@
 using System.Buffers;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Scanning;
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Scanning;
 

@@ -1,27 +1,7 @@
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Scanning;
-
-/// <summary>What one scanner concluded about a file.</summary>
-public enum ScanOutcome
-{
-    /// <summary>Nothing found.</summary>
-    Clean,
-
-    /// <summary>A finding: malware, a forbidden or disguised file type, a known-bad digest, a decompression bomb.</summary>
-    Infected,
-
-    /// <summary>The scanner could not decide (down, timed out, unreadable input): the file is held, never released (fail closed).</summary>
-    Error,
-}
-
-/// <summary>One scanner's verdict, with what an operator and the audit trail need: which scanner (and version) and what it found.</summary>
-/// <param name="Scanner">Scanner name: <c>clamav</c>, <c>file-type</c>, <c>digest-deny-list</c>, <c>archive</c>.</param>
-/// <param name="ScannerVersion">Its version (for ClamAV: engine and signature database, as clamd's VERSION reports).</param>
-/// <param name="Outcome">Clean, infected or error.</param>
-/// <param name="Finding">For <see cref="ScanOutcome.Infected"/>: the signature or rule, e.g. <c>Eicar-Signature</c>, <c>type-denied:elf</c>, <c>type-mismatch:elf-as-csv</c>, <c>zip-bomb</c>.</param>
-/// <param name="Detail">Short explanation, never file content.</param>
-public sealed record ScanVerdict(string Scanner, string ScannerVersion, ScanOutcome Outcome, string? Finding = null, string? Detail = null);
 
 /// <summary>The file version being scanned.</summary>
 /// <param name="Path">Canonical remote path (its name is what a type mismatch is judged against).</param>
@@ -79,22 +59,3 @@ public sealed record AreaContentPolicy(
     IReadOnlyList<string>? DenyTypes = null,
     bool RequireApproval = false,
     TimeSpan? ApprovalExpiry = null);
-
-/// <summary>Where a committed file version stands between upload and release (docs/content-security.md, "Release states").</summary>
-public enum ReleaseState
-{
-    /// <summary>Committed, not yet scanned (or held because a scanner could not decide).</summary>
-    PendingScan,
-
-    /// <summary>Scanned clean (and approved where required): downloadable, listed, replicable.</summary>
-    Released,
-
-    /// <summary>A scanner found something: kept encrypted, downloadable by nobody until an admin releases or deletes it.</summary>
-    Quarantined,
-
-    /// <summary>Scanned clean; waiting for a second person's approval.</summary>
-    PendingApproval,
-
-    /// <summary>Approval refused or expired.</summary>
-    Rejected,
-}

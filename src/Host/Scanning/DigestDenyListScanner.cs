@@ -3,6 +3,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Scanning;
 

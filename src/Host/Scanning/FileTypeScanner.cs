@@ -1,3 +1,5 @@
+using TurboMft.Host.Metadata;
+
 namespace TurboMft.Host.Scanning;
 
 /// <summary>

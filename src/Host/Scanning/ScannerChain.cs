@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Scanning;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using TurboMft.Engine.Chunks;
+using TurboMft.Host.Ingest;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Scanning;
 
@@ -69,6 +70,9 @@ public sealed class ServerSettings
     public double AuditVerifyIntervalMinutes { get; set; } = 10;
     /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
     public ContentSettings Content { get; set; } = new();
+
+    /// <summary>The upload limits and lifetimes the ingest core and the endpoints use.</summary>
+    public UploadSettings Uploads() => new(UploadExpiryHours, OneShotChunkSize, BatchMaxFiles, MinRequestBodyBytesPerSecond, MinRequestBodyGraceSeconds);
 
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()

@@ -1,4 +1,3 @@
-using System.Net.Quic;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
@@ -13,6 +12,9 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Http;
+using TurboMft.Host.Infrastructure;
+using TurboMft.Host.Ingest;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
 using TurboMft.Host.Notifications;
@@ -57,9 +59,6 @@ public sealed class TurboMftServer : IAsyncDisposable
 
     /// <summary>This node's site name and replication client certificate (docs/replication.md, "Node identity").</summary>
     public NodeIdentity Node => _node;
-
-    /// <summary>Whether HTTP/3 is served (needs libmsquic; Kestrel silently drops it otherwise, so it is decided here).</summary>
-    public static bool QuicAvailable => (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()) && QuicListener.IsSupported;
 
     /// <summary>The bound address, e.g. <c>https://127.0.0.1:8443</c> (the real port when 0 was asked for).</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -161,7 +160,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
             kestrel.Listen(endpoint, listen =>
             {
-                listen.Protocols = QuicAvailable ? HttpProtocols.Http1AndHttp2AndHttp3 : HttpProtocols.Http1AndHttp2;
+                listen.Protocols = ProductInfo.QuicAvailable ? HttpProtocols.Http1AndHttp2AndHttp3 : HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(https =>
                 {
                     https.ServerCertificate = certificate;
@@ -176,6 +175,10 @@ public sealed class TurboMftServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(settings.Uploads());
+        builder.Services.AddSingleton(settings.Content);
+        builder.Services.AddSingleton(settings.Replication);
+        builder.Services.AddSingleton(new AuditWatchSettings(settings.AuditVerifyIntervalMinutes));
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(node);
@@ -191,7 +194,12 @@ public sealed class TurboMftServer : IAsyncDisposable
         builder.Services.AddSingleton<TransferMetrics>();
         builder.Services.AddSingleton<ScanMetrics>();
         builder.Services.AddSingleton<SecurityMetrics>();
-        builder.Services.AddSingleton<ServerBuffers>();
+        builder.Services.AddSingleton(provider =>
+        {
+            var buffers = new ServerBuffers();
+            provider.GetRequiredService<TransferMetrics>().ObservePools(() => buffers.RequestPools);
+            return buffers;
+        });
         builder.Services.AddSingleton<UploadRegistry>();
         builder.Services.AddHostedService<UploadExpiryService>();
         builder.Services.AddSingleton(notifications);
@@ -264,7 +272,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);
-        _app.Logger.LogInformation("TurboMft listening on {Address}; HTTP/3 {Quic}", Address, QuicAvailable ? "on" : "off (no libmsquic)");
+        _app.Logger.LogInformation("TurboMft listening on {Address}; HTTP/3 {Quic}", Address, ProductInfo.QuicAvailable ? "on" : "off (no libmsquic)");
     }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires or the host is stopped.</summary>

@@ -1,4 +1,5 @@
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Fuzz.Targets;
 

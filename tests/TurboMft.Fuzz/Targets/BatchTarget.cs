@@ -1,5 +1,5 @@
 using System.IO.Pipelines;
-using TurboMft.Host.Server;
+using TurboMft.Host.Http;
 
 namespace TurboMft.Fuzz.Targets;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using TurboMft.Host.Server;
+using TurboMft.Host.Http;
 
 namespace TurboMft.Fuzz.Targets;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Cli;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 using TurboMft.Host.Tests.Cli;
 

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Access;
@@ -154,7 +155,7 @@ public sealed class AccessEndToEndTests : IAsyncLifetime
         Assert.True(verification.Records > 10, $"{verification.Records} records");
     }
 
-    private AuditKey DataDirectoryKey() => TurboMft.Host.Server.DataDirectory.Open(_server.DataPath).LoadAuditKey();
+    private AuditKey DataDirectoryKey() => TurboMft.Host.Infrastructure.DataDirectory.Open(_server.DataPath).LoadAuditKey();
 
     private string Url(string path) => _server.Url(path).ToString();
 

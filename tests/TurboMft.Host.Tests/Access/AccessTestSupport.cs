@@ -1,6 +1,6 @@
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Tests.Access;
 

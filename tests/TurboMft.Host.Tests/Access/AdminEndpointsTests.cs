@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Http;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 using TurboMft.Host.Tests.Server;
 

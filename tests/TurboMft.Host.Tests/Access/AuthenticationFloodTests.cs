@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
+using TurboMft.Host.Http;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Tests.Release;
 using TurboMft.Host.Tests.Server;

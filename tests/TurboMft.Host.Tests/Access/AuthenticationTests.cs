@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using TurboMft.Host.Access;
+using TurboMft.Host.Http;
 using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Access;

@@ -4,8 +4,8 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Access;
 

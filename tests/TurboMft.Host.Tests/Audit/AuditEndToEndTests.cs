@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Audit;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Tests.Audit;
 

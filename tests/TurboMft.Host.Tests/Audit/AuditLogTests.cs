@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.Versioning;
 using System.Text;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Tests.Audit;
 

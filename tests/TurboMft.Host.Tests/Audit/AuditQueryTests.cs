@@ -5,6 +5,7 @@ using Microsoft.Extensions.Primitives;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Http;
 
 namespace TurboMft.Host.Tests.Audit;
 
@@ -59,13 +60,13 @@ public class AuditQueryTests : IDisposable
         static AccessGrants Grants(params (string Area, Permission Permissions)[] grants) =>
             new(grants.Select(g => new AccessGrant(RemotePath.Parse(g.Area, allowRoot: true), g.Permissions)));
 
-        Assert.Equal([true, true, true, true], records.Select(AuditQuery.VisibleTo(Grants(("/", Permission.Audit)))));
-        Assert.Equal([false, true, false, false], records.Select(AuditQuery.VisibleTo(Grants(("/ot/plant1", Permission.Audit | Permission.Read)))));
-        Assert.Equal([false, true, true, true], records.Select(AuditQuery.VisibleTo(Grants(("/ot", Permission.Audit), ("/it", Permission.Audit)))));
+        Assert.Equal([true, true, true, true], records.Select(AuditQuery.VisibleTo(Grants(("/", Permission.Audit)).AreasWith(Permission.Audit))));
+        Assert.Equal([false, true, false, false], records.Select(AuditQuery.VisibleTo(Grants(("/ot/plant1", Permission.Audit | Permission.Read)).AreasWith(Permission.Audit))));
+        Assert.Equal([false, true, true, true], records.Select(AuditQuery.VisibleTo(Grants(("/ot", Permission.Audit), ("/it", Permission.Audit)).AreasWith(Permission.Audit))));
 
         // Other permissions on "/" do not make records without a path visible; nothing at all without audit.
-        Assert.Equal([false, true, false, false], records.Select(AuditQuery.VisibleTo(Grants(("/", Permission.All & ~Permission.Audit), ("/ot/plant1", Permission.Audit)))));
-        Assert.All(records.Select(AuditQuery.VisibleTo(AccessGrants.None)), Assert.False);
+        Assert.Equal([false, true, false, false], records.Select(AuditQuery.VisibleTo(Grants(("/", Permission.All & ~Permission.Audit), ("/ot/plant1", Permission.Audit)).AreasWith(Permission.Audit))));
+        Assert.All(records.Select(AuditQuery.VisibleTo(AccessGrants.None.AreasWith(Permission.Audit))), Assert.False);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Audit;

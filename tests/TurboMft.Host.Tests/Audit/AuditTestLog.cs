@@ -1,5 +1,6 @@
 using System.Text;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Tests.Audit;
 

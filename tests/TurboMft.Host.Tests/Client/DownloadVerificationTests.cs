@@ -154,7 +154,7 @@ public sealed class DownloadVerificationTests
         public TurboMftClientOptions ClientOptions(TestServer server) => DirectOptions(server) with
         {
             BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/"),
-            PinSha256 = TurboMft.Host.Server.TlsCertificate.Fingerprint(_certificate),
+            PinSha256 = TurboMft.Host.Infrastructure.TlsCertificate.Fingerprint(_certificate),
         };
 
         public async ValueTask DisposeAsync()

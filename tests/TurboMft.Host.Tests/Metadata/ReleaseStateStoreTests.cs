@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Tests.Metadata;
 

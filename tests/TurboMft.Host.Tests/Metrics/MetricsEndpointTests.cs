@@ -8,8 +8,8 @@ using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Scanning;
-using TurboMft.Host.Server;
 using TurboMft.Host.Tests.Release;
 using TurboMft.Host.Tests.Server;
 
@@ -96,8 +96,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
             Assert.Equal(1, scrape.Value("turbomft_scanner_available"));
             Assert.True(scrape.Value("turbomft_audit_records_total") >= 4, "server.start, upload.open, file.upload, file.download at least");
 
-            Assert.Equal(1, scrape.Value("turbomft_build_info", ("version", InfoEndpoints.Version)));
-            Assert.Equal(TurboMftServer.QuicAvailable ? 1 : 0, scrape.Value("turbomft_http3_enabled"));
+            Assert.Equal(1, scrape.Value("turbomft_build_info", ("version", ProductInfo.Version)));
+            Assert.Equal(ProductInfo.QuicAvailable ? 1 : 0, scrape.Value("turbomft_http3_enabled"));
             Assert.True(scrape.Value("process_cpu_seconds_total") > 0);
             Assert.True(scrape.Value("process_working_set_bytes") > 0);
             Assert.True(scrape.Value("process_num_threads") > 0);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
-using TurboMft.Host.Scanning;
+using TurboMft.Host.Release;
 
 namespace TurboMft.Host.Tests.Metrics;
 

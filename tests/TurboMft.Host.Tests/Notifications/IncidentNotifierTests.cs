@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Notifications;
-using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Notifications;
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Cli;
+using TurboMft.Host.Http;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Server;
 using TurboMft.Host.Tests.Server;
@@ -92,7 +94,7 @@ public sealed class NotificationServerTests : IAsyncLifetime
         // Verified at start only, so the server's own check has a task that ends: awaited, then a marker incident sent after it.
         await using var server = await StartAsync(serverSettings: settings => settings.AuditVerifyIntervalMinutes = 0);
         await server.RestartAsync();
-        var watch = new AuditWatch(server.Server.Data, new Access.RecordingAuditTrail(), new RecordingNotifier(), new ServerSettings(), TimeProvider.System, new Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWatch>());
+        var watch = new AuditWatch(server.Server.Data, new Access.RecordingAuditTrail(), new RecordingNotifier(), new AuditWatchSettings(10), TimeProvider.System, new Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWatch>());
         Assert.Null(await watch.CheckAsync(CancellationToken.None));
         var serversWatch = server.Server.Services.GetServices<IHostedService>().OfType<AuditWatch>().Single();
         await serversWatch.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);

@@ -2,7 +2,7 @@ using System.Text.Json;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Cli;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Tests.Cli;
 
 namespace TurboMft.Host.Tests.Release;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Notifications;
 using TurboMft.Host.Scanning;
 

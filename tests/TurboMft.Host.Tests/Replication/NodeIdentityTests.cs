@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Native;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Tests.Access;
 
 namespace TurboMft.Host.Tests.Replication;

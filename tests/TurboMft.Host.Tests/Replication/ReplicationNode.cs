@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Replication;
 using TurboMft.Host.Server;
 

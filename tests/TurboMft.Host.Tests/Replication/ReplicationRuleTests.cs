@@ -51,7 +51,7 @@ public sealed class ReplicationRuleTests
         var root = Directory.CreateTempSubdirectory("tmf-peer-token-").FullName;
         try
         {
-            var data = TurboMft.Host.Server.DataDirectory.Open(root);
+            var data = TurboMft.Host.Infrastructure.DataDirectory.Open(root);
             using var keys = data.LoadKeyRing();
             var audit = new Access.RecordingAuditTrail();
             await using var store = await SqliteAccessStore.OpenAsync(data);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Time.Testing;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Tests.Scanning;

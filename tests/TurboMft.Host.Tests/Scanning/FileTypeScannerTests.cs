@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Tests.Scanning;

@@ -3,6 +3,7 @@ using System.Globalization;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Datasets;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Tests.Scanning;

@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Scanning;
 using TurboMft.Host.Server;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Datasets;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Tests.Scanning;

@@ -1,7 +1,7 @@
 using CsCheck;
 using TurboMft.Fuzz;
 using TurboMft.Fuzz.Targets;
-using TurboMft.Host.Server;
+using TurboMft.Host.Http;
 
 namespace TurboMft.Host.Tests.Server;
 

@@ -111,7 +111,7 @@ public class FileProtocolTests : IAsyncLifetime
         Assert.Equal(HttpVersion.Version20, response.Version);
         using var info = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("1.3", info.RootElement.GetProperty("tls").GetString());
-        Assert.Equal(TurboMft.Host.Server.TurboMftServer.QuicAvailable, info.RootElement.GetProperty("quic").GetProperty("http3").GetBoolean());
+        Assert.Equal(TurboMft.Host.Infrastructure.ProductInfo.QuicAvailable, info.RootElement.GetProperty("quic").GetProperty("http3").GetBoolean());
     }
 
     [Fact]

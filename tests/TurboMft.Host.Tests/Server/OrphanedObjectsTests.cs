@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using TurboMft.Engine.Storage;
-using TurboMft.Host.Server;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Tests.Server;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using CsCheck;
 using TurboMft.Fuzz;
 using TurboMft.Fuzz.Targets;
-using TurboMft.Host.Server;
+using TurboMft.Host.Http;
 
 namespace TurboMft.Host.Tests.Server;
 

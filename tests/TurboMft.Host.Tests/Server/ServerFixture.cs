@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Server;

@@ -1,3 +1,4 @@
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Server;

@@ -204,7 +204,7 @@ public class UploadProtocolTests : IAsyncLifetime
         var opened = ExpiresAt(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}")));
         await Task.Delay(50);
         Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(id, 0, data)).StatusCode);
-        var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
+        var registry = (TurboMft.Host.Ingest.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Ingest.UploadRegistry))!;
         Assert.Equal(0, await registry.ExpireAsync(opened.AddMilliseconds(1), CancellationToken.None));
         Assert.True(ExpiresAt(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))) > opened);
         Assert.Equal(HttpStatusCode.OK, (await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null)).StatusCode);
@@ -215,7 +215,7 @@ public class UploadProtocolTests : IAsyncLifetime
     {
         var id = await CreateAsync("/e/x.bin", 10);
         Assert.Single(Directory.GetFiles(Path.Combine(_server.DataPath, "store", "staging")));
-        var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
+        var registry = (TurboMft.Host.Ingest.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Ingest.UploadRegistry))!;
         Assert.Equal(1, await registry.ExpireAsync(DateTimeOffset.UtcNow.AddDays(2), CancellationToken.None));
         Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataPath, "store", "staging")));
         await AssertProblemAsync(await _server.Client.PostAsync(_server.Url($"/v1/uploads/{id}/complete"), null), HttpStatusCode.Conflict, "upload-closed");
@@ -228,7 +228,7 @@ public class UploadProtocolTests : IAsyncLifetime
         var staging = Path.Combine(_server.DataPath, "store", "staging");
         var orphan = Path.Combine(staging, Guid.CreateVersion7().ToString("N") + ".part");
         await File.WriteAllBytesAsync(orphan, [1, 2, 3], TestContext.Current.CancellationToken);
-        var registry = (TurboMft.Host.Server.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Server.UploadRegistry))!;
+        var registry = (TurboMft.Host.Ingest.UploadRegistry)_server.Server.Services.GetService(typeof(TurboMft.Host.Ingest.UploadRegistry))!;
 
         // Fresh: a one-shot or batch upload may still be writing it.
         Assert.Equal(0, await registry.RemoveOrphanedStagingAsync(DateTimeOffset.UtcNow, TimeSpan.FromHours(1), CancellationToken.None));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Datasets;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli.Bench;

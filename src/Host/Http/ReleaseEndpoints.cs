@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using TurboMft.Engine.Client;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Access;
+using TurboMft.Host.Metadata;
+using TurboMft.Host.Release;
+
+namespace TurboMft.Host.Http;
+
+/// <summary>
+/// Held files (docs/protocol.md, "Quarantine" and "Approvals"): <c>/v1/quarantine</c> for admins (list, release with a
+/// reason, delete) and <c>/v1/approvals</c> for approvers (list, approve, reject; four-eyes). Every endpoint declares its
+/// permission; decisions are audited durably by <see cref="ReleaseDecisions"/>. Refusals are problem+json with stable types.
+/// </summary>
+public static class ReleaseEndpoints
+{
+    /// <summary>Largest request body accepted (a reason is at most 1000 characters).</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapReleaseEndpoints(this IEndpointRouteBuilder routes)
+    {
+        // Quarantine is the whole server's business: admin on "/".
+        var quarantine = routes.MapGroup("/v1/quarantine");
+        quarantine.RequirePermission(Permission.Admin);
+        quarantine.AddEndpointFilter(ReleaseProblemsAsync);
+        quarantine.MapGet(string.Empty, (ReleaseDecisions decisions, CancellationToken ct) => Json(decisions.ListAsync(ReleaseState.Quarantined, _ => true, ct)))
+            .WithSummary("List quarantined versions (current or superseded) with the scanners' verdicts.");
+        quarantine.MapPost("/{versionId:guid}/release", async (Guid versionId, HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
+        {
+            var request = await ReadAsync(context, ct).ConfigureAwait(false);
+            var released = await decisions.ReleaseFromQuarantineAsync(ReleaseCallers.For(context), versionId, request.Reason, ct).ConfigureAwait(false);
+            return Results.Json(await decisions.ViewAsync(released, ct).ConfigureAwait(false));
+        }).WithSummary("Release a quarantined version (the current one of its path) despite its findings; a reason is required and audited.");
+        quarantine.MapDelete("/{versionId:guid}", async (Guid versionId, HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
+        {
+            await decisions.DeleteFromQuarantineAsync(ReleaseCallers.For(context), versionId, ct).ConfigureAwait(false);
+            return Results.NoContent();
+        }).WithSummary("Delete a quarantined version and its container.");
+
+        // Approvals: approve on some area to reach them; on the version's own path before anything changes.
+        var approvals = routes.MapGroup("/v1/approvals");
+        approvals.RequirePermission(Permission.Approve, PathSource.Deferred);
+        approvals.AddEndpointFilter(ReleaseProblemsAsync);
+        approvals.MapGet(string.Empty, (HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
+        {
+            var grants = context.GetPrincipal().Grants;
+            return Json(decisions.ListAsync(ReleaseState.PendingApproval, v => grants.Allows(Permission.Approve, RemotePath.Parse(v.Path)), ct));
+        }).WithSummary("List versions waiting for approval in the areas where the caller holds approve.");
+        approvals.MapPost("/{versionId:guid}/approve", (Guid versionId, HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
+            DecideAsync(versionId, approve: true, context, decisions, ct))
+            .WithSummary("Approve (release) a version pending approval; not by its uploader. Optional reason.");
+        approvals.MapPost("/{versionId:guid}/reject", (Guid versionId, HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
+            DecideAsync(versionId, approve: false, context, decisions, ct))
+            .WithSummary("Reject a version pending approval; not by its uploader. A reason is required.");
+        return routes;
+    }
+
+    private static async Task<IResult> DecideAsync(Guid versionId, bool approve, HttpContext context, ReleaseDecisions decisions, CancellationToken cancellationToken)
+    {
+        var request = await ReadAsync(context, cancellationToken).ConfigureAwait(false);
+        var version = await decisions.GetAsync(versionId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ReleaseException(ReleaseError.VersionNotFound, $"No version {versionId} (or it was deleted).");
+        if (AccessResults.Check(context, Permission.Approve, version.Path) is { } denied)
+        {
+            return denied;
+        }
+
+        var decided = await decisions.DecideAsync(ReleaseCallers.For(context), version, approve, request.Reason, cancellationToken).ConfigureAwait(false);
+        return Results.Json(await decisions.ViewAsync(decided, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> Json<T>(Task<T> value) => Results.Json(await value.ConfigureAwait(false));
+
+    // A small JSON body read as a plain record (no polymorphism); an empty body is no reason.
+    private static async Task<ReleaseReasonRequest> ReadAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            throw new ReleaseException(ReleaseError.InvalidRequest, $"The body is larger than {MaxBodyBytes} bytes.");
+        }
+
+        if (context.Request.ContentLength == 0 || (context.Request.ContentLength is null && !context.Request.HasJsonContentType()))
+        {
+            return new ReleaseReasonRequest(null);
+        }
+
+        try
+        {
+            return await context.Request.ReadFromJsonAsync<ReleaseReasonRequest>(cancellationToken).ConfigureAwait(false) ?? new ReleaseReasonRequest(null);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new ReleaseException(ReleaseError.InvalidRequest, "The body must be JSON: {\"reason\": \"…\"}.");
+        }
+    }
+
+    /// <summary>Turns a refused decision into its problem (docs/protocol.md, "Errors"), with the version's <c>state</c> when known.</summary>
+    private static async ValueTask<object?> ReleaseProblemsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (ReleaseException e)
+        {
+            var (type, status) = e.Problem;
+            var extensions = e.State is { } state ? new Dictionary<string, object?> { ["state"] = state.ToName() } : null;
+            return Problems.Result(status, type, status switch { 404 => "Not found", 409 => "Conflict", 403 => "Forbidden", _ => "Bad request" }, e.Message, extensions);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using TurboMft.Engine.Chunks;
+using TurboMft.Engine.Container;
+using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Protocol;
+using TurboMft.Engine.Storage;
+using TurboMft.Host.Metadata;
+using TurboMft.Host.Metrics;
+using TurboMft.Host.Release;
+
+namespace TurboMft.Host.Ingest;
+
+/// <summary>
+/// Upload sessions: creates them, keeps their staging containers open while chunks arrive, reopens them after a restart
+/// (the container's authentic records are the truth of what was received: <see cref="ContainerRecovery"/>), and
+/// completes (verify, commit atomically) or aborts them.
+/// </summary>
+public sealed class UploadRegistry(
+    IMetadataStore metadata, LocalObjectStore store, KeyRing keys, UploadSettings settings, ScanService scans, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
+{
+    private readonly ConcurrentDictionary<Guid, OpenUpload> _open = ObservedSessions(metrics);
+    private readonly SemaphoreSlim _opening = new(1, 1);
+
+    /// <summary>Opens a new session and its staging container (disk space reserved up front); <paramref name="openedBy"/> is recorded with it.</summary>
+    public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken, Provenance? origin = null)
+    {
+        var id = Guid.CreateVersion7();
+        var staging = store.CreateStagingPath(id);
+        var now = DateTimeOffset.UtcNow;
+        var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open)
+        {
+            OpenedBy = openedBy,
+            Origin = origin,
+        };
+        var key = DataKey.Generate();
+        try
+        {
+            var header = ContainerHeader.Create(id, chunkSize, keys, key, now);
+            var geometry = new ChunkGeometry(size, chunkSize);
+            var writer = ContainerWriter.Create(staging, header, key, geometry.ChunkCount, ContainerWriter.MaxLength(size, chunkSize));
+            var upload = new OpenUpload(session, writer, key);
+            try
+            {
+                await metadata.CreateUploadAsync(session, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                upload.Dispose();
+                store.AbortStaging(staging);
+                throw;
+            }
+
+            _open[id] = upload;
+            return upload;
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The open session <paramref name="id"/>, reopening its staging container after a restart; null if unknown.</summary>
+    public async Task<(OpenUpload? Upload, UploadSession? Session)> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (_open.TryGetValue(id, out var open))
+        {
+            return (open, open.Session);
+        }
+
+        var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is null || session.State != UploadState.Open)
+        {
+            return (null, session);
+        }
+
+        await _opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_open.TryGetValue(id, out open))
+            {
+                return (open, open.Session);
+            }
+
+            if (!File.Exists(session.StagingPath) && store.Exists(session.Id.ToString("N")))
+            {
+                // The server stopped between renaming the completed container into the store and the metadata commit:
+                // the container is whole and verified, so finish the commit instead of losing the upload.
+                var version = await FinishInterruptedCommitAsync(session, cancellationToken).ConfigureAwait(false);
+                logger.LogWarning("Upload {Id}: finished a commit interrupted by a restart ({Digest})", id, version.Digest);
+
+                // As a commit answer would: give the scan its inline wait, so a client that reads at once finds it released.
+                await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
+                return (null, session with { State = UploadState.Completed });
+            }
+
+            if (!File.Exists(session.StagingPath))
+            {
+                logger.LogWarning("Upload {Id}: staging container is gone; marking the session aborted", id);
+                await metadata.SetUploadStateAsync(id, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+                return (null, session with { State = UploadState.Aborted });
+            }
+
+            var recovered = ContainerRecovery.Scan(session.StagingPath, Resolve);
+            var key = Resolve(recovered.Header.FileId, recovered.Header.WrappedKey);
+            var writer = ContainerWriter.Resume(session.StagingPath, key, recovered);
+            open = new OpenUpload(session, writer, key);
+            _open[id] = open;
+            logger.LogInformation("Upload {Id}: reopened with {Chunks} chunks recovered", id, recovered.Records.Count);
+            return (open, session);
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
+    /// <summary>
+    /// Completes: every chunk held, <c>sha256-tree</c> equal to the expected digests, trailer written and flushed, container
+    /// renamed into the store, directory flushed, version committed (pending a scan, <paramref name="uploadedBy"/> recorded as
+    /// its uploader, else who opened the session) in one metadata transaction. The previous version's container is removed
+    /// after the commit, unless it is quarantined (kept as evidence).
+    /// </summary>
+    public async Task<FileVersion> CompleteAsync(OpenUpload upload, FileDigest? expected, string? uploadedBy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        var session = upload.Session;
+        var wanted = expected ?? (session.ExpectedDigest is { } e ? FileDigest.Parse(e) : null);
+        if (expected is { } a && session.ExpectedDigest is { } b && a != FileDigest.Parse(b))
+        {
+            throw new ContainerException(ContainerFault.FileDigestMismatch, session.Path, null, $"the digest sent at complete ({a}) differs from the one given at open ({b}).");
+        }
+
+        if (!upload.TryClose(() => upload.Writer.Complete(session.Size, wanted), out var summary))
+        {
+            throw new UploadClosedException(session.Id);
+        }
+
+        _open.TryRemove(session.Id, out _);
+        upload.Dispose();
+        var objectKey = session.Id.ToString("N");
+        store.Commit(session.StagingPath, objectKey);
+        var version = new FileVersion(session.Id, session.Path, session.Size, session.ChunkSize, summary.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow)
+        {
+            State = ReleaseState.PendingScan,
+            UploadedBy = uploadedBy ?? session.OpenedBy,
+            Origin = session.Origin,
+        };
+        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        metrics.UploadEnded(UploadOutcome.Committed, version.Size);
+        DeleteReplaced(store, previous);
+        return version;
+    }
+
+    /// <summary>Removes the container of the version a commit replaced, unless it is quarantined (evidence, until an admin deletes it).</summary>
+    internal static void DeleteReplaced(LocalObjectStore store, FileVersion? previous)
+    {
+        if (previous is not null && previous.State != ReleaseState.Quarantined)
+        {
+            store.Delete(previous.ObjectKey);
+        }
+    }
+
+    private async Task<FileVersion> FinishInterruptedCommitAsync(UploadSession session, CancellationToken cancellationToken)
+    {
+        var objectKey = session.Id.ToString("N");
+        using var reader = ContainerReader.Open(store.GetObjectPath(objectKey), Resolve);
+        var version = new FileVersion(session.Id, session.Path, reader.Geometry.FileSize, reader.Geometry.ChunkSize, reader.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow)
+        {
+            // Pending a scan: the service's sweep finds it.
+            State = ReleaseState.PendingScan,
+            UploadedBy = session.OpenedBy,
+            Origin = session.Origin,
+        };
+        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
+        metrics.UploadEnded(UploadOutcome.Committed, version.Size);
+        DeleteReplaced(store, previous);
+        return version;
+    }
+
+    /// <summary>Aborts a session: closes and removes its staging container and records <paramref name="state"/>.</summary>
+    public async Task AbortAsync(UploadSession session, UploadState state, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        long? held;
+        if (_open.TryRemove(session.Id, out var open))
+        {
+            // Closed already: a completion won the race and counted the upload.
+            held = open.TryClose(() => 0, out _) ? open.Writer.HeldChunks().Sum(index => (long)open.Geometry.LengthOf(index)) : null;
+            open.Dispose();
+        }
+        else
+        {
+            held = (await metadata.ListChunksAsync(session.Id, cancellationToken).ConfigureAwait(false)).Sum(chunk => (long)chunk.PlainLength);
+        }
+
+        store.AbortStaging(session.StagingPath);
+        await metadata.SetUploadStateAsync(session.Id, state, cancellationToken).ConfigureAwait(false);
+        if (held is { } bytes)
+        {
+            metrics.UploadEnded(state == UploadState.Expired ? UploadOutcome.Expired : UploadOutcome.Aborted, bytes);
+        }
+    }
+
+    /// <summary>Aborts every open session whose expiry has passed; returns how many.</summary>
+    public async Task<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var expired = await metadata.ListExpiredUploadsAsync(now, cancellationToken).ConfigureAwait(false);
+        foreach (var session in expired)
+        {
+            await AbortAsync(session, UploadState.Expired, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Upload {Id} for {Path} expired; staging removed", session.Id, session.Path);
+        }
+
+        return expired.Count;
+    }
+
+    /// <summary>
+    /// Removes staging files that no open session owns and nobody has written for <paramref name="idle"/>: what a one-shot
+    /// PUT or a batch upload left when the server was killed under it (they have no session to expire). A file still being
+    /// streamed is written continually, so it is never that old. Returns how many were removed.
+    /// </summary>
+    public async Task<int> RemoveOrphanedStagingAsync(DateTimeOffset now, TimeSpan idle, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var path in store.ListStaging())
+        {
+            var written = File.GetLastWriteTimeUtc(path);
+            if (now - new DateTimeOffset(written, TimeSpan.Zero) < idle)
+            {
+                continue;
+            }
+
+            if (Guid.TryParseExact(Path.GetFileNameWithoutExtension(path), "N", out var id)
+                && (_open.ContainsKey(id) || await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) is { State: UploadState.Open }))
+            {
+                continue;
+            }
+
+            if (store.AbortStaging(path))
+            {
+                removed++;
+                logger.LogInformation("Removed staging file {File}: no open upload owns it and it was last written at {Written:u}", Path.GetFileName(path), written);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var upload in _open.Values)
+        {
+            upload.Dispose();
+        }
+
+        _open.Clear();
+        _opening.Dispose();
+    }
+
+    // The open sessions, counted at each scrape (a field initializer of a primary constructor cannot use another field).
+    private static ConcurrentDictionary<Guid, OpenUpload> ObservedSessions(TransferMetrics metrics)
+    {
+        var open = new ConcurrentDictionary<Guid, OpenUpload>();
+        metrics.ObserveSessions(() => open.Count);
+        return open;
+    }
+
+    private DataKey Resolve(Guid fileId, ReadOnlySpan<byte> wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId);
+}
+
+/// <summary>The upload session was completed, aborted or expired; it takes no more chunks.</summary>
+public sealed class UploadClosedException(Guid id) : InvalidOperationException($"Upload {id} is closed: it was completed, aborted or expired.")
+{
+    /// <summary>The session.</summary>
+    public Guid UploadId { get; } = id;
+}

@@ -1,0 +1,76 @@
+using NetArchTest.Rules;
+using TurboMft.Host.Server;
+
+namespace TurboMft.Host.Tests.Architecture;
+
+/// <summary>
+/// The layers of docs/architecture.md ("Folders of the Host"), read from the compiled code (every type a method body,
+/// field or signature references, not only <c>using</c> lines): a folder uses only the folders below it.
+/// </summary>
+public sealed class LayerTests
+{
+    /// <summary>The folders of src/Host from the bottom up; each may use only those before it.</summary>
+    public static readonly string[] Layers =
+    [
+        "Infrastructure", "Metrics", "Metadata", "Notifications", "Audit", "Scanning", "Access", "Release", "Ingest", "Replication", "Http", "Server", "Cli",
+    ];
+
+    /// <summary>Folders whose code may touch ASP.NET Core's HTTP types: the edge and what composes it.</summary>
+    private static readonly string[] HttpEdge = ["Http", "Server", "Cli"];
+
+    public static TheoryData<string> Folders => [.. Layers];
+
+    [Theory]
+    [MemberData(nameof(Folders))]
+    public void A_folder_uses_no_folder_above_it(string folder)
+    {
+        var above = Layers.SkipWhile(layer => layer != folder).Skip(1).Select(Namespace).ToArray();
+        Assert.NotEmpty(Types.InAssembly(typeof(TurboMftServer).Assembly).That().ResideInNamespace(Namespace(folder)).GetTypes());
+        if (above.Length == 0)
+        {
+            return;
+        }
+
+        var result = Types.InAssembly(typeof(TurboMftServer).Assembly).That().ResideInNamespace(Namespace(folder))
+            .ShouldNot().HaveDependencyOnAny(above).GetResult();
+        Assert.True(result.IsSuccessful, $"{folder} uses a folder above it: {string.Join(", ", result.FailingTypes?.Select(t => t.FullName) ?? [])}");
+    }
+
+    [Fact]
+    public void Every_folder_of_the_host_is_a_layer()
+    {
+        var namespaces = typeof(TurboMftServer).Assembly.GetTypes()
+            .Select(t => t.Namespace)
+            .Where(n => n is not null && n.StartsWith("TurboMft.Host.", StringComparison.Ordinal))
+            .Select(n => n!["TurboMft.Host.".Length..].Split('.')[0])
+            .Distinct()
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(Layers.Order(StringComparer.Ordinal), namespaces);
+    }
+
+    public static TheoryData<string> InnerFolders => [.. Layers.Except(HttpEdge)];
+
+    [Theory]
+    [MemberData(nameof(InnerFolders))]
+    public void Only_the_http_edge_touches_http_requests(string folder)
+    {
+        var result = Types.InAssembly(typeof(TurboMftServer).Assembly).That().ResideInNamespace(Namespace(folder))
+            .ShouldNot().HaveDependencyOnAny("Microsoft.AspNetCore.Http", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Builder")
+            .GetResult();
+        Assert.True(result.IsSuccessful, $"HTTP types in {folder}: {string.Join(", ", result.FailingTypes?.Select(t => t.FullName) ?? [])}");
+    }
+
+    [Fact]
+    public void The_rule_sees_a_real_dependency()
+    {
+        // The checks above would pass vacuously if the dependency search saw nothing: the endpoints must be seen using Access.
+        var result = Types.InAssembly(typeof(TurboMftServer).Assembly).That().ResideInNamespace(Namespace("Http"))
+            .ShouldNot().HaveDependencyOnAny(Namespace("Access")).GetResult();
+        Assert.False(result.IsSuccessful);
+        var http = Types.InAssembly(typeof(TurboMftServer).Assembly).That().ResideInNamespace(Namespace("Http"))
+            .ShouldNot().HaveDependencyOnAny("Microsoft.AspNetCore.Http").GetResult();
+        Assert.False(http.IsSuccessful);
+    }
+
+    private static string Namespace(string folder) => "TurboMft.Host." + folder;
+}
