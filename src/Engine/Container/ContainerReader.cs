@@ -231,3 +231,14 @@ public sealed class ContainerReader : IDisposable
         }
     }
 }
+
+/// <summary>The <see cref="DataKeyResolver"/> of a master key ring: the wrapped key of a container's header unwrapped for its file.</summary>
+public static class KeyRingResolution
+{
+    /// <summary>Resolves a container's data key with <paramref name="keys"/> (docs/format.md, "Wrapped data key").</summary>
+    public static DataKeyResolver Resolver(this KeyRing keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        return (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId);
+    }
+}

@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboMft.Engine.Chunks;
-using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
@@ -43,17 +41,7 @@ public static class FileEndpoints
         return routes;
     }
 
-    private static async Task<IResult> PutAsync(
-        HttpContext context,
-        UploadSettings settings,
-        LocalObjectStore store,
-        KeyRing keys,
-        ServerBuffers buffers,
-        IMetadataStore metadata,
-        IAuditTrail audit,
-        ScanService scans,
-        TransferMetrics metrics,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> PutAsync(HttpContext context, FileIngest ingest, IMetadataStore metadata, CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
@@ -69,156 +57,26 @@ public static class FileEndpoints
             return originError;
         }
 
-        // A replica whose digest is already the current version here is not committed again: answered before the body is
-        // read, so a sender using Expect: 100-continue sends no byte of it, and a retried replica never makes a duplicate.
-        if (origin is not null && await metadata.GetCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false) is { } held
-            && held.Digest == origin.Digest && held.State is not (ReleaseState.Quarantined or ReleaseState.Rejected))
+        // Answered before the body is read, so a sender using Expect: 100-continue sends no byte of a replica held already.
+        var caller = ReleaseCallers.For(context);
+        if (origin is not null && await ingest.HeldReplicaAsync(remote, origin, caller, cancellationToken).ConfigureAwait(false) is { } held)
         {
-            audit.Append(AuditActors.Event(context, "replication.skipped", AuditOutcome.Success, remote.Value) with
-            {
-                Size = held.Size,
-                Digest = held.Digest,
-                CorrelationId = origin.CorrelationId ?? context.TraceIdentifier,
-                Detail = $"version {held.VersionId} already holds the digest from origin {origin.Site}; nothing committed",
-            });
             return Results.Ok(await UploadEndpoints.CommittedAsync(held, held.State, metadata, cancellationToken, unchanged: true).ConfigureAwait(false));
         }
 
-        var chunkSize = settings.OneShotChunkSize;
-        var id = Guid.CreateVersion7();
-        var staging = store.CreateStagingPath(id);
-        using var key = DataKey.Generate();
-        var header = ContainerHeader.Create(id, chunkSize, keys, key, DateTimeOffset.UtcNow);
-        var declared = request.ContentLength;
-        var pool = buffers.For(chunkSize);
-        var committed = false;
-        long total = 0;
-        var versionCommitted = false;
         try
         {
-            ContainerSummary summary;
-            byte[] wholeSha;
-            byte[]? onlyChunkSha = null;
-            using (var writer = ContainerWriter.Create(staging, header, key, declared is { } n ? new ChunkGeometry(n, chunkSize).ChunkCount : 16, declared is { } m ? ContainerWriter.MaxLength(m, chunkSize) : 0))
-            using (var sealer = writer.CreateSealer())
-            using (var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-            {
-                var (plain, scratch) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    for (long index = 0; ; index++)
-                    {
-                        var started = Stopwatch.GetTimestamp();
-                        var chunk = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, chunkSize);
-                        var read = await RequestBody.ReadAtLeastAsync(request, chunk, chunkSize, cancellationToken).ConfigureAwait(false);
-                        if (read == 0 && index > 0)
-                        {
-                            break;
-                        }
-
-                        var span = chunk.Span[..read];
-                        total += read;
-
-                        // A body that is one chunk: its SHA-256 is the file's, so it is not hashed twice. Otherwise the
-                        // whole-file hash takes the plaintext before the seal overwrites it.
-                        var onlyChunk = index == 0 && read < chunkSize;
-                        if (!onlyChunk)
-                        {
-                            whole.AppendData(span);
-                        }
-
-                        var sha = SHA256.HashData(span);
-                        if (read > 0)
-                        {
-                            metrics.BytesHeld(TransferDirection.Upload, read);
-                            try
-                            {
-                                writer.WriteChunk(sealer, ChunkCompressor.Adaptive, index, plain, read, ChunkCrc.Compute(span), sha, scratch);
-                            }
-                            finally
-                            {
-                                metrics.BytesReleased(TransferDirection.Upload, read);
-                            }
-
-                            metrics.ChunkHandled(TransferDirection.Upload, started);
-                        }
-
-                        if (onlyChunk)
-                        {
-                            onlyChunkSha = sha;
-                            break;
-                        }
-
-                        if (read < chunkSize)
-                        {
-                            break;
-                        }
-                    }
-
-                    if (declared is { } d && d != total)
-                    {
-                        metrics.VerificationFailed(VerificationCheck.FileSize);
-                        audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, remote.Value) with { Size = total, Detail = "size-mismatch" });
-                        return Problems.Unverified("size-mismatch", $"The body held {total} bytes; Content-Length said {d}.");
-                    }
-
-                    wholeSha = onlyChunkSha ?? whole.GetHashAndReset();
-                    if (hasDigest && !CryptographicOperations.FixedTimeEquals(wholeSha, expected))
-                    {
-                        metrics.VerificationFailed(VerificationCheck.FileDigest);
-                        audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, remote.Value) with { Size = total, Detail = "file-digest-mismatch" });
-                        return Problems.Unverified("file-digest-mismatch", "The body does not match its Repr-Digest/Content-Digest; nothing was committed.");
-                    }
-
-                    summary = writer.Complete(total, null, wholeSha);
-                    if (origin is not null && summary.Digest != FileDigest.Parse(origin.Digest))
-                    {
-                        audit.Append(AuditActors.Event(context, "replication.received", AuditOutcome.Failure, remote.Value) with
-                        {
-                            Size = total,
-                            Digest = summary.Digest.ToString(),
-                            CorrelationId = origin.CorrelationId ?? context.TraceIdentifier,
-                            Detail = $"file-digest-mismatch: origin {origin.Site} declared {origin.Digest}",
-                        });
-                        return Problems.Unverified("file-digest-mismatch", $"The body hashes to {summary.Digest}, not the {Provenance.DigestHeader} {origin.Digest}; nothing was committed.");
-                    }
-                }
-                finally
-                {
-                    pool.Return(plain);
-                    pool.Return(scratch);
-                }
-            }
-
-            var objectKey = id.ToString("N");
-            store.Commit(staging, objectKey);
-            committed = true;
-            var version = new FileVersion(id, remote.Value, summary.FileSize, chunkSize, summary.Digest.ToString(), "sha256:" + Convert.ToHexStringLower(wholeSha), objectKey, DateTimeOffset.UtcNow)
-            {
-                State = ReleaseState.PendingScan,
-                UploadedBy = ReleaseCaller.IdentityOf(context.GetPrincipal()),
-                Origin = origin,
-            };
-            var previous = await metadata.CommitVersionAsync(version, null, cancellationToken).ConfigureAwait(false);
-            versionCommitted = true;
-            UploadRegistry.DeleteReplaced(store, previous);
-            ProvenanceHeaders.AuditReceived(context, audit, version);
-            await audit.AppendDurableAsync(UploadEndpoints.Uploaded(context, version), cancellationToken).ConfigureAwait(false);
-            var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
-            return Results.Created($"/v1/files{remote.Value}", await UploadEndpoints.CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
+            var committed = await ingest.PutAsync(
+                remote, request.ContentLength, hasDigest ? expected : null, origin, caller, (buffer, minimum, token) => RequestBody.ReadAtLeastAsync(request, buffer, minimum, token), cancellationToken).ConfigureAwait(false);
+            return Results.Created($"/v1/files{remote.Value}", await UploadEndpoints.CommittedAsync(committed.Version, committed.State, metadata, cancellationToken).ConfigureAwait(false));
+        }
+        catch (IngestException refused)
+        {
+            return IngestProblems.For(refused);
         }
         catch (IOException e) when (e is DiskFullException || e.HResult == 28)
         {
-            return Problems.Result(StatusCodes.Status507InsufficientStorage, "insufficient-storage", "Insufficient storage", "The server's disk is full; nothing was committed.");
-        }
-        finally
-        {
-            if (!committed)
-            {
-                store.AbortStaging(staging);
-            }
-
-            metrics.UploadEnded(versionCommitted ? UploadOutcome.Committed : UploadOutcome.Failed, total);
+            return IngestProblems.DiskFull("The server's disk is full; nothing was committed.");
         }
     }
 
@@ -307,7 +165,7 @@ public static class FileEndpoints
             return Results.Empty;
         }
 
-        using var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId));
+        using var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), keys.Resolver());
         using var opener = reader.CreateOpener();
         var pool = buffers.For(version.ChunkSize);
         var (record, plain) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Compression;
@@ -41,7 +39,7 @@ public static class UploadEndpoints
         return routes;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, UploadRegistry uploads, IAuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(HttpContext context, FileIngest ingest, CancellationToken cancellationToken)
     {
         CreateUploadRequest? request;
         try
@@ -108,21 +106,13 @@ public static class UploadEndpoints
             expected = declared;
         }
 
-        var upload = await uploads.CreateAsync(path, request.Size.Value, chunkSize, verify, expected, ReleaseCaller.IdentityOf(context.GetPrincipal()), cancellationToken, origin).ConfigureAwait(false);
-        await audit.AppendDurableAsync(
-            AuditActors.Event(context, "upload.open", AuditOutcome.Success, path.Value) with
-            {
-                Size = request.Size,
-                Detail = $"upload {upload.Session.Id}",
-                CorrelationId = origin?.CorrelationId ?? context.TraceIdentifier,
-            },
-            cancellationToken).ConfigureAwait(false);
+        var upload = await ingest.OpenUploadAsync(path, request.Size.Value, chunkSize, verify, expected, origin, ReleaseCallers.For(context), cancellationToken).ConfigureAwait(false);
         return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
     }
 
-    private static async Task<IResult> StatusAsync(Guid id, HttpContext context, UploadRegistry uploads, IMetadataStore metadata, CancellationToken cancellationToken)
+    private static async Task<IResult> StatusAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, CancellationToken cancellationToken)
     {
-        var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             return UploadNotFound(id);
@@ -139,17 +129,9 @@ public static class UploadEndpoints
     }
 
     private static async Task<IResult> PutChunkAsync(
-        Guid id,
-        long index,
-        HttpContext context,
-        UploadRegistry uploads,
-        ServerBuffers buffers,
-        IMetadataStore metadata,
-        UploadSettings settings,
-        TransferMetrics metrics,
-        CancellationToken cancellationToken)
+        Guid id, long index, HttpContext context, FileIngest ingest, ServerBuffers buffers, TransferMetrics metrics, CancellationToken cancellationToken)
     {
-        var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             return UploadNotFound(id);
@@ -165,133 +147,38 @@ public static class UploadEndpoints
             return UploadClosed(id, session.State);
         }
 
-        var geometry = upload.Geometry;
-        if (index < 0 || index >= geometry.ChunkCount)
+        if (ChunkRequest.TryParse(context.Request, session, upload.Geometry, index, out var chunk) is { } invalid)
         {
-            return Problems.BadRequest("chunk-index-out-of-range", $"Chunk {index} does not exist: the file has {geometry.ChunkCount} chunks (0 to {geometry.ChunkCount - 1}).");
+            return invalid;
         }
 
-        var request = context.Request;
-        if (request.ContentLength is not { } length)
-        {
-            return Problems.Result(StatusCodes.Status411LengthRequired, "length-required", "Length required", "A chunk PUT needs Content-Length.");
-        }
-
-        var plainLength = geometry.LengthOf(index);
-        var encoding = request.Headers.ContentEncoding.ToString() switch
-        {
-            "" or "identity" => ChunkEncoding.Raw,
-            ProtocolHeaders.Lz4BlockCoding => ChunkEncoding.Lz4,
-            _ => (ChunkEncoding?)null,
-        };
-        if (encoding is null)
-        {
-            return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-encoding", "Unsupported content coding", $"Content-Encoding must be absent or {ProtocolHeaders.Lz4BlockCoding}.");
-        }
-
-        var maxLength = encoding == ChunkEncoding.Raw ? plainLength : ChunkCompressor.MaxEncodedLength(plainLength);
-        if (length > maxLength || (encoding == ChunkEncoding.Raw && length != plainLength))
-        {
-            return Problems.BadRequest("chunk-too-large", $"Chunk {index} holds {plainLength} bytes; a {(encoding == ChunkEncoding.Raw ? "raw" : "LZ4")} body of {length} bytes cannot be it.");
-        }
-
-        if (!ChunkCrc.TryParse(request.Headers[ProtocolHeaders.ChunkCrc64].ToString(), out var crc))
-        {
-            return Problems.BadRequest("missing-crc", $"{ProtocolHeaders.ChunkCrc64} must carry the plaintext's CRC-64/NVME as 16 hex digits.");
-        }
-
-        var reprDigest = new byte[SHA256.HashSizeInBytes];
-        var hasRepr = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ReprDigest], reprDigest);
-        if (session.VerifyMode == "sha256" && !hasRepr)
-        {
-            return Problems.BadRequest("digest-required", "This upload verifies with sha256: send Repr-Digest: sha-256=:<base64 of the chunk's SHA-256>:.");
-        }
-
-        var contentDigest = new byte[SHA256.HashSizeInBytes];
-        var hasContent = DigestFields.TryGetSha256(request.Headers[ProtocolHeaders.ContentDigest], contentDigest);
-
-        var pool = buffers.For(session.ChunkSize);
         // An LZ4 body needs a second buffer to decode into: both are taken at once (ChunkBufferPool.RentPairAsync).
-        ChunkBuffer received;
-        ChunkBuffer? decoded = null;
-        if (encoding == ChunkEncoding.Lz4)
-        {
-            (received, decoded) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            received = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        var pool = buffers.For(session.ChunkSize);
+        var (received, decoded) = chunk.Encoding == ChunkEncoding.Lz4
+            ? await pool.RentPairAsync(cancellationToken).ConfigureAwait(false)
+            : (await pool.RentAsync(cancellationToken).ConfigureAwait(false), null);
         var started = Stopwatch.GetTimestamp();
-        metrics.BytesHeld(TransferDirection.Upload, length);
+        metrics.BytesHeld(TransferDirection.Upload, chunk.Length);
         try
         {
-            var body = received.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)length);
-            var read = await RequestBody.ReadAtLeastAsync(request, body, body.Length, cancellationToken).ConfigureAwait(false);
+            var body = received.Memory.Slice(ContainerFormat.RecordHeaderSize, chunk.Length);
+            var read = await RequestBody.ReadAtLeastAsync(context.Request, body, body.Length, cancellationToken).ConfigureAwait(false);
             if (read != body.Length)
             {
                 metrics.VerificationFailed(VerificationCheck.ChunkBody);
-                return Problems.BadRequest("chunk-too-large", $"The body ended after {read} of {length} bytes.");
+                return Problems.BadRequest("chunk-too-large", $"The body ended after {read} of {chunk.Length} bytes.");
             }
 
-            Memory<byte> plain = body;
-            if (decoded is not null)
-            {
-                plain = decoded.Memory[..plainLength];
-                try
-                {
-                    ChunkCompressor.Decode(ChunkEncoding.Lz4, body.Span, plain.Span);
-                }
-                catch (ChunkDecodeException e)
-                {
-                    metrics.VerificationFailed(VerificationCheck.ChunkBody);
-                    return Problems.BadRequest("chunk-too-large", $"Chunk {index}: {e.Message}");
-                }
-            }
-
-            if (hasContent && !CryptographicOperations.FixedTimeEquals(SHA256.HashData(body.Span), contentDigest))
-            {
-                metrics.VerificationFailed(VerificationCheck.ChunkDigest);
-                return Problems.Unverified("chunk-digest-mismatch", $"Chunk {index}: the body does not match its Content-Digest.");
-            }
-
-            if (ChunkCrc.Compute(plain.Span) != crc)
-            {
-                metrics.VerificationFailed(VerificationCheck.ChunkCrc);
-                return Problems.Unverified("chunk-crc-mismatch", $"Chunk {index}: the plaintext does not match {ProtocolHeaders.ChunkCrc64} {ChunkCrc.Format(crc)}; resend the chunk.");
-            }
-
-            var sha = SHA256.HashData(plain.Span);
-            if (hasRepr && !CryptographicOperations.FixedTimeEquals(sha, reprDigest))
-            {
-                metrics.VerificationFailed(VerificationCheck.ChunkDigest);
-                return Problems.Unverified("chunk-digest-mismatch", $"Chunk {index}: the plaintext does not match its Repr-Digest.");
-            }
-
-            ChunkEntry entry = default;
-            var written = upload.TryWrite(sealer => entry = upload.Writer.WriteEncodedChunk(sealer, index, received, (int)length, encoding.Value, plainLength, crc, sha));
-            if (!written)
-            {
-                return UploadClosed(id, UploadState.Completed);
-            }
-
-            // A session lives as long as chunks keep arriving: the expiry counts from the last activity.
-            var now = DateTimeOffset.UtcNow;
-            if (upload.ShouldExtendExpiry(now, TimeSpan.FromMinutes(1)))
-            {
-                await metadata.ExtendUploadAsync(id, now.AddHours(settings.UploadExpiryHours), cancellationToken).ConfigureAwait(false);
-            }
-
-            await metadata.RecordChunkAsync(
-                new ChunkReceipt(id, index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, DateTimeOffset.UtcNow),
-                cancellationToken).ConfigureAwait(false);
-            metrics.ChunkHandled(TransferDirection.Upload, started);
-            return Results.Json(new { index, storedLength = entry.StoredLength, encoding = encoding == ChunkEncoding.Lz4 ? ProtocolHeaders.Lz4BlockCoding : "identity" });
+            var entry = await ingest.ReceiveChunkAsync(upload, index, received, chunk.Length, chunk.Encoding, decoded, chunk.Claims, started, cancellationToken).ConfigureAwait(false);
+            return Results.Json(new { index, storedLength = entry.StoredLength, encoding = chunk.Encoding == ChunkEncoding.Lz4 ? ProtocolHeaders.Lz4BlockCoding : "identity" });
+        }
+        catch (IngestException refused)
+        {
+            return IngestProblems.For(refused);
         }
         finally
         {
-            metrics.BytesReleased(TransferDirection.Upload, length);
+            metrics.BytesReleased(TransferDirection.Upload, chunk.Length);
             pool.Return(received);
             if (decoded is not null)
             {
@@ -300,8 +187,7 @@ public static class UploadEndpoints
         }
     }
 
-    private static async Task<IResult> CompleteAsync(
-        Guid id, HttpContext context, UploadRegistry uploads, IAuditTrail audit, ScanService scans, IMetadataStore metadata, TransferMetrics metrics, CancellationToken cancellationToken)
+    private static async Task<IResult> CompleteAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, CancellationToken cancellationToken)
     {
         // The body is optional and may come chunked (no Content-Length), so read whatever is there.
         FileDigest? expected = null;
@@ -334,7 +220,7 @@ public static class UploadEndpoints
             }
         }
 
-        var (upload, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             return UploadNotFound(id);
@@ -350,45 +236,18 @@ public static class UploadEndpoints
             return UploadClosed(id, session.State);
         }
 
-        FileVersion version;
         try
         {
-            version = await uploads.CompleteAsync(upload, expected, ReleaseCaller.IdentityOf(context.GetPrincipal()), cancellationToken).ConfigureAwait(false);
+            var committed = await ingest.CompleteUploadAsync(upload, expected, ReleaseCallers.For(context), cancellationToken).ConfigureAwait(false);
+            return Results.Json(await CommittedAsync(committed.Version, committed.State, metadata, cancellationToken).ConfigureAwait(false));
         }
-        catch (ContainerException e) when (e.Fault == ContainerFault.ChunkMissing)
+        catch (IngestException refused)
         {
-            var held = upload.Writer.HeldChunks().ToHashSet();
-            var missing = Enumerable.Range(0, (int)Math.Min(upload.Geometry.ChunkCount, int.MaxValue)).Where(i => !held.Contains(i)).Take(1000).ToArray();
-            return Problems.Conflict("chunks-missing", $"{missing.Length} chunk(s) have not arrived; send them, then complete again.", new Dictionary<string, object?> { ["missing"] = missing });
+            return IngestProblems.For(refused);
         }
-        catch (ContainerException e) when (e.Fault == ContainerFault.FileDigestMismatch)
-        {
-            metrics.VerificationFailed(VerificationCheck.FileDigest);
-            audit.Append(AuditActors.Event(context, "file.upload", AuditOutcome.Failure, session.Path) with { Size = session.Size, Detail = "file-digest-mismatch" });
-            return Problems.Unverified("file-digest-mismatch", "The chunks received hash to a different sha256-tree than expected; nothing was committed.");
-        }
-        catch (UploadClosedException)
-        {
-            return UploadClosed(id, UploadState.Completed);
-        }
-
-        // On disk before the client hears of it (docs/audit.md, "Durability").
-        ProvenanceHeaders.AuditReceived(context, audit, version);
-        await audit.AppendDurableAsync(Uploaded(context, version), cancellationToken).ConfigureAwait(false);
-        var state = await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
-        return Results.Json(await CommittedAsync(version, state, metadata, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>The <c>file.upload</c> record of a committed version.</summary>
-    internal static AuditEvent Uploaded(HttpContext context, FileVersion version) => AuditActors.Event(context, "file.upload", AuditOutcome.Success, version.Path) with
-    {
-        Size = version.Size,
-        Digest = version.Digest,
-        Detail = $"version {version.VersionId}",
-        CorrelationId = version.Origin?.CorrelationId ?? context.TraceIdentifier,
-    };
-
-    private static async Task<IResult> AbortAsync(Guid id, HttpContext context, UploadRegistry uploads, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
+    private static async Task<IResult> AbortAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
         var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
         if (session is null)
@@ -406,7 +265,7 @@ public static class UploadEndpoints
             return UploadClosed(id, session.State);
         }
 
-        await uploads.AbortAsync(session, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+        await ingest.AbortUploadAsync(session, cancellationToken).ConfigureAwait(false);
         await audit.AppendDurableAsync(AuditActors.Event(context, "upload.abort", AuditOutcome.Success, session.Path) with { Detail = $"upload {id}" }, cancellationToken).ConfigureAwait(false);
         return Results.NoContent();
     }

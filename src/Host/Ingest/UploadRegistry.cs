@@ -8,17 +8,17 @@ using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
-using TurboMft.Host.Release;
 
 namespace TurboMft.Host.Ingest;
 
 /// <summary>
 /// Upload sessions: creates them, keeps their staging containers open while chunks arrive, reopens them after a restart
 /// (the container's authentic records are the truth of what was received: <see cref="ContainerRecovery"/>), and
-/// completes (verify, commit atomically) or aborts them.
+/// closes (every chunk held, digest checked, trailer flushed) or aborts them. Committing a closed session is
+/// <see cref="FileIngest"/>'s, like every commit.
 /// </summary>
 public sealed class UploadRegistry(
-    IMetadataStore metadata, LocalObjectStore store, KeyRing keys, UploadSettings settings, ScanService scans, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
+    IMetadataStore metadata, LocalObjectStore store, KeyRing keys, UploadSettings settings, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<Guid, OpenUpload> _open = ObservedSessions(metrics);
     private readonly SemaphoreSlim _opening = new(1, 1);
@@ -62,8 +62,12 @@ public sealed class UploadRegistry(
         }
     }
 
-    /// <summary>The open session <paramref name="id"/>, reopening its staging container after a restart; null if unknown.</summary>
-    public async Task<(OpenUpload? Upload, UploadSession? Session)> GetAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>
+    /// The open session <paramref name="id"/>, reopening its staging container after a restart; null if unknown. A session
+    /// whose container is already in the store (a restart between its rename and the metadata commit) is handed to
+    /// <paramref name="finishCommit"/> under the same lock as a reopening, and answered as completed.
+    /// </summary>
+    public async Task<(OpenUpload? Upload, UploadSession? Session)> GetAsync(Guid id, Func<UploadSession, CancellationToken, Task> finishCommit, CancellationToken cancellationToken)
     {
         if (_open.TryGetValue(id, out var open))
         {
@@ -86,13 +90,7 @@ public sealed class UploadRegistry(
 
             if (!File.Exists(session.StagingPath) && store.Exists(session.Id.ToString("N")))
             {
-                // The server stopped between renaming the completed container into the store and the metadata commit:
-                // the container is whole and verified, so finish the commit instead of losing the upload.
-                var version = await FinishInterruptedCommitAsync(session, cancellationToken).ConfigureAwait(false);
-                logger.LogWarning("Upload {Id}: finished a commit interrupted by a restart ({Digest})", id, version.Digest);
-
-                // As a commit answer would: give the scan its inline wait, so a client that reads at once finds it released.
-                await scans.SubmitAndWaitAsync(version.VersionId, cancellationToken).ConfigureAwait(false);
+                await finishCommit(session, cancellationToken).ConfigureAwait(false);
                 return (null, session with { State = UploadState.Completed });
             }
 
@@ -103,8 +101,9 @@ public sealed class UploadRegistry(
                 return (null, session with { State = UploadState.Aborted });
             }
 
-            var recovered = ContainerRecovery.Scan(session.StagingPath, Resolve);
-            var key = Resolve(recovered.Header.FileId, recovered.Header.WrappedKey);
+            var resolve = keys.Resolver();
+            var recovered = ContainerRecovery.Scan(session.StagingPath, resolve);
+            var key = resolve(recovered.Header.FileId, recovered.Header.WrappedKey);
             var writer = ContainerWriter.Resume(session.StagingPath, key, recovered);
             open = new OpenUpload(session, writer, key);
             _open[id] = open;
@@ -118,12 +117,12 @@ public sealed class UploadRegistry(
     }
 
     /// <summary>
-    /// Completes: every chunk held, <c>sha256-tree</c> equal to the expected digests, trailer written and flushed, container
-    /// renamed into the store, directory flushed, version committed (pending a scan, <paramref name="uploadedBy"/> recorded as
-    /// its uploader, else who opened the session) in one metadata transaction. The previous version's container is removed
-    /// after the commit, unless it is quarantined (kept as evidence).
+    /// Closes a session for its commit: every chunk held, <c>sha256-tree</c> equal to <paramref name="expected"/> (or the
+    /// digest given at open), trailer written and flushed. The container stays in staging for the commit.
     /// </summary>
-    public async Task<FileVersion> CompleteAsync(OpenUpload upload, FileDigest? expected, string? uploadedBy, CancellationToken cancellationToken)
+    /// <exception cref="ContainerException">A chunk is missing, or the digest differs (the session stays open).</exception>
+    /// <exception cref="UploadClosedException">The session was closed meanwhile.</exception>
+    public ContainerSummary Close(OpenUpload upload, FileDigest? expected)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var session = upload.Session;
@@ -140,44 +139,7 @@ public sealed class UploadRegistry(
 
         _open.TryRemove(session.Id, out _);
         upload.Dispose();
-        var objectKey = session.Id.ToString("N");
-        store.Commit(session.StagingPath, objectKey);
-        var version = new FileVersion(session.Id, session.Path, session.Size, session.ChunkSize, summary.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow)
-        {
-            State = ReleaseState.PendingScan,
-            UploadedBy = uploadedBy ?? session.OpenedBy,
-            Origin = session.Origin,
-        };
-        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
-        metrics.UploadEnded(UploadOutcome.Committed, version.Size);
-        DeleteReplaced(store, previous);
-        return version;
-    }
-
-    /// <summary>Removes the container of the version a commit replaced, unless it is quarantined (evidence, until an admin deletes it).</summary>
-    internal static void DeleteReplaced(LocalObjectStore store, FileVersion? previous)
-    {
-        if (previous is not null && previous.State != ReleaseState.Quarantined)
-        {
-            store.Delete(previous.ObjectKey);
-        }
-    }
-
-    private async Task<FileVersion> FinishInterruptedCommitAsync(UploadSession session, CancellationToken cancellationToken)
-    {
-        var objectKey = session.Id.ToString("N");
-        using var reader = ContainerReader.Open(store.GetObjectPath(objectKey), Resolve);
-        var version = new FileVersion(session.Id, session.Path, reader.Geometry.FileSize, reader.Geometry.ChunkSize, reader.Digest.ToString(), null, objectKey, DateTimeOffset.UtcNow)
-        {
-            // Pending a scan: the service's sweep finds it.
-            State = ReleaseState.PendingScan,
-            UploadedBy = session.OpenedBy,
-            Origin = session.Origin,
-        };
-        var previous = await metadata.CommitVersionAsync(version, session.Id, cancellationToken).ConfigureAwait(false);
-        metrics.UploadEnded(UploadOutcome.Committed, version.Size);
-        DeleteReplaced(store, previous);
-        return version;
+        return summary;
     }
 
     /// <summary>Aborts a session: closes and removes its staging container and records <paramref name="state"/>.</summary>
@@ -268,8 +230,6 @@ public sealed class UploadRegistry(
         metrics.ObserveSessions(() => open.Count);
         return open;
     }
-
-    private DataKey Resolve(Guid fileId, ReadOnlySpan<byte> wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId);
 }
 
 /// <summary>The upload session was completed, aborted or expired; it takes no more chunks.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Client;
@@ -24,9 +23,8 @@ namespace TurboMft.Host.Replication;
 public sealed class PullReplicator(
     ReplicationStore store,
     PeerConnections peers,
-    UploadRegistry uploads,
+    FileIngest ingest,
     IMetadataStore metadata,
-    ScanService scans,
     IAuditTrail audit,
     ReplicationSettings settings,
     TimeProvider time,
@@ -133,15 +131,10 @@ public sealed class PullReplicator(
 
                     var body = buffer.Memory.Slice(ContainerFormat.RecordHeaderSize, length);
                     await peer.ReadRangeAsync(job.SourcePath, geometry.OffsetOf(index), body, head.ETag, token).ConfigureAwait(false);
-                    var crc = ChunkCrc.Compute(body.Span);
-                    var sha = SHA256.HashData(body.Span);
-                    ChunkEntry entry = default;
-                    if (!upload.TryWrite(sealer => entry = upload.Writer.WriteEncodedChunk(sealer, index, buffer, length, ChunkEncoding.Raw, length, crc, sha)))
-                    {
-                        throw new UploadClosedException(upload.Session.Id);
-                    }
 
-                    await metadata.RecordChunkAsync(new ChunkReceipt(upload.Session.Id, index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, time.GetUtcNow()), token).ConfigureAwait(false);
+                    // The peer's bytes carry no claims of their own: their CRC and SHA-256 are computed as they are sealed,
+                    // and the whole file is checked against the peer's sha256-tree at the commit.
+                    await ingest.ReceiveChunkAsync(upload, index, buffer, length, ChunkEncoding.Raw, null, default, null, token).ConfigureAwait(false);
                     Interlocked.Add(ref received, length);
                     bytesReceived(length);
                 }
@@ -151,24 +144,26 @@ public sealed class PullReplicator(
                 }
             }).ConfigureAwait(false);
 
-        var version = await uploads.CompleteAsync(upload, expected, "peer:" + job.Peer, cancellationToken).ConfigureAwait(false);
-        await audit.AppendDurableAsync(PushReplicator.Event(job, "file.upload", AuditOutcome.Success) with
-        {
-            Path = version.Path,
-            Detail = $"version {version.VersionId} pulled from peer {job.Peer}",
-        }, cancellationToken).ConfigureAwait(false);
-        await audit.AppendDurableAsync(PushReplicator.Event(job, "replication.received", AuditOutcome.Success) with
-        {
-            Path = version.Path,
-            Detail = $"version {version.VersionId} pulled from peer {job.Peer}:{job.SourcePath}, origin {origin.Site}:{origin.Path}; {received} bytes"
-                + (resumed ? $", resumed ({held.Count} chunks already here)" : string.Empty),
-        }, cancellationToken).ConfigureAwait(false);
-        await audit.AppendDurableAsync(PushReplicator.Event(job, "replication.verified", AuditOutcome.Success) with
-        {
-            Path = version.Path,
-            Detail = $"committed {version.Digest}, equal to peer {job.Peer}'s",
-        }, cancellationToken).ConfigureAwait(false);
-        scans.Submit(version.VersionId);
+        var caller = new ReleaseCaller("peer:" + job.Peer, AuditActor.System, job.CorrelationId);
+        await ingest.CompleteUploadAsync(upload, expected, caller, cancellationToken, version =>
+        [
+            PushReplicator.Event(job, "file.upload", AuditOutcome.Success) with
+            {
+                Path = version.Path,
+                Detail = $"version {version.VersionId} pulled from peer {job.Peer}",
+            },
+            PushReplicator.Event(job, "replication.received", AuditOutcome.Success) with
+            {
+                Path = version.Path,
+                Detail = $"version {version.VersionId} pulled from peer {job.Peer}:{job.SourcePath}, origin {origin.Site}:{origin.Path}; {received} bytes"
+                    + (resumed ? $", resumed ({held.Count} chunks already here)" : string.Empty),
+            },
+            PushReplicator.Event(job, "replication.verified", AuditOutcome.Success) with
+            {
+                Path = version.Path,
+                Detail = $"committed {version.Digest}, equal to peer {job.Peer}'s",
+            },
+        ], waitForScan: false).ConfigureAwait(false);
         return new JobOutcome(ReplicationJobState.Done, resumed ? "resumed" : null);
     }
 
@@ -176,14 +171,14 @@ public sealed class PullReplicator(
     {
         if (job.RemoteUploadId is { } kept && Guid.TryParse(kept, out var id))
         {
-            var (open, session) = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var (open, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
             if (open is not null && session is not null && session.Path == job.TargetPath && session.Size == head.Size && session.ChunkSize == head.ChunkSize)
             {
                 return open;
             }
         }
 
-        var created = await uploads.CreateAsync(RemotePath.Parse(job.TargetPath), head.Size, head.ChunkSize, UploadSession.FastVerify, expected, "peer:" + job.Peer, cancellationToken, origin).ConfigureAwait(false);
+        var created = await ingest.OpenPullAsync(RemotePath.Parse(job.TargetPath), head.Size, head.ChunkSize, expected, origin, "peer:" + job.Peer, cancellationToken).ConfigureAwait(false);
         await store.SetRemoteUploadAsync(job.Id, created.Session.Id.ToString("D"), cancellationToken).ConfigureAwait(false);
         return created;
     }

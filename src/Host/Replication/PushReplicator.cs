@@ -53,7 +53,7 @@ public sealed class PushReplicator(
         }
 
         var scratch = _scratch.GetOrAdd(version.ChunkSize, size => new Engine.Buffers.ChunkBufferPool(ContainerFormat.BufferSizeFor(size), settings.MaxConcurrentJobs * settings.Connections));
-        using var source = ContainerChunkSource.Open(objects.GetObjectPath(version.ObjectKey), (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId), scratch);
+        using var source = ContainerChunkSource.Open(objects.GetObjectPath(version.ObjectKey), keys.Resolver(), scratch);
         if (source.Digest.ToString() != job.Digest)
         {
             throw new ContainerException(ContainerFault.FileDigestMismatch, objects.GetObjectPath(version.ObjectKey), null, $"the container's digest {source.Digest} is not the version's {job.Digest}.");

@@ -31,6 +31,6 @@ public static class ScanSources
         var path = store.GetObjectPath(version.ObjectKey);
         // Each chunk is authenticated by its AES-GCM tag and its decoding checked by CRC-64; hashing it again with SHA-256
         // for every scanner cost more than the scan itself on small files (the tree was computed from these bytes on receipt).
-        return () => ContainerPlaintextStream.Open(path, (fileId, wrapped) => keys.Unwrap(WrappedKey.Read(wrapped), fileId), pool, verifyChunkDigests: false);
+        return () => ContainerPlaintextStream.Open(path, keys.Resolver(), pool, verifyChunkDigests: false);
     }
 }

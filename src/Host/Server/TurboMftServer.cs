@@ -201,6 +201,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             return buffers;
         });
         builder.Services.AddSingleton<UploadRegistry>();
+        builder.Services.AddSingleton<FileIngest>();
         builder.Services.AddHostedService<UploadExpiryService>();
         builder.Services.AddSingleton(notifications);
         builder.Services.AddSingleton<IncidentNotifier>();
