@@ -1,11 +1,12 @@
 using System.Net;
 using System.Security.Authentication;
+using TurboMft.Engine.Retries;
 
 namespace TurboMft.Engine.Client;
 
 /// <summary>
-/// Retry of one idempotent request after a transient failure (network error, timeout, 5xx, 408, 429), with exponential
-/// backoff and full jitter: the n-th wait is uniform in [0, min(MaxDelay, BaseDelay·2ⁿ)).
+/// Retry of one idempotent request after a transient failure (network error, timeout, 5xx, 408, 429), with the product's
+/// <see cref="Retries.Backoff"/> at full jitter: the n-th wait is uniform in [0, min(MaxDelay, BaseDelay·2ⁿ)).
 /// </summary>
 public sealed record RetryPolicy
 {
@@ -27,12 +28,11 @@ public sealed record RetryPolicy
     /// <summary>How a wait happens; replaceable in tests.</summary>
     public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
 
+    /// <summary>The waits between attempts: doubling from <see cref="BaseDelay"/> up to <see cref="MaxDelay"/>, full jitter.</summary>
+    public Backoff Backoff => new(BaseDelay, MaxDelay, jitter: Backoff.FullJitter);
+
     /// <summary>The upper bound of the wait before attempt <paramref name="retry"/> + 2 (0 for the first retry).</summary>
-    public TimeSpan Ceiling(int retry)
-    {
-        var ticks = BaseDelay.Ticks * Math.Pow(2, Math.Min(retry, 30));
-        return TimeSpan.FromTicks((long)Math.Min(ticks, MaxDelay.Ticks));
-    }
+    public TimeSpan Ceiling(int retry) => Backoff.Ceiling(retry);
 
     /// <summary>True when <paramref name="error"/> is worth sending the same request again; never for a cancellation by the caller.</summary>
     public static bool IsRetryable(Exception error, CancellationToken cancellationToken)
@@ -63,8 +63,7 @@ public sealed record RetryPolicy
             }
             catch (Exception e) when (n + 1 < MaxAttempts && IsRetryable(e, cancellationToken))
             {
-                var ceiling = Ceiling(n);
-                await Delay(TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * ceiling.Ticks)), cancellationToken).ConfigureAwait(false);
+                await Delay(Backoff.Delay(n), cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -6,10 +6,11 @@ using Polly.Retry;
 namespace TurboMft.Host.Notifications;
 
 /// <summary>
-/// The retry policy of every channel (docs/content-security.md, "Retries"), as a Polly pipeline: exponential backoff with
-/// jitter from <see cref="RetrySchedule.Initial"/>, at most <see cref="RetrySchedule.MaxDelay"/> apart, no new attempt once
-/// <see cref="RetrySchedule.GiveUpAfter"/> has passed since the first. Failed attempts are logged at warning on the 1st,
-/// 2nd, 4th, 8th… (with the count) and at debug otherwise, so a receiver that stays down does not flood the log.
+/// The retry policy of every channel (docs/content-security.md, "Retries"), as a Polly pipeline: Polly runs the attempts,
+/// the waits between them are the product's backoff (<see cref="RetrySchedule.Backoff"/>, docs/architecture.md, "Backoff")
+/// or a receiver's Retry-After, and no new attempt starts once <see cref="RetrySchedule.GiveUpAfter"/> has passed since the
+/// first. Failed attempts are logged at warning on the 1st, 2nd, 4th, 8th… (with the count) and at debug otherwise, so a
+/// receiver that stays down does not flood the log.
 /// </summary>
 internal static class DeliveryRetry
 {
@@ -38,16 +39,16 @@ internal static class DeliveryRetry
         var options = new RetryStrategyOptions<T>
         {
             MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = schedule.Initial,
-            MaxDelay = schedule.MaxDelay,
+
+            // Polly's own backoff computes nothing (a zero constant delay): every wait comes from DelayGenerator.
+            BackoffType = DelayBackoffType.Constant,
+            Delay = TimeSpan.Zero,
             ShouldHandle = args => ValueTask.FromResult(
                 !args.Context.CancellationToken.IsCancellationRequested
                 && time.GetElapsedTime(args.Context.Properties.GetValue(StartedKey, 0)) < schedule.GiveUpAfter
                 && isTransient(args.Outcome)),
-            DelayGenerator = args => ValueTask.FromResult(
-                retryAfter?.Invoke(args.Outcome) is { } wanted ? (TimeSpan?)TimeSpan.FromTicks(Math.Clamp(wanted.Ticks, 0, MaxRetryAfter.Ticks)) : null),
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                retryAfter?.Invoke(args.Outcome) is { } wanted ? TimeSpan.FromTicks(Math.Clamp(wanted.Ticks, 0, MaxRetryAfter.Ticks)) : schedule.Backoff.Delay(args.AttemptNumber)),
             OnRetry = args =>
             {
                 var failures = args.AttemptNumber + 1;

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Native;
+using TurboMft.Engine.Retries;
 
 namespace TurboMft.Host.Notifications;
 
@@ -76,7 +77,7 @@ public sealed class NotificationSettings
             throw Invalid(nameof(RetryForHours), $"is {RetryForHours.ToString(CultureInfo.InvariantCulture)}; give 0 (no retry) to 720");
         }
 
-        var retry = new RetrySchedule(TimeSpan.FromSeconds(RetryInitialSeconds), TimeSpan.FromSeconds(RetryMaxDelaySeconds), TimeSpan.FromHours(RetryForHours));
+        var retry = RetrySchedule.For(TimeSpan.FromSeconds(RetryInitialSeconds), TimeSpan.FromSeconds(RetryMaxDelaySeconds), TimeSpan.FromHours(RetryForHours));
         return new NotificationTargets(ResolveWebhook(secretFromEnvironment), ParseSyslog(SyslogTarget), MaxQueued, retry);
     }
 
@@ -253,14 +254,23 @@ public sealed class NotificationSettings
 public sealed record NotificationTargets(WebhookTarget? Webhook, SyslogDestination? Syslog, int MaxQueued, RetrySchedule Retry)
 {
     /// <summary>No channel: incidents are only logged.</summary>
-    public static NotificationTargets None { get; } = new(null, null, 10_000, new RetrySchedule(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), TimeSpan.FromHours(24)));
+    public static NotificationTargets None { get; } = new(null, null, 10_000, RetrySchedule.For(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), TimeSpan.FromHours(24)));
 }
 
-/// <summary>How deliveries are retried: exponential backoff with jitter from <paramref name="Initial"/> up to <paramref name="MaxDelay"/> between attempts, for <paramref name="GiveUpAfter"/>.</summary>
-/// <param name="Initial">First delay.</param>
-/// <param name="MaxDelay">Longest delay between two attempts.</param>
+/// <summary>How deliveries are retried: the product's <see cref="Engine.Retries.Backoff"/> between attempts, for <paramref name="GiveUpAfter"/>.</summary>
+/// <param name="Backoff">The waits between attempts (a receiver's Retry-After may ask for another).</param>
 /// <param name="GiveUpAfter">No attempt starts later than this after the first one.</param>
-public sealed record RetrySchedule(TimeSpan Initial, TimeSpan MaxDelay, TimeSpan GiveUpAfter);
+public sealed record RetrySchedule(Backoff Backoff, TimeSpan GiveUpAfter)
+{
+    /// <summary>
+    /// Half of each wait is random: deliveries that failed together spread out, and no wait is shorter than half its
+    /// ceiling, so a receiver that stays down is tried every 150 to 300 s with the default settings, not at any moment.
+    /// </summary>
+    public const double DeliveryJitter = 0.5;
+
+    /// <summary>The settings' schedule: waits from <paramref name="initial"/>, doubling up to <paramref name="maxDelay"/>, with <see cref="DeliveryJitter"/>.</summary>
+    public static RetrySchedule For(TimeSpan initial, TimeSpan maxDelay, TimeSpan giveUpAfter) => new(new Backoff(initial, maxDelay, jitter: DeliveryJitter), giveUpAfter);
+}
 
 /// <summary>A checked webhook receiver: URL, signing secret and how its TLS certificate is trusted.</summary>
 public sealed class WebhookTarget

@@ -296,7 +296,7 @@ public sealed class ScanService : BackgroundService
                 {
                     // The store or the audit log failed, not a scanner: try again later, as for a held version.
                     _logger.LogError(e, "Version {Version}: scan could not be completed; it stays pending", versionId);
-                    Backoff(versionId);
+                    ScheduleRetry(versionId);
                 }
                 finally
                 {
@@ -335,7 +335,7 @@ public sealed class ScanService : BackgroundService
             _logger.LogError(e, "Releasing {Count} versions scanned clean failed; they stay pending", clean.Count);
             foreach (var scan in clean)
             {
-                Backoff(scan.Version.VersionId);
+                ScheduleRetry(scan.Version.VersionId);
             }
         }
         finally
@@ -479,7 +479,7 @@ public sealed class ScanService : BackgroundService
     {
         // The outage starts with the hold, before the durable audit write, so a scrape never sees a held file and an available scanner.
         var outageStarts = Interlocked.Exchange(ref _outage, 1) == 0;
-        var first = Backoff(version.VersionId);
+        var first = ScheduleRetry(version.VersionId);
         var describe = Describe(report);
         if (first)
         {
@@ -513,24 +513,22 @@ public sealed class ScanService : BackgroundService
         return ReleaseState.PendingScan;
     }
 
-    // Schedules the next attempt (doubling from ScanRetrySeconds up to ScanRetryMaxSeconds); true on a version's first hold.
-    private bool Backoff(Guid versionId)
+    // Schedules the next attempt as a due time the sweep honours (ContentSettings.ScanRetryBackoff); true on a version's first hold.
+    private bool ScheduleRetry(Guid versionId)
     {
         var now = _time.GetUtcNow();
+        var backoff = _settings.ScanRetryBackoff();
         var first = false;
         _held.AddOrUpdate(
             versionId,
             _ =>
             {
                 first = true;
-                return new HeldScan(1, now + Delay(1));
+                return new HeldScan(1, now + backoff.Delay(0));
             },
-            (_, held) => new HeldScan(held.Attempts + 1, now + Delay(held.Attempts + 1)));
+            (_, held) => new HeldScan(held.Attempts + 1, now + backoff.Delay(held.Attempts)));
         return first;
     }
-
-    private TimeSpan Delay(int attempts) =>
-        TimeSpan.FromSeconds(Math.Min(_settings.ScanRetryMaxSeconds, _settings.ScanRetrySeconds * Math.Pow(2, Math.Min(attempts - 1, 30))));
 
     // A decided scan ends an outage: every held version is due at once instead of at its backed-off time.
     private void ScannersAnswer()

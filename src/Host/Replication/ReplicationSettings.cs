@@ -1,3 +1,5 @@
+using TurboMft.Engine.Retries;
+
 namespace TurboMft.Host.Replication;
 
 /// <summary>The replication worker's settings, section <c>Replication</c> (docs/replication.md, "Settings").</summary>
@@ -35,6 +37,9 @@ public sealed class ReplicationSettings
 
     /// <summary>Per-request timeout towards a peer in seconds (one chunk), so a peer that stops answering fails the attempt.</summary>
     public double RequestTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>The waits before a failed job's next attempt: doubling from <see cref="RetryBaseSeconds"/> up to <see cref="RetryMaxSeconds"/>, full jitter.</summary>
+    public Backoff RetryBackoff() => new(TimeSpan.FromSeconds(RetryBaseSeconds), TimeSpan.FromSeconds(RetryMaxSeconds), jitter: Backoff.FullJitter);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
     public void Validate()

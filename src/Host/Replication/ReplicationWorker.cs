@@ -157,8 +157,8 @@ public sealed class ReplicationWorker(
     private async Task FailAsync(ReplicationJob job, Exception error, long bytes)
     {
         var permanent = error is ServerProblemException { Status: 403 or 404 } problem && problem.ProblemType is not ("upload-not-found" or "file-not-found");
-        var ceiling = Math.Min(settings.RetryMaxSeconds, settings.RetryBaseSeconds * Math.Pow(2, Math.Min(job.Attempts, 30)));
-        var next = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.NextDouble() * ceiling);
+        // A due time in the outbox, not a sleep: the worker claims the job again once it has come.
+        var next = time.GetUtcNow() + settings.RetryBackoff().Delay(job.Attempts);
         var reason = Describe(error);
         try
         {

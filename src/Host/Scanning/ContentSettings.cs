@@ -1,4 +1,5 @@
 using System.Globalization;
+using TurboMft.Engine.Retries;
 using TurboMft.Engine.Storage;
 
 namespace TurboMft.Host.Scanning;
@@ -47,6 +48,9 @@ public sealed class ContentSettings
     /// after this long is cancelled and counts as a scanner error (the version is held and scanned again later).
     /// </summary>
     public double ScanServiceTimeoutSeconds { get; set; } = 3600;
+
+    /// <summary>The waits before a held version is scanned again: doubling from <see cref="ScanRetrySeconds"/> up to <see cref="ScanRetryMaxSeconds"/>, no jitter.</summary>
+    public Backoff ScanRetryBackoff() => new(TimeSpan.FromSeconds(ScanRetrySeconds), TimeSpan.FromSeconds(ScanRetryMaxSeconds), jitter: Backoff.NoJitter);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first release setting out of range.</summary>
     public void ValidateRelease()

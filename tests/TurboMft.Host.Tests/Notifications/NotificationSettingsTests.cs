@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using TurboMft.Engine.Retries;
 using TurboMft.Host.Notifications;
 
 namespace TurboMft.Host.Tests.Notifications;
@@ -18,7 +19,7 @@ public sealed class NotificationSettingsTests : IDisposable
         Assert.Null(targets.Webhook);
         Assert.Null(targets.Syslog);
         Assert.Equal(10_000, targets.MaxQueued);
-        Assert.Equal(new RetrySchedule(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), TimeSpan.FromHours(24)), targets.Retry);
+        Assert.Equal(new RetrySchedule(new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), factor: 2, jitter: 0.5), TimeSpan.FromHours(24)), targets.Retry);
     }
 
     [Theory]

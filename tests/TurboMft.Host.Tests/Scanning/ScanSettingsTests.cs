@@ -1,3 +1,4 @@
+using TurboMft.Engine.Retries;
 using TurboMft.Host.Cli;
 using TurboMft.Host.Scanning;
 using TurboMft.Host.Server;
@@ -6,6 +7,16 @@ namespace TurboMft.Host.Tests.Scanning;
 
 public class ScanSettingsTests
 {
+    [Fact]
+    public void A_held_version_is_scanned_again_after_a_doubling_wait_without_jitter()
+    {
+        // docs/content-security.md, "Release states": again after 5 s, then doubling up to 5 min.
+        var backoff = new ContentSettings().ScanRetryBackoff();
+
+        Assert.Equal(new Backoff(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(300), factor: 2, jitter: Backoff.NoJitter), backoff);
+        Assert.Equal([5, 10, 20, 40, 80, 160, 300, 300], Enumerable.Range(0, 8).Select(n => backoff.Delay(n).TotalSeconds));
+    }
+
     [Fact]
     public void Content_settings_bind_from_the_json_config_file_and_the_environment()
     {
