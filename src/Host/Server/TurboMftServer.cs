@@ -175,60 +175,19 @@ public sealed class TurboMftServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(settings.Uploads());
-        builder.Services.AddSingleton(settings.Content);
-        builder.Services.AddSingleton(settings.Replication);
-        builder.Services.AddSingleton(new AuditWatchSettings(settings.AuditVerifyIntervalMinutes));
-        builder.Services.AddSingleton(data);
+        builder.Services.AddTurboMft(data, TimeProvider.System)
+            .AddMetrics()
+            .UseSqlite()
+            .UseLocalObjects()
+            .AddNotifications(notifications)
+            .AddAudit(audit, new AuditWatchSettings(settings.AuditVerifyIntervalMinutes))
+            .AddAccess(access, keys, settings.Throttle)
+            .AddContentScanning(settings.Content)
+            .AddRelease()
+            .AddIngest(settings.Uploads())
+            .AddReplication(settings.Replication, node)
+            .AddHttpApi();
         builder.Services.AddSingleton(keys);
-        builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(audit);
-        builder.Services.AddSingleton<IAuditTrail>(audit);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(settings.Throttle);
-        builder.Services.AddSingleton<AuthenticationThrottle>();
-        builder.Services.AddSingleton<AuthenticationGate>();
-        builder.Services.AddSingleton(new LocalObjectStore(data.StorePath));
-        builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(data.Root).GetAwaiter().GetResult());
-        builder.Services.AddSingleton<ServerMetrics>();
-        builder.Services.AddSingleton<TransferMetrics>();
-        builder.Services.AddSingleton<ScanMetrics>();
-        builder.Services.AddSingleton<SecurityMetrics>();
-        builder.Services.AddSingleton(provider =>
-        {
-            var buffers = new ServerBuffers();
-            provider.GetRequiredService<TransferMetrics>().ObservePools(() => buffers.RequestPools);
-            return buffers;
-        });
-        builder.Services.AddSingleton<UploadRegistry>();
-        builder.Services.AddSingleton<FileIngest>();
-        builder.Services.AddHostedService<UploadExpiryService>();
-        builder.Services.AddSingleton(notifications);
-        builder.Services.AddSingleton<IncidentNotifier>();
-        builder.Services.AddSingleton<IIncidentNotifier>(provider => provider.GetRequiredService<IncidentNotifier>());
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<IncidentNotifier>());
-        builder.Services.AddHostedService<AuditWatch>();
-        builder.Services.AddSingleton<IScannerChain>(provider =>
-            ScannerChain.Create(settings.Content, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton(provider => new ReplicationStore(data.MetadataPath, provider.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<ReplicationOutbox>();
-        builder.Services.AddSingleton<IVersionObserver>(provider => provider.GetRequiredService<ReplicationOutbox>());
-        builder.Services.AddSingleton<ReplicationActivity>();
-        builder.Services.AddSingleton<ReplicationMetrics>();
-        builder.Services.AddSingleton<PeerConnections>();
-        builder.Services.AddSingleton<PushReplicator>();
-        builder.Services.AddSingleton<PullReplicator>();
-        builder.Services.AddSingleton<ReplicationWorker>();
-        builder.Services.AddSingleton<ReplicationAdministration>();
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<ReplicationWorker>());
-        builder.Services.AddSingleton<ReleaseDecisions>();
-        builder.Services.AddSingleton<ScanService>();
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<ScanService>());
-        builder.Services.AddSingleton(access);
-        builder.Services.AddSingleton<IAccessAuthenticator>(access);
-        builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
-        builder.Services.AddSingleton(new PeerSecrets(keys));
-        builder.Services.AddSingleton<AccessAdminApi>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
         {

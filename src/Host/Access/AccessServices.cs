@@ -1,0 +1,29 @@
+using Microsoft.Extensions.DependencyInjection;
+using TurboMft.Engine.Crypto;
+using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
+
+namespace TurboMft.Host.Access;
+
+/// <summary>Registers access control.</summary>
+public static class AccessServices
+{
+    /// <summary>
+    /// The access store (authentication and administration), peers' sealed secrets, the admin API, and the
+    /// failed-authentication throttle with <paramref name="throttle"/> and its metrics.
+    /// </summary>
+    public static TurboMftBuilder AddAccess(this TurboMftBuilder builder, SqliteAccessStore access, KeyRing keys, AuthenticationThrottleSettings throttle)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(access);
+        builder.Services.AddSingleton(throttle);
+        builder.Services.AddSingleton<AuthenticationThrottle>();
+        builder.Services.AddSingleton<SecurityMetrics>();
+        builder.Services.AddSingleton(access);
+        builder.Services.AddSingleton<IAccessAuthenticator>(access);
+        builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
+        builder.Services.AddSingleton(new PeerSecrets(keys));
+        builder.Services.AddSingleton<AccessAdminApi>();
+        return builder;
+    }
+}

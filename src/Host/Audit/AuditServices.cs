@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection;
+using TurboMft.Host.Infrastructure;
+
+namespace TurboMft.Host.Audit;
+
+/// <summary>Registers the audit trail.</summary>
+public static class AuditServices
+{
+    /// <summary>The open audit log as the trail every feature appends to, and its periodic verification (<see cref="AuditWatch"/>).</summary>
+    public static TurboMftBuilder AddAudit(this TurboMftBuilder builder, AuditLog audit, AuditWatchSettings watch)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(audit);
+        ArgumentNullException.ThrowIfNull(watch);
+        builder.Services.AddSingleton(audit);
+        builder.Services.AddSingleton<IAuditTrail>(audit);
+        builder.Services.AddSingleton(watch);
+        builder.Services.AddHostedService<AuditWatch>();
+        return builder;
+    }
+}
