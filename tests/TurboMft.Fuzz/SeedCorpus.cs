@@ -254,16 +254,19 @@ public static class SeedCorpus
     private static List<(string, byte[])> PeerAnswers()
     {
         // Written by hand in the shapes the server sends: the listing of FileEndpoints.ListAsync, the document of
-        // InfoEndpoints, the headers of a HEAD (FileEndpoints.GetAsync, NotReleased) and problems (Problems.Result).
+        // InfoEndpoints, the headers of a HEAD (FileEndpoints.GetAsync, NotReleased) and problems (Problems.Result); and a
+        // listing cut short.
         var a = new FileDigest(SHA256.HashData("a"u8)).ToString();
         var b = new FileDigest(SHA256.HashData("b"u8)).ToString();
         var origin = new Provenance("site-a", "/plant1/ré port.csv", SeedTime, b, "corr-1");
         var provenance = string.Concat(origin.ToHeaders().Select(h => $"{h.Key}: {h.Value}\n"));
+        var twoFiles = PeerAnswersTarget.Frame("list", $$$"""
+            {"files":[{"path":"/export/plant1/a.csv","size":12,"digest":"{{{a}}}","chunkSize":4194304,"committedAt":"2026-12-07T09:00:00+00:00","state":"released","origin":null},{"path":"/export/plant1/r\u00e9 port.csv","size":9437184,"digest":"{{{b}}}","chunkSize":4194304,"committedAt":"2026-12-07T09:00:01.5+00:00","state":"released","origin":{"site":"site-a","path":"/plant1/r\u00e9 port.csv","time":"2026-12-07T09:00:00+00:00","digest":"{{{b}}}","correlationId":"corr-1"}}]}
+            """);
         return
         [
-            ("list-two-files", PeerAnswersTarget.Frame("list", $$$"""
-                {"files":[{"path":"/export/plant1/a.csv","size":12,"digest":"{{{a}}}","chunkSize":4194304,"committedAt":"2026-12-07T09:00:00+00:00","state":"released","origin":null},{"path":"/export/plant1/r\u00e9 port.csv","size":9437184,"digest":"{{{b}}}","chunkSize":4194304,"committedAt":"2026-12-07T09:00:01.5+00:00","state":"released","origin":{"site":"site-a","path":"/plant1/r\u00e9 port.csv","time":"2026-12-07T09:00:00+00:00","digest":"{{{b}}}","correlationId":"corr-1"}}]}
-                """)),
+            ("list-two-files", twoFiles),
+            ("list-cut", twoFiles[..^60]),
             ("list-held", PeerAnswersTarget.Frame("list", $$$"""
                 {"files":[{"path":"/export/held.bin","size":0,"digest":"{{{a}}}","chunkSize":1048576,"committedAt":"2026-12-07T09:00:00+00:00","state":"pending-scan","origin":null}]}
                 """)),

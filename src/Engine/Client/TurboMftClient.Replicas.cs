@@ -93,6 +93,7 @@ public sealed partial class TurboMftClient
                 }
 
                 return Task.FromResult<RemoteFileState?>(ServerAnswers.ReadFileState(
+                    remote,
                     name => response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null,
                     response.Content.Headers.ContentLength,
                     response.Headers.ETag?.Tag));
