@@ -99,11 +99,31 @@ public class ServerAnswersTests
         Assert.Equal((0, "pending-scan"), (state.ChunkSize, state.State));
     }
 
+    [Fact]
+    public void Afl_crash_inputs_are_refused_or_read_as_a_pulling_node_can_act_on()
+    {
+        // afl-fuzz crashes of 2026-12-07 on the build before the fix (docs/fuzzing.md, "Findings"), one of each kind but
+        // the listing's (whose kinds the named regressions above cover).
+        var info = Assert.Throws<TransferException>(() => ServerAnswers.ReadInfo(Body("afl-20261207-id000006")));
+        Assert.StartsWith("The server's GET /v1/info answer is not JSON: '1' is invalid after a property name.", info.Message, StringComparison.Ordinal);
+
+        Assert.Null(ReadHead("afl-20261207-id000009").Provenance);
+
+        var chunk = Assert.Throws<TransferException>(() => ReadHead("afl-20261207-id000024"));
+        Assert.Contains("the TMF-Chunk-Size '4194305', not a power of two", chunk.Message, StringComparison.Ordinal);
+
+        var problem = ServerAnswers.ReadProblem(404, PeerAnswersTarget.ProblemRequest, "application/problem+json", Body("afl-20261207-id000036"), null);
+        Assert.Equal(404, problem.Status);
+        Assert.Null(problem.ProblemType);
+        Assert.Equal($"{PeerAnswersTarget.ProblemRequest}: the server answered 404: No v.", problem.Message);
+    }
+
     private static RemoteFileState ReadHead(string name, bool regression = true)
     {
         var lines = ProvenanceTarget.Lines(Body(name, regression));
         string? First(string header) => lines.FirstOrDefault(h => string.Equals(h.Key, header, StringComparison.OrdinalIgnoreCase)).Value;
-        return ServerAnswers.ReadFileState("/export/a.csv", First, long.Parse(First("Content-Length")!, System.Globalization.CultureInfo.InvariantCulture), null);
+        long? length = long.TryParse(First("Content-Length"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var l) ? l : null;
+        return ServerAnswers.ReadFileState("/export/a.csv", First, length, null);
     }
 
     /// <summary>The body of a kept input: what follows its answer line.</summary>
