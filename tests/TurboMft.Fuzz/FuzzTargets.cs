@@ -17,6 +17,7 @@ public static class FuzzTargets
         new AuditLogTarget(),
         new ProvenanceTarget(),
         new RemotePathTarget(),
+        new PeerAnswersTarget(),
     ];
 
     /// <summary>The target named <paramref name="name"/>, or null.</summary>

@@ -15,7 +15,8 @@ namespace TurboMft.Fuzz;
 /// Writes the kept seed corpus (tests/TurboMft.Fuzz/corpus/NAME/seed-*) with the product's own writers: containers packed
 /// by <see cref="ContainerPacker"/>, batches framed by <see cref="BatchFormat"/>, audit lines sealed by
 /// <see cref="AuditChain.Encode"/>, provenance written by <see cref="Provenance.ToHeaders"/>, LZ4 chunks by
-/// <see cref="ChunkCompressor"/>; plus a few edge cases of each. Run by <c>TurboMft.Fuzz --write-seeds DIR</c>.
+/// <see cref="ChunkCompressor"/>; a peer's answers written by hand in the shapes src/Host/Server/FileEndpoints.cs and
+/// src/Host/Server/InfoEndpoints.cs send; plus a few edge cases of each. Run by <c>TurboMft.Fuzz --write-seeds DIR</c>.
 /// </summary>
 public static class SeedCorpus
 {
@@ -52,6 +53,7 @@ public static class SeedCorpus
         ("audit-log", AuditLogs()),
         ("provenance", ProvenanceHeaders()),
         ("remote-path", RemotePaths()),
+        ("peer-answers", PeerAnswers()),
     ];
 
     /// <summary>A batch body framed by <see cref="BatchFormat"/>'s writer: each entry with its CRC, and its SHA-256 when asked.</summary>
@@ -248,4 +250,37 @@ public static class SeedCorpus
         ("double-slash", "//a//b/"u8.ToArray()),
         ("long", Encoding.UTF8.GetBytes("/" + string.Join('/', Enumerable.Repeat(new string('x', 250), 17)))),
     ];
+
+    private static List<(string, byte[])> PeerAnswers()
+    {
+        // Written by hand in the shapes the server sends: the listing of FileEndpoints.ListAsync, the document of
+        // InfoEndpoints, the headers of a HEAD (FileEndpoints.GetAsync, NotReleased) and problems (Problems.Result); and a
+        // listing cut short.
+        var a = new FileDigest(SHA256.HashData("a"u8)).ToString();
+        var b = new FileDigest(SHA256.HashData("b"u8)).ToString();
+        var origin = new Provenance("site-a", "/plant1/ré port.csv", SeedTime, b, "corr-1");
+        var provenance = string.Concat(origin.ToHeaders().Select(h => $"{h.Key}: {h.Value}\n"));
+        var twoFiles = PeerAnswersTarget.Frame("list", $$$"""
+            {"files":[{"path":"/export/plant1/a.csv","size":12,"digest":"{{{a}}}","chunkSize":4194304,"committedAt":"2026-12-07T09:00:00+00:00","state":"released","origin":null},{"path":"/export/plant1/r\u00e9 port.csv","size":9437184,"digest":"{{{b}}}","chunkSize":4194304,"committedAt":"2026-12-07T09:00:01.5+00:00","state":"released","origin":{"site":"site-a","path":"/plant1/r\u00e9 port.csv","time":"2026-12-07T09:00:00+00:00","digest":"{{{b}}}","correlationId":"corr-1"}}]}
+            """);
+        return
+        [
+            ("list-two-files", twoFiles),
+            ("list-cut", twoFiles[..^60]),
+            ("list-held", PeerAnswersTarget.Frame("list", $$$"""
+                {"files":[{"path":"/export/held.bin","size":0,"digest":"{{{a}}}","chunkSize":1048576,"committedAt":"2026-12-07T09:00:00+00:00","state":"pending-scan","origin":null}]}
+                """)),
+            ("list-empty", PeerAnswersTarget.Frame("list", """{"files":[]}""")),
+            ("info", PeerAnswersTarget.Frame("info", """
+                {"product":"TurboMft","version":"1.0.0","tls":"1.3","site":"site-b","nodeCertificate":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","protocols":["http/1.1","h2"],"quic":{"supported":false,"http3":false,"reason":"libmsquic is not installed on this host; HTTP/3 is off"},"cpu":{"model":"AMD EPYC","logicalCores":2,"features":["avx2","sha"]},"limits":{"minChunkSize":1048576,"maxChunkSize":67108864,"defaultChunkSize":4194304,"uploadExpiryHours":24,"minRequestBodyBytesPerSecond":1024,"minRequestBodyGraceSeconds":10,"batchMaxFiles":1000,"batchMaxFileSize":1048576}}
+                """)),
+            ("info-no-site", PeerAnswersTarget.Frame("info", """{"product":"TurboMft","version":"0.9.0","tls":"1.3"}""")),
+            ("head-released", PeerAnswersTarget.Frame("head", $"Content-Length: 9437184\nETag: \"0f0e0d0c0b0a09080706050403020100\"\nTMF-Release-State: released\nTMF-Digest: {b}\nTMF-Chunk-Size: 4194304\nAccept-Ranges: bytes\n")),
+            ("head-provenance", PeerAnswersTarget.Frame("head", $"Content-Length: 9437184\nETag: \"0f0e0d0c0b0a09080706050403020100\"\nTMF-Release-State: released\nTMF-Digest: {b}\nTMF-Chunk-Size: 4194304\n{provenance}")),
+            ("head-held", PeerAnswersTarget.Frame("head", $"Content-Length: 0\nTMF-Release-State: pending-scan\nTMF-Digest: {a}\n")),
+            ("problem-404", PeerAnswersTarget.Frame("problem 404", """{"type":"urn:turbomft:problem:file-not-found","title":"Not found","status":404,"detail":"No file at /export/a.csv."}""")),
+            ("problem-409-missing", PeerAnswersTarget.Frame("problem 409", """{"type":"urn:turbomft:problem:chunks-missing","title":"Conflict","status":409,"detail":"2 chunk(s) have not arrived; send them, then complete again.","missing":[3,4]}""")),
+            ("problem-409-held", PeerAnswersTarget.Frame("problem 409 quarantined", string.Empty)),
+        ];
+    }
 }

@@ -92,15 +92,11 @@ public sealed partial class TurboMftClient
                     return Task.FromResult<RemoteFileState?>(null);
                 }
 
-                var digest = response.Headers.TryGetValues(ProtocolHeaders.Digest, out var d) && FileDigest.TryParse(d.FirstOrDefault(), out var parsed) ? parsed : (FileDigest?)null;
-                var state = response.Headers.TryGetValues(ProtocolHeaders.ReleaseState, out var s) ? s.FirstOrDefault() ?? ReleaseStates.Released : ReleaseStates.Released;
-                Provenance.TryRead(
-                    name => response.Headers.TryGetValues(name, out var v) ? v.FirstOrDefault() : null,
-                    path => path,
-                    out var provenance,
-                    out _);
-                var chunkSize = response.Headers.TryGetValues(ProtocolHeaders.ChunkSize, out var c) && int.TryParse(c.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cs) ? cs : 0;
-                return Task.FromResult<RemoteFileState?>(new RemoteFileState(response.Content.Headers.ContentLength ?? 0, digest, state, provenance, chunkSize, response.Headers.ETag?.Tag));
+                return Task.FromResult<RemoteFileState?>(ServerAnswers.ReadFileState(
+                    remote,
+                    name => response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null,
+                    response.Content.Headers.ContentLength,
+                    response.Headers.ETag?.Tag));
             },
             cancellationToken,
             answers: status => status is HttpStatusCode.NotFound or HttpStatusCode.Conflict);

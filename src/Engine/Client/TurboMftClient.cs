@@ -287,11 +287,7 @@ public sealed partial class TurboMftClient : IDisposable
         var url = "v1/files?prefix=" + Uri.EscapeDataString(RemotePaths.Normalize(prefix));
         return SendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, url),
-            async (response, token) =>
-            {
-                var list = await response.Content.ReadFromJsonAsync<ListResponse>(Json, token).ConfigureAwait(false);
-                return (IReadOnlyList<RemoteFile>)(list?.Files ?? []);
-            },
+            async (response, token) => ServerAnswers.ReadListing(await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false)),
             cancellationToken);
     }
 
@@ -305,11 +301,7 @@ public sealed partial class TurboMftClient : IDisposable
     /// <summary>The server's <c>GET /v1/info</c> document (version, TLS, QUIC state, limits).</summary>
     public Task<JsonElement> InfoAsync(CancellationToken cancellationToken = default) => SendAsync(
         () => new HttpRequestMessage(HttpMethod.Get, "v1/info"),
-        async (response, token) =>
-        {
-            using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false), cancellationToken: token).ConfigureAwait(false);
-            return document.RootElement.Clone();
-        },
+        async (response, token) => ServerAnswers.ReadInfo(await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false)),
         cancellationToken);
 
     /// <summary>
@@ -725,65 +717,23 @@ public sealed partial class TurboMftClient : IDisposable
 
     private static async Task<ServerProblemException> ProblemFromAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        var status = (int)response.StatusCode;
-        var what = $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath}";
-        string? type = null;
-        string? detail = null;
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        byte[] body = [];
         try
         {
-            if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
+            if (mediaType is "application/problem+json" or "application/json")
             {
-                using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
-                var root = document.RootElement;
-                type = root.TryGetProperty("type", out var t) ? t.GetString() : null;
-                detail = root.TryGetProperty("detail", out var d) ? d.GetString() : root.TryGetProperty("title", out var ti) ? ti.GetString() : null;
-                if (root.TryGetProperty("missing", out var missing))
-                {
-                    detail += $" (missing chunks: {missing.GetRawText()})";
-                }
+                body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is JsonException or IOException or HttpRequestException)
+        catch (Exception e) when (e is IOException or HttpRequestException)
         {
             // An unreadable error body still leaves the status to report.
         }
 
-        if (type?.StartsWith(ServerProblemException.TypePrefix, StringComparison.Ordinal) == true)
-        {
-            type = type[ServerProblemException.TypePrefix.Length..];
-        }
-
-        // A download of a file that is not released: HEAD has no body, so the state header says why.
-        var releaseState = response.Headers.TryGetValues("TMF-Release-State", out var states) ? states.FirstOrDefault() : null;
-        if (status == 409 && releaseState is not null)
-        {
-            type ??= releaseState switch
-            {
-                ReleaseStates.Quarantined => "file-quarantined",
-                ReleaseStates.Rejected => "file-rejected",
-                _ => "file-pending",
-            };
-            detail ??= releaseState switch
-            {
-                ReleaseStates.Quarantined => "the file is quarantined: a scanner found something; an administrator decides",
-                ReleaseStates.Rejected => "the file's approval was refused or expired",
-                ReleaseStates.PendingApproval => "the file waits for approval by a second person",
-                _ => "the file is being scanned; try again shortly",
-            };
-        }
-
-        var hint = status switch
-        {
-            401 => " Check the token (--token-file or TURBOMFT_TOKEN).",
-            429 when type == ServerProblemException.TooManyFailuresType => " The credential failed too often from here; check the token (--token-file or TURBOMFT_TOKEN), then try again.",
-            403 => " The token lacks the permission for this path.",
-            507 => " Free space on the server, then run the same command again.",
-            _ => string.Empty,
-        };
-        return new ServerProblemException(status, type, $"{what}: the server answered {status}{(type is null ? string.Empty : " " + type)}{(detail is null ? string.Empty : ": " + detail.TrimEnd('.'))}.{hint}")
-        {
-            ReleaseState = status == 409 ? releaseState : null,
-        };
+        var releaseState = response.Headers.TryGetValues(ProtocolHeaders.ReleaseState, out var states) ? states.FirstOrDefault() : null;
+        return ServerAnswers.ReadProblem(
+            (int)response.StatusCode, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath}", mediaType, body, releaseState);
     }
 
     /// <summary>The current version of a remote file, from the headers of HEAD or GET.</summary>

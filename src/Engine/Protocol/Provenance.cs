@@ -124,6 +124,7 @@ public sealed record Provenance(string Site, string Path, DateTimeOffset Time, s
         return string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
     }
 
-    private static bool IsToken(string text) =>
+    /// <summary>True for a site name or correlation id: 1 to <see cref="MaxTokenLength"/> letters, digits, '.', '-' or '_'.</summary>
+    internal static bool IsToken(string text) =>
         text.Length is > 0 and <= MaxTokenLength && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 }

@@ -191,7 +191,7 @@ public sealed class PullReplicator(
         }
 
         var info = await peer.InfoAsync(cancellationToken).ConfigureAwait(false);
-        site = info.TryGetProperty("site", out var s) && s.GetString() is { Length: > 0 } named ? named : peerName;
+        site = ServerAnswers.SiteOf(info) ?? peerName;
         _sites[peerName] = site;
         return site;
     }
