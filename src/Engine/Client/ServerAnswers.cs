@@ -15,7 +15,7 @@ namespace TurboMft.Engine.Client;
 /// </summary>
 public static class ServerAnswers
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = ProtocolJson.Options;
 
     /// <summary>
     /// The files of a <c>GET /v1/files?prefix=</c> answer; a body of <c>null</c> or without <c>files</c> lists none. Every
@@ -24,10 +24,10 @@ public static class ServerAnswers
     /// <exception cref="TransferException">The body is not such a listing; the message says where.</exception>
     public static IReadOnlyList<RemoteFile> ReadListing(ReadOnlySpan<byte> body)
     {
-        ListResponse? list;
+        FileList? list;
         try
         {
-            list = JsonSerializer.Deserialize<ListResponse>(WithoutBom(body), Json);
+            list = JsonSerializer.Deserialize<FileList>(WithoutBom(body), Json);
         }
         catch (JsonException e)
         {

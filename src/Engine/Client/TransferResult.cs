@@ -1,3 +1,5 @@
+using TurboMft.Engine.Protocol;
+
 namespace TurboMft.Engine.Client;
 
 /// <summary>The outcome of a verified transfer (the <c>--json</c> summary of push and pull).</summary>
@@ -68,43 +70,14 @@ public readonly record struct TransferProgress(long BytesDone, long TotalBytes, 
 /// <param name="RemotePath">Canonical remote path.</param>
 public sealed record TransferItem(string LocalPath, string RemotePath);
 
-/// <summary>A file on the server, as listed.</summary>
-/// <param name="Path">Canonical remote path.</param>
-/// <param name="Size">Bytes.</param>
-/// <param name="Digest">Its <c>sha256-tree:…</c>.</param>
-/// <param name="ChunkSize">Its chunk size.</param>
-/// <param name="CommittedAt">When the current version was committed.</param>
-/// <param name="State">
-/// Its release state; only approvers and admins of its area are shown files that are not <c>released</c>. Null from a
-/// server without release states (everything it lists is downloadable).
-/// </param>
-public sealed record RemoteFile(string Path, long Size, string? Digest, int ChunkSize, DateTimeOffset? CommittedAt, string? State = null)
-{
-    /// <summary>True when the file can be downloaded now.</summary>
-    public bool IsReleased => State is null or ReleaseStates.Released;
-}
-
 /// <summary>An uploaded file the server holds back.</summary>
 /// <param name="Path">Canonical remote path.</param>
 /// <param name="State"><c>pending-scan</c>, <c>pending-approval</c> or <c>quarantined</c>.</param>
 /// <param name="Finding">For a quarantined file: which scanner (and version) found what.</param>
-public sealed record HeldFile(string Path, string State, string? Finding);
-
-/// <summary>The release states of a file version as the protocol names them (docs/protocol.md, "Release states in answers").</summary>
-public static class ReleaseStates
+public sealed record HeldFile(string Path, string State, string? Finding)
 {
-    /// <summary>Being scanned, or held while a scanner is unavailable.</summary>
-    public const string PendingScan = "pending-scan";
-
-    /// <summary>Downloadable.</summary>
-    public const string Released = "released";
-
-    /// <summary>A scanner found something; downloadable by nobody until an admin releases it.</summary>
-    public const string Quarantined = "quarantined";
-
-    /// <summary>Scanned clean, waiting for a second person's approval.</summary>
-    public const string PendingApproval = "pending-approval";
-
-    /// <summary>Approval refused or expired.</summary>
-    public const string Rejected = "rejected";
+    /// <summary>The file at <paramref name="remote"/> as <paramref name="commit"/> holds it back, or null when it was released (or the server does not say).</summary>
+    internal static HeldFile? Of(CommittedVersion commit, string remote) => commit.State is null or ReleaseStates.Released
+        ? null
+        : new HeldFile(remote, commit.State, commit.Findings is { Count: > 0 } found ? string.Join("; ", found.Select(f => $"{f.Scanner} {f.ScannerVersion} found {f.Finding}")) : null);
 }

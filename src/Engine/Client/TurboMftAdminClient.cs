@@ -1,3 +1,5 @@
+using TurboMft.Engine.Protocol;
+
 namespace TurboMft.Engine.Client;
 
 /// <summary>

@@ -26,15 +26,8 @@ public sealed partial class TurboMftClient
             return null;
         }
 
-        var info = await InfoAsync(cancellationToken).ConfigureAwait(false);
-        if (!info.TryGetProperty("limits", out var limits)
-            || !limits.TryGetProperty("batchMaxFiles", out var files) || files.ValueKind != JsonValueKind.Number
-            || !limits.TryGetProperty("batchMaxFileSize", out var size) || size.ValueKind != JsonValueKind.Number)
-        {
-            return null;
-        }
-
-        return (Math.Min(_options.BatchFiles, files.GetInt32()), size.GetInt64());
+        var info = (await InfoAsync(cancellationToken).ConfigureAwait(false)).Deserialize<ServerInfo>(Json);
+        return info?.Limits is { BatchMaxFiles: { } files, BatchMaxFileSize: { } size } ? (Math.Min(_options.BatchFiles, files), size) : null;
     }
 
     /// <summary>Splits files into batches of at most <paramref name="maxFiles"/> files and <see cref="TurboMftClientOptions.BatchBytes"/> bytes.</summary>
@@ -81,7 +74,7 @@ public sealed partial class TurboMftClient
                 sent = new BatchContent(files, withSha, _batchPool.Value);
                 return new HttpRequestMessage(HttpMethod.Post, "v1/batch") { Content = sent };
             },
-            ReadJsonAsync<BatchResponse>,
+            ReadJsonAsync<CommittedBatch>,
             cancellationToken).ConfigureAwait(false);
         if (answer.Files is not { } committed || committed.Count != files.Count)
         {
@@ -112,7 +105,7 @@ public sealed partial class TurboMftClient
 
             tracker.AddBytes(file.Size);
             tracker.FileDone();
-            var held = commit.Held(file.Remote);
+            var held = HeldFile.Of(commit, file.Remote);
             total = total.Plus(new TransferResult
             {
                 Bytes = file.Size,
@@ -130,9 +123,6 @@ public sealed partial class TurboMftClient
 
     /// <summary>One file of a batch: where it is read from, where it goes, and the size it had when the push started.</summary>
     private sealed record BatchFile(string LocalPath, string Remote, byte[] RemoteUtf8, long Size);
-
-    /// <summary>Body of a batch answer.</summary>
-    private sealed record BatchResponse(List<CommitResponse>? Files);
 
     /// <summary>
     /// The streamed body of one batch (<see cref="BatchFormat"/>): each file is read into a pooled buffer behind its entry

@@ -174,7 +174,7 @@ public sealed partial class TurboMftClient
                     request.Headers.ExpectContinue = size > 0;
                     return request;
                 },
-                ReadJsonAsync<CommitResponse>,
+                ReadJsonAsync<CommittedVersion>,
                 cancellationToken).ConfigureAwait(false);
             var held = commit.Unchanged == true;
             var sent = held ? 0 : size;
@@ -219,14 +219,14 @@ public sealed partial class TurboMftClient
                 {
                     var request = new HttpRequestMessage(HttpMethod.Post, "v1/uploads")
                     {
-                        Content = JsonContent.Create(new UploadOpenRequest(remote, source.Size, source.ChunkSize, "fast") { Digest = source.Digest.ToString() }, options: Json),
+                        Content = JsonContent.Create(new OpenUploadRequest(remote, source.Size, source.ChunkSize, "fast") { Digest = source.Digest.ToString() }, options: Json),
                     };
                     AddProvenance(request, upload.Provenance);
                     return request;
                 },
                 ReadJsonAsync<UploadStatus>,
                 cancellationToken).ConfigureAwait(false);
-            uploadId = opened.Id;
+            uploadId = opened.Id.ToString();
             held = [];
             if (upload.SessionOpened is { } persist)
             {

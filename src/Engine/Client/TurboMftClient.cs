@@ -20,7 +20,7 @@ namespace TurboMft.Engine.Client;
 /// </summary>
 public sealed partial class TurboMftClient : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = ProtocolJson.Options;
     private readonly TurboMftClientOptions _options;
     private readonly ServerTrust _trust;
     private readonly HttpClient _http;
@@ -453,11 +453,12 @@ public sealed partial class TurboMftClient : IDisposable
 
         var verify = _options.Verify == TransferVerify.Sha256 ? "sha256" : "fast";
         var opened = await SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Post, "v1/uploads") { Content = JsonContent.Create(new UploadOpenRequest(remote, size, _options.ChunkSize, verify), options: Json) },
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/uploads") { Content = JsonContent.Create(new OpenUploadRequest(remote, size, _options.ChunkSize, verify), options: Json) },
             ReadJsonAsync<UploadStatus>,
             cancellationToken).ConfigureAwait(false);
-        _resume.Save(new ResumeRecord(full, size, modified, _options.BaseAddress.ToString(), remote, _options.ChunkSize, opened.Id));
-        return (opened.Id, []);
+        var id = opened.Id.ToString();
+        _resume.Save(new ResumeRecord(full, size, modified, _options.BaseAddress.ToString(), remote, _options.ChunkSize, id));
+        return (id, []);
     }
 
     private async Task<(FileDigest Digest, HeldFile? Held)> CompleteAsync(string uploadId, string remote, FileDigest? local, CancellationToken cancellationToken)
@@ -465,10 +466,10 @@ public sealed partial class TurboMftClient : IDisposable
         try
         {
             var commit = await SendAsync(
-                () => new HttpRequestMessage(HttpMethod.Post, $"v1/uploads/{uploadId}/complete") { Content = JsonContent.Create(new UploadCompleteRequest(local?.ToString()), options: Json) },
-                ReadJsonAsync<CommitResponse>,
+                () => new HttpRequestMessage(HttpMethod.Post, $"v1/uploads/{uploadId}/complete") { Content = JsonContent.Create(new CompleteUploadRequest(local?.ToString()), options: Json) },
+                ReadJsonAsync<CommittedVersion>,
                 cancellationToken).ConfigureAwait(false);
-            return (ParseDigest(commit.Digest, remote), commit.Held(remote));
+            return (ParseDigest(commit.Digest, remote), HeldFile.Of(commit, remote));
         }
         catch (ServerProblemException problem) when (problem.ProblemType == "file-digest-mismatch")
         {
@@ -520,7 +521,7 @@ public sealed partial class TurboMftClient : IDisposable
                     request.Headers.TryAddWithoutValidation("Repr-Digest", reprDigest);
                     return request;
                 },
-                ReadJsonAsync<CommitResponse>,
+                ReadJsonAsync<CommittedVersion>,
                 cancellationToken).ConfigureAwait(false);
 
             var localSha = "sha256:" + Convert.ToHexStringLower(sha);
@@ -547,7 +548,7 @@ public sealed partial class TurboMftClient : IDisposable
 
             tracker.AddBytes(size);
             tracker.FileDone();
-            var held = commit.Held(remote);
+            var held = HeldFile.Of(commit, remote);
             return new TransferResult
             {
                 Bytes = size,

@@ -1,4 +1,4 @@
-using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 
 namespace TurboMft.Host.Access;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
-using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
 
 namespace TurboMft.Host.Cli;

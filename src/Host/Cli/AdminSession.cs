@@ -1,4 +1,5 @@
 using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;

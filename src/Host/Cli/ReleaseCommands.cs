@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 
 namespace TurboMft.Host.Cli;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Pipeline;
+using TurboMft.Engine.Protocol;
 
 namespace TurboMft.Host.Cli;
 

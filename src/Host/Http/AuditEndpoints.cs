@@ -1,9 +1,9 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
@@ -80,30 +80,12 @@ public static class AuditEndpoints
         return result with { Actor = Single(query, "actor"), Action = Single(query, "action") };
     }
 
-    /// <summary>The response body: <c>{"records":[…stored objects…],"next":"…"}</c>, records copied byte for byte.</summary>
-    internal static byte[] WritePage(IEnumerable<AuditRecord> records, string? next)
-    {
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("records");
-            foreach (var record in records)
-            {
-                json.WriteRawValue(record.Line, skipInputValidation: true);
-            }
-
-            json.WriteEndArray();
-            if (next is not null)
-            {
-                json.WriteString("next", next);
-            }
-
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    /// <summary>
+    /// The response body, an <see cref="AuditPage"/>: <c>{"records":[…stored objects…],"next":"…"}</c>, records copied byte
+    /// for byte. Written with the client's strict escaping, as this answer always was (not Results.Json's relaxed one).
+    /// </summary>
+    internal static byte[] WritePage(IEnumerable<AuditRecord> records, string? next) =>
+        JsonSerializer.SerializeToUtf8Bytes(new AuditPage([.. records.Select(r => new StoredAuditRecord(r.Line))], next), ProtocolJson.Options);
 
     private static async Task<IResult> QueryAsync(HttpContext context, AuditLog log, CancellationToken cancellationToken)
     {

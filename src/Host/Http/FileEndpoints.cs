@@ -303,10 +303,7 @@ public static class FileEndpoints
         var grants = context.GetPrincipal().Grants;
         versions = [.. versions.Where(v => v.State == ReleaseState.Released || SeesHeld(grants, v.Path))];
         audit.Append(AuditActors.Event(context, "file.list", AuditOutcome.Success, root.Value) with { Detail = $"{versions.Count} files" });
-        return Results.Json(new
-        {
-            files = versions.Select(v => new { path = v.Path, size = v.Size, digest = v.Digest, chunkSize = v.ChunkSize, committedAt = v.CommittedAt, state = v.State.ToName(), origin = ProvenanceHeaders.View(v.Origin) }),
-        });
+        return Results.Json(new FileList([.. versions.Select(v => new RemoteFile(v.Path, v.Size, v.Digest, v.ChunkSize, v.CommittedAt, v.State.ToName(), v.Origin))]));
     }
 
     private static bool SeesHeld(AccessGrants grants, string path)

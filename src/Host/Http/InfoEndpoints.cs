@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Native;
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
 using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Ingest;
@@ -10,7 +11,7 @@ using TurboMft.Host.Replication;
 
 namespace TurboMft.Host.Http;
 
-/// <summary><c>GET /healthz</c> (anonymous, no version) and <c>GET /v1/info</c> (any authenticated caller).</summary>
+/// <summary><c>GET /healthz</c> (anonymous, no version) and <c>GET /v1/info</c> (any authenticated caller; docs/protocol.md, "Other").</summary>
 public static class InfoEndpoints
 {
     /// <summary>Maps the endpoints.</summary>
@@ -21,33 +22,24 @@ public static class InfoEndpoints
         {
             var cpu = CpuFeatures.Current;
             var quic = ProductInfo.QuicAvailable;
-            return Results.Json(new
-            {
-                product = "TurboMft",
-                version = ProductInfo.Version,
-                tls = "1.3",
-                site = node.Site,
-                nodeCertificate = node.Fingerprint,
-                protocols = quic ? new[] { "http/1.1", "h2", "h3" } : ["http/1.1", "h2"],
-                quic = new
-                {
-                    supported = quic,
-                    http3 = quic,
-                    reason = quic ? null : "libmsquic is not installed on this host; HTTP/3 is off",
-                },
-                cpu = new { model = cpu.ProcessorName, logicalCores = cpu.LogicalCores, features = cpu.Names },
-                limits = new
-                {
-                    minChunkSize = ChunkGeometry.MinChunkSize,
-                    maxChunkSize = ChunkGeometry.MaxChunkSize,
-                    defaultChunkSize = ChunkGeometry.DefaultChunkSize,
-                    uploadExpiryHours = settings.UploadExpiryHours,
-                    minRequestBodyBytesPerSecond = settings.MinRequestBodyBytesPerSecond,
-                    minRequestBodyGraceSeconds = settings.MinRequestBodyGraceSeconds,
-                    batchMaxFiles = settings.BatchMaxFiles,
-                    batchMaxFileSize = settings.OneShotChunkSize,
-                },
-            });
+            return Results.Json(new ServerInfo(
+                "TurboMft",
+                ProductInfo.Version,
+                "1.3",
+                node.Site,
+                node.Fingerprint,
+                quic ? ["http/1.1", "h2", "h3"] : ["http/1.1", "h2"],
+                new QuicSupport(quic, quic, quic ? null : "libmsquic is not installed on this host; HTTP/3 is off"),
+                new CpuDescription(cpu.ProcessorName, cpu.LogicalCores, cpu.Names),
+                new ServerLimits(
+                    ChunkGeometry.MinChunkSize,
+                    ChunkGeometry.MaxChunkSize,
+                    ChunkGeometry.DefaultChunkSize,
+                    settings.UploadExpiryHours,
+                    settings.MinRequestBodyBytesPerSecond,
+                    settings.MinRequestBodyGraceSeconds,
+                    settings.BatchMaxFiles,
+                    settings.OneShotChunkSize)));
         }).RequirePermission(Permission.None);
         return routes;
     }

@@ -43,7 +43,7 @@ internal static class ProvenanceHeaders
         }
     }
 
-    /// <summary>The JSON shape of a version's provenance in answers and listings, or null.</summary>
+    /// <summary>The JSON shape of a version's provenance in commit answers (the same as <see cref="Provenance"/>'s, which the listing writes), or null.</summary>
     public static object? View(Provenance? origin) => origin is null
         ? null
         : new { site = origin.Site, path = origin.Path, time = origin.Time, digest = origin.Digest, correlationId = origin.CorrelationId };

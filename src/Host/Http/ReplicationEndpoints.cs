@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
 using TurboMft.Host.Replication;
 
 namespace TurboMft.Host.Http;
 
 /// <summary>
-/// <c>/v1/admin/replication</c> (docs/protocol.md, "Replication administration"): rules and status. Every endpoint needs the
+/// <c>/v1/admin/replication</c> (docs/protocol.md, "Administration"): rules and status. Every endpoint needs the
 /// admin permission on "/" (it changes what leaves the node, and to whom).
 /// </summary>
 public static class ReplicationEndpoints

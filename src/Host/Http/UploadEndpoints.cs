@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Chunks;
-using TurboMft.Engine.Client;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Integrity;

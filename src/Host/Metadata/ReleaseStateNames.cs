@@ -1,26 +1,28 @@
+using TurboMft.Engine.Protocol;
+
 namespace TurboMft.Host.Metadata;
 
 /// <summary>
 /// The wire and database names of <see cref="ReleaseState"/> (<c>pending-scan</c>, <c>released</c>, <c>quarantined</c>,
 /// <c>pending-approval</c>, <c>rejected</c>): the same text in JSON answers, problem details, audit records and the
-/// metadata database (docs/content-security.md, "Release states").
+/// metadata database (docs/content-security.md, "Release states"); the text is the protocol's, <see cref="ReleaseStates"/>.
 /// </summary>
 public static class ReleaseStateNames
 {
     /// <summary><see cref="ReleaseState.PendingScan"/>.</summary>
-    public const string PendingScan = "pending-scan";
+    public const string PendingScan = ReleaseStates.PendingScan;
 
     /// <summary><see cref="ReleaseState.Released"/>.</summary>
-    public const string Released = "released";
+    public const string Released = ReleaseStates.Released;
 
     /// <summary><see cref="ReleaseState.Quarantined"/>.</summary>
-    public const string Quarantined = "quarantined";
+    public const string Quarantined = ReleaseStates.Quarantined;
 
     /// <summary><see cref="ReleaseState.PendingApproval"/>.</summary>
-    public const string PendingApproval = "pending-approval";
+    public const string PendingApproval = ReleaseStates.PendingApproval;
 
     /// <summary><see cref="ReleaseState.Rejected"/>.</summary>
-    public const string Rejected = "rejected";
+    public const string Rejected = ReleaseStates.Rejected;
 
     /// <summary>The name of <paramref name="state"/>.</summary>
     public static string ToName(this ReleaseState state) => state switch

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Metadata;

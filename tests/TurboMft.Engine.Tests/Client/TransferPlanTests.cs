@@ -1,4 +1,5 @@
 using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
 
 namespace TurboMft.Engine.Tests.Client;
 

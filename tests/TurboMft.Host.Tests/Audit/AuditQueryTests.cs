@@ -1,7 +1,9 @@
 using System.Runtime.Versioning;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
@@ -129,6 +131,20 @@ public class AuditQueryTests : IDisposable
         var expected = "{\"records\":[" + Encoding.UTF8.GetString(records[0].Line) + "," + Encoding.UTF8.GetString(records[1].Line) + "],\"next\":\"/v1/audit?after=2\"}";
         Assert.Equal(expected, Encoding.UTF8.GetString(body));
         Assert.Equal("{\"records\":[]}", Encoding.UTF8.GetString(AuditEndpoints.WritePage([], null)));
+    }
+
+    [Fact]
+    public void A_page_escapes_the_next_link_strictly_and_reads_back_as_the_clients_record()
+    {
+        var records = new[] { Record("/ot/plänt1/a+b.csv"), Record(null) };
+        var body = AuditEndpoints.WritePage(records, "/v1/audit?action=auth.&after=2");
+        var expected = "{\"records\":[" + Encoding.UTF8.GetString(records[0].Line) + "," + Encoding.UTF8.GetString(records[1].Line) + "],\"next\":\"/v1/audit?action=auth.\\u0026after=2\"}";
+        Assert.Equal(expected, Encoding.UTF8.GetString(body));
+
+        var page = JsonSerializer.Deserialize<AuditPage>(body, ProtocolJson.Options)!;
+        Assert.Equal("/v1/audit?action=auth.&after=2", page.Next);
+        Assert.Equal(records.Select(r => r.Line), page.Records.Select(r => r.Utf8Json.ToArray()));
+        Assert.Equal(body, JsonSerializer.SerializeToUtf8Bytes(page, ProtocolJson.Options));
     }
 
     private List<long> Seqs(AuditQuery query) => [.. query.Run(_log.Directory).Select(r => r.Seq)];

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Datasets;
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Replication;
 
 namespace TurboMft.Host.Tests.Replication;

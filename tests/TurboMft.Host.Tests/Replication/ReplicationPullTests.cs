@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Datasets;
+using TurboMft.Engine.Protocol;
 using TurboMft.Host.Metrics;
 
 namespace TurboMft.Host.Tests.Replication;

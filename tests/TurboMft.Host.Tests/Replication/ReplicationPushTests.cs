@@ -1,5 +1,6 @@
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Datasets;
+using TurboMft.Engine.Protocol;
 
 namespace TurboMft.Host.Tests.Replication;
 

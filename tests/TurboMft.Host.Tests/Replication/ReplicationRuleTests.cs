@@ -57,7 +57,7 @@ public sealed class ReplicationRuleTests
             await using var store = await SqliteAccessStore.OpenAsync(data);
             var api = new AccessAdminApi(new AccessAdministration(store, audit), new PeerSecrets(keys));
             const string Token = "tmf_peer-secret-token-value-0123456789";
-            var view = await api.AddPeerAsync(AdminCaller.System, new Engine.Client.AddPeerRequest("dr", Url: "https://dr.example:8443", ServerPin: "sha256:" + new string('a', 64), Token: Token));
+            var view = await api.AddPeerAsync(AdminCaller.System, new Engine.Protocol.AddPeerRequest("dr", Url: "https://dr.example:8443", ServerPin: "sha256:" + new string('a', 64), Token: Token));
             Assert.Equal("token", view.Credential);
 
             var outbound = await store.GetOutboundPeerAsync("dr");

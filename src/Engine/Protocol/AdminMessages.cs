@@ -1,14 +1,14 @@
 using System.Text;
 
-namespace TurboMft.Engine.Client;
+namespace TurboMft.Engine.Protocol;
 
-// The JSON bodies of /v1/admin (docs/protocol.md, "Administration"), shared by the server and TurboMftAdminClient.
-// Permissions travel as "list,read" text, areas as remote path prefixes, times as ISO 8601 UTC.
+// The JSON bodies of /v1/admin and /v1/auth/token (docs/protocol.md, "Administration"), shared by the server's endpoints
+// and TurboMftAdminClient. Permissions travel as "list,read" text, areas as remote path prefixes, times as ISO 8601 UTC.
 
-/// <summary>A role held on an area.</summary>
+/// <summary>A role held on an area (docs/protocol.md, "Administration").</summary>
 public sealed record RoleAssignmentView(string Role, string Area);
 
-/// <summary>Body of <c>POST /v1/admin/users</c>.</summary>
+/// <summary>Body of <c>POST /v1/admin/users</c> (docs/protocol.md, "Administration").</summary>
 public sealed record AddUserRequest(string? Name, string? Password = null, IReadOnlyList<RoleAssignmentView>? Roles = null)
 {
     private bool PrintMembers(StringBuilder builder)
@@ -18,7 +18,7 @@ public sealed record AddUserRequest(string? Name, string? Password = null, IRead
     }
 }
 
-/// <summary>Body of <c>PUT /v1/admin/users/{name}/password</c>.</summary>
+/// <summary>Body of <c>PUT /v1/admin/users/{name}/password</c> (docs/protocol.md, "Administration").</summary>
 public sealed record SetPasswordRequest(string? Password)
 {
     private bool PrintMembers(StringBuilder builder)
@@ -28,17 +28,17 @@ public sealed record SetPasswordRequest(string? Password)
     }
 }
 
-/// <summary>Body of <c>POST /v1/admin/tokens</c>: a token for <see cref="User"/>, optionally narrowed to some permissions and areas.</summary>
+/// <summary>Body of <c>POST /v1/admin/tokens</c> (docs/protocol.md, "Administration"): a token for <see cref="User"/>, optionally narrowed to some permissions and areas.</summary>
 public sealed record IssueTokenRequest(string? User, string? Label = null, double? ExpiresInHours = null, string? Permissions = null, IReadOnlyList<string>? Areas = null);
 
-/// <summary>Body of <c>POST /v1/admin/roles</c>.</summary>
+/// <summary>Body of <c>POST /v1/admin/roles</c> (docs/protocol.md, "Administration").</summary>
 public sealed record AddRoleRequest(string? Name, string? Permissions);
 
-/// <summary>Body of <c>POST</c> and <c>DELETE /v1/admin/grants</c>: a role on an area for exactly one of a user and a peer.</summary>
+/// <summary>Body of <c>POST</c> and <c>DELETE /v1/admin/grants</c> (docs/protocol.md, "Administration"): a role on an area for exactly one of a user and a peer.</summary>
 public sealed record GrantRequest(string? Role, string? User = null, string? Peer = null, string? Area = null);
 
 /// <summary>
-/// Body of <c>POST /v1/admin/peers</c>: at most one inbound identity (a pinned fingerprint or a CA-issued common name) and/or
+/// Body of <c>POST /v1/admin/peers</c> (docs/protocol.md, "Administration"): at most one inbound identity (a pinned fingerprint or a CA-issued common name) and/or
 /// an outbound address for replication with its server trust (<see cref="ServerPin"/> or <see cref="ServerCa"/>, a path on the
 /// server) and credential (<c>mtls</c>, the default, or <c>token</c> with <see cref="Token"/>).
 /// </summary>
@@ -59,14 +59,14 @@ public sealed record AddPeerRequest(
     }
 }
 
-/// <summary>A user as listed.</summary>
+/// <summary>A user as listed and as added (docs/protocol.md, "Administration").</summary>
 public sealed record UserView(string Name, bool Enabled, bool HasPassword, DateTimeOffset CreatedAt, string Source, IReadOnlyList<RoleAssignmentView> Roles);
 
-/// <summary>A token as listed: never the secret.</summary>
+/// <summary>A token as listed, never with its secret (docs/protocol.md, "Administration").</summary>
 public sealed record TokenView(
     string Id, string User, string? Label, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, DateTimeOffset? LastUsedAt, string Permissions, IReadOnlyList<string>? Areas);
 
-/// <summary>Answer of <c>POST /v1/admin/tokens</c>: the secret, shown this once.</summary>
+/// <summary>Answer of <c>POST /v1/admin/tokens</c> and <c>POST /v1/auth/token</c>: the secret, shown this once (docs/protocol.md, "Administration").</summary>
 public sealed record IssuedTokenView(string Id, string Token, string User, DateTimeOffset? ExpiresAt)
 {
     private bool PrintMembers(StringBuilder builder)
@@ -76,13 +76,13 @@ public sealed record IssuedTokenView(string Id, string Token, string User, DateT
     }
 }
 
-/// <summary>A role as listed.</summary>
+/// <summary>A role as listed and as added (docs/protocol.md, "Administration").</summary>
 public sealed record RoleView(string Name, string Permissions, bool BuiltIn, string Source);
 
-/// <summary>A grant as listed.</summary>
+/// <summary>A grant as listed (docs/protocol.md, "Administration").</summary>
 public sealed record GrantView(string Role, string? User, string? Peer, string Area, string Source);
 
-/// <summary>A peer as listed: its inbound identity and grants, and its outbound address, trust and credential kind (never the token).</summary>
+/// <summary>A peer as listed and as added (docs/protocol.md, "Administration"): its inbound identity and grants, and its outbound address, trust and credential kind (never the token).</summary>
 public sealed record PeerView(
     string Name,
     string? Fingerprint,
@@ -96,22 +96,22 @@ public sealed record PeerView(
     string? ServerCa = null,
     string? Credential = null);
 
-/// <summary>Answer of <c>GET /v1/admin/users</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/users</c> (docs/protocol.md, "Administration").</summary>
 public sealed record UserList(IReadOnlyList<UserView> Users);
 
-/// <summary>Answer of <c>GET /v1/admin/tokens</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/tokens</c> (docs/protocol.md, "Administration").</summary>
 public sealed record TokenList(IReadOnlyList<TokenView> Tokens);
 
-/// <summary>Answer of <c>GET /v1/admin/roles</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/roles</c> (docs/protocol.md, "Administration").</summary>
 public sealed record RoleList(IReadOnlyList<RoleView> Roles);
 
-/// <summary>Answer of <c>GET /v1/admin/grants</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/grants</c> (docs/protocol.md, "Administration").</summary>
 public sealed record GrantList(IReadOnlyList<GrantView> Grants);
 
-/// <summary>Answer of <c>GET /v1/admin/peers</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/peers</c> (docs/protocol.md, "Administration").</summary>
 public sealed record PeerList(IReadOnlyList<PeerView> Peers);
 
-/// <summary>Body of <c>POST /v1/auth/token</c>: a user's password exchanged for a token (docs/security.md, "Passwords").</summary>
+/// <summary>Body of <c>POST /v1/auth/token</c> (docs/protocol.md, "Other"): a user's password exchanged for a token (docs/security.md, "Passwords").</summary>
 public sealed record LoginRequest(string? User, string? Password, string? Label = null, double? ExpiresInHours = null, string? Permissions = null, IReadOnlyList<string>? Areas = null)
 {
     private bool PrintMembers(System.Text.StringBuilder builder)
@@ -122,13 +122,13 @@ public sealed record LoginRequest(string? User, string? Password, string? Label 
     }
 }
 
-/// <summary>What became of a test incident on one notification channel.</summary>
+/// <summary>What became of a test incident on one notification channel (docs/protocol.md, "Administration").</summary>
 /// <param name="Channel"><c>log</c>, <c>webhook</c> or <c>syslog</c>.</param>
 /// <param name="Status"><c>delivered</c>, <c>failed</c>, <c>dropped</c> or <c>pending</c> (not done when the server answered).</param>
 /// <param name="Detail">HTTP status and attempts, the error, or where it went.</param>
 public sealed record NotificationChannelOutcome(string Channel, string Status, string Detail);
 
-/// <summary>Answer of <c>POST /v1/admin/notifications/test</c>.</summary>
+/// <summary>Answer of <c>POST /v1/admin/notifications/test</c> (docs/protocol.md, "Administration").</summary>
 /// <param name="IncidentId">The test incident's id, as the receivers see it.</param>
 /// <param name="CorrelationId">The request's correlation id, also in the incident and the <c>notify.test</c> audit record.</param>
 /// <param name="Channels">The outcome per channel.</param>

@@ -1,10 +1,10 @@
-namespace TurboMft.Engine.Client;
+namespace TurboMft.Engine.Protocol;
 
-// The JSON bodies of /v1/admin/replication (docs/protocol.md, "Replication administration"), shared by the server and
+// The JSON bodies of /v1/admin/replication (docs/protocol.md, "Administration"), shared by the server's endpoints and
 // TurboMftAdminClient. Areas are remote path prefixes; times ISO 8601 UTC.
 
 /// <summary>
-/// Body of <c>POST /v1/admin/replication/rules</c>: replicate <see cref="Area"/> with <see cref="Peer"/>. Mode <c>push</c>
+/// Body of <c>POST /v1/admin/replication/rules</c> (docs/protocol.md, "Administration"): replicate <see cref="Area"/> with <see cref="Peer"/>. Mode <c>push</c>
 /// (default) or <c>pull</c>; <see cref="Target"/> defaults to the area; <see cref="IntervalSeconds"/> null or 0 means continuous;
 /// <see cref="BandwidthBytesPerSecond"/> null or 0 means unlimited.
 /// </summary>
@@ -20,7 +20,7 @@ public sealed record AddReplicationRuleRequest(
     IReadOnlyList<string>? Include = null,
     IReadOnlyList<string>? Exclude = null);
 
-/// <summary>A replication rule as listed.</summary>
+/// <summary>A replication rule as listed and as added (docs/protocol.md, "Administration").</summary>
 public sealed record ReplicationRuleView(
     string Name,
     string Area,
@@ -35,10 +35,10 @@ public sealed record ReplicationRuleView(
     bool Enabled,
     DateTimeOffset CreatedAt);
 
-/// <summary>Answer of <c>GET /v1/admin/replication/rules</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/replication/rules</c> (docs/protocol.md, "Administration").</summary>
 public sealed record ReplicationRuleList(IReadOnlyList<ReplicationRuleView> Rules);
 
-/// <summary>One peer's replication status.</summary>
+/// <summary>One peer's replication status (docs/protocol.md, "Administration").</summary>
 /// <param name="Peer">The peer.</param>
 /// <param name="Backlog">Jobs pending or running.</param>
 /// <param name="Running">Jobs running now.</param>
@@ -50,5 +50,5 @@ public sealed record ReplicationRuleList(IReadOnlyList<ReplicationRuleView> Rule
 /// <param name="FailedPermanent">Jobs failed for good.</param>
 public sealed record ReplicationPeerStatus(string Peer, long Backlog, int Running, double OldestPendingSeconds, string? LastError, double BytesPerSecond, long Done, long Skipped, long FailedPermanent);
 
-/// <summary>Answer of <c>GET /v1/admin/replication/status</c>.</summary>
+/// <summary>Answer of <c>GET /v1/admin/replication/status</c> (docs/protocol.md, "Administration").</summary>
 public sealed record ReplicationStatus(string Site, IReadOnlyList<ReplicationPeerStatus> Peers);
