@@ -79,18 +79,18 @@ public static class BatchEndpoints
 
             if (staged.Count == 0)
             {
-                return Results.Ok(new { files = Array.Empty<object>() });
+                return Results.Ok(new CommittedBatch([]));
             }
 
             var versions = await ingest.CommitBatchAsync(staged, caller, cancellationToken).ConfigureAwait(false);
             committed = true;
-            var files = new object[versions.Count];
+            var files = new CommittedVersion[versions.Count];
             for (var i = 0; i < files.Length; i++)
             {
-                files[i] = await UploadEndpoints.CommittedAsync(versions[i].Version, versions[i].State, metadata, cancellationToken).ConfigureAwait(false);
+                files[i] = await CommitAnswers.DescribeAsync(versions[i].Version, versions[i].State, metadata, cancellationToken).ConfigureAwait(false);
             }
 
-            return Results.Ok(new { files });
+            return Results.Ok(new CommittedBatch(files));
         }
         catch (IOException e) when (e is DiskFullException || e.HResult == 28 || e is StorageException { Error: StorageError.DiskFull })
         {

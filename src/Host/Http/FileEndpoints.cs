@@ -61,14 +61,14 @@ public static class FileEndpoints
         var caller = ReleaseCallers.For(context);
         if (origin is not null && await ingest.HeldReplicaAsync(remote, origin, caller, cancellationToken).ConfigureAwait(false) is { } held)
         {
-            return Results.Ok(await UploadEndpoints.CommittedAsync(held, held.State, metadata, cancellationToken, unchanged: true).ConfigureAwait(false));
+            return Results.Ok(await CommitAnswers.DescribeAsync(held, held.State, metadata, cancellationToken, unchanged: true).ConfigureAwait(false));
         }
 
         try
         {
             var committed = await ingest.PutAsync(
                 remote, request.ContentLength, hasDigest ? expected : null, origin, caller, (buffer, minimum, token) => RequestBody.ReadAtLeastAsync(request, buffer, minimum, token), cancellationToken).ConfigureAwait(false);
-            return Results.Created($"/v1/files{remote.Value}", await UploadEndpoints.CommittedAsync(committed.Version, committed.State, metadata, cancellationToken).ConfigureAwait(false));
+            return Results.Created($"/v1/files{remote.Value}", await CommitAnswers.DescribeAsync(committed.Version, committed.State, metadata, cancellationToken).ConfigureAwait(false));
         }
         catch (IngestException refused)
         {

@@ -43,11 +43,6 @@ internal static class ProvenanceHeaders
         }
     }
 
-    /// <summary>The JSON shape of a version's provenance in commit answers (the same as <see cref="Provenance"/>'s, which the listing writes), or null.</summary>
-    public static object? View(Provenance? origin) => origin is null
-        ? null
-        : new { site = origin.Site, path = origin.Path, time = origin.Time, digest = origin.Digest, correlationId = origin.CorrelationId };
-
     /// <summary>
     /// Records <c>replication.received</c> for a committed version that carries provenance, under its correlation id. Called
     /// just before the durable <c>file.upload</c> record, whose fsync makes this one durable too.

@@ -14,7 +14,6 @@ using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Ingest;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
-using TurboMft.Host.Release;
 
 namespace TurboMft.Host.Http;
 
@@ -40,10 +39,10 @@ public static class UploadEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext context, FileIngest ingest, CancellationToken cancellationToken)
     {
-        CreateUploadRequest? request;
+        OpenUploadRequest? request;
         try
         {
-            request = await context.Request.ReadFromJsonAsync<CreateUploadRequest>(cancellationToken).ConfigureAwait(false);
+            request = await context.Request.ReadFromJsonAsync<OpenUploadRequest>(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
         {
@@ -112,47 +111,32 @@ public static class UploadEndpoints
     private static async Task<IResult> StatusAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, CancellationToken cancellationToken)
     {
         var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
-        if (session is null)
+        if (Refuse(context, id, session, mustBeOpen: false) is { } refused)
         {
-            return UploadNotFound(id);
-        }
-
-        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
-        {
-            return denied;
+            return refused;
         }
 
         // The stored row has the current expiry (chunks move it forward); the open writer has the chunks held.
-        var stored = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) ?? session;
+        var stored = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) ?? session!;
         return Results.Json(Describe(stored, upload is null ? [] : upload.Writer.HeldChunks()));
     }
 
     private static async Task<IResult> PutChunkAsync(
         Guid id, long index, HttpContext context, FileIngest ingest, ServerBuffers buffers, TransferMetrics metrics, CancellationToken cancellationToken)
     {
-        var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
-        if (session is null)
-        {
-            return UploadNotFound(id);
-        }
-
-        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
-        {
-            return denied;
-        }
-
+        var (upload, closed) = await FindOpenAsync(id, context, ingest, cancellationToken).ConfigureAwait(false);
         if (upload is null)
         {
-            return UploadClosed(id, session.State);
+            return closed!;
         }
 
-        if (ChunkRequest.TryParse(context.Request, session, upload.Geometry, index, out var chunk) is { } invalid)
+        if (ChunkRequest.TryParse(context.Request, upload.Session, upload.Geometry, index, out var chunk) is { } invalid)
         {
             return invalid;
         }
 
         // An LZ4 body needs a second buffer to decode into: both are taken at once (ChunkBufferPool.RentPairAsync).
-        var pool = buffers.For(session.ChunkSize);
+        var pool = buffers.For(upload.Session.ChunkSize);
         var (received, decoded) = chunk.Encoding == ChunkEncoding.Lz4
             ? await pool.RentPairAsync(cancellationToken).ConfigureAwait(false)
             : (await pool.RentAsync(cancellationToken).ConfigureAwait(false), null);
@@ -169,7 +153,7 @@ public static class UploadEndpoints
             }
 
             var entry = await ingest.ReceiveChunkAsync(upload, index, received, chunk.Length, chunk.Encoding, decoded, chunk.Claims, started, cancellationToken).ConfigureAwait(false);
-            return Results.Json(new { index, storedLength = entry.StoredLength, encoding = chunk.Encoding == ChunkEncoding.Lz4 ? ProtocolHeaders.Lz4BlockCoding : "identity" });
+            return Results.Json(new StoredChunk(index, entry.StoredLength, chunk.Encoding == ChunkEncoding.Lz4 ? ProtocolHeaders.Lz4BlockCoding : "identity"));
         }
         catch (IngestException refused)
         {
@@ -219,26 +203,16 @@ public static class UploadEndpoints
             }
         }
 
-        var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
-        if (session is null)
-        {
-            return UploadNotFound(id);
-        }
-
-        if (AccessResults.Check(context, Permission.Write, session.Path) is { } denied)
-        {
-            return denied;
-        }
-
+        var (upload, closed) = await FindOpenAsync(id, context, ingest, cancellationToken).ConfigureAwait(false);
         if (upload is null)
         {
-            return UploadClosed(id, session.State);
+            return closed!;
         }
 
         try
         {
             var committed = await ingest.CompleteUploadAsync(upload, expected, ReleaseCallers.For(context), cancellationToken).ConfigureAwait(false);
-            return Results.Json(await CommittedAsync(committed.Version, committed.State, metadata, cancellationToken).ConfigureAwait(false));
+            return Results.Json(await CommitAnswers.DescribeAsync(committed.Version, committed.State, metadata, cancellationToken).ConfigureAwait(false));
         }
         catch (IngestException refused)
         {
@@ -249,6 +223,37 @@ public static class UploadEndpoints
     private static async Task<IResult> AbortAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, IAuditTrail audit, CancellationToken cancellationToken)
     {
         var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (Refuse(context, id, session, mustBeOpen: true) is { } refused)
+        {
+            return refused;
+        }
+
+        await ingest.AbortUploadAsync(session!, cancellationToken).ConfigureAwait(false);
+        await audit.AppendDurableAsync(AuditActors.Event(context, "upload.abort", AuditOutcome.Success, session!.Path) with { Detail = $"upload {id}" }, cancellationToken).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    private static UploadStatus Describe(UploadSession session, long[] received) => new(
+        session.Id,
+        session.Path,
+        session.Size,
+        session.ChunkSize,
+        new ChunkGeometry(session.Size, session.ChunkSize).ChunkCount,
+        session.VerifyMode,
+        session.State.ToString().ToLowerInvariant(),
+        session.ExpiresAt,
+        received);
+
+    /// <summary>The open upload <paramref name="id"/>, or the answer that refuses it: 404 unknown, 403 no write on its path, 409 closed.</summary>
+    private static async Task<(OpenUpload? Upload, IResult? Refused)> FindOpenAsync(Guid id, HttpContext context, FileIngest ingest, CancellationToken cancellationToken)
+    {
+        var (upload, session) = await ingest.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        return Refuse(context, id, session, mustBeOpen: true) is { } refused ? (null, refused) : upload is null ? (null, UploadClosed(id, session!.State)) : (upload, null);
+    }
+
+    /// <summary>The answer that refuses <paramref name="session"/> to this caller, or null: 404 unknown, 403 no write on its path, 409 closed when it must be open.</summary>
+    private static IResult? Refuse(HttpContext context, Guid id, UploadSession? session, bool mustBeOpen)
+    {
         if (session is null)
         {
             return UploadNotFound(id);
@@ -259,58 +264,8 @@ public static class UploadEndpoints
             return denied;
         }
 
-        if (session.State != UploadState.Open)
-        {
-            return UploadClosed(id, session.State);
-        }
-
-        await ingest.AbortUploadAsync(session, cancellationToken).ConfigureAwait(false);
-        await audit.AppendDurableAsync(AuditActors.Event(context, "upload.abort", AuditOutcome.Success, session.Path) with { Detail = $"upload {id}" }, cancellationToken).ConfigureAwait(false);
-        return Results.NoContent();
+        return mustBeOpen && session.State != UploadState.Open ? UploadClosed(id, session.State) : null;
     }
-
-    /// <summary>
-    /// The JSON shape of a committed version (complete and one-shot PUT), with its release <c>state</c> after the inline scan
-    /// wait and, when quarantined, the <c>findings</c> (docs/protocol.md, "Release states in answers").
-    /// </summary>
-    internal static async Task<object> CommittedAsync(FileVersion version, ReleaseState state, IMetadataStore metadata, CancellationToken cancellationToken, bool unchanged = false)
-    {
-        IReadOnlyList<VerdictView>? findings = null;
-        if (state == ReleaseState.Quarantined)
-        {
-            findings = [.. (await metadata.ListVerdictsAsync(version.VersionId, cancellationToken).ConfigureAwait(false))
-                .Where(v => v.Verdict.Outcome == ScanOutcome.Infected)
-                .Select(v => ReleaseDecisions.VerdictView(v.Verdict, v.ScannedAt))];
-        }
-
-        return new
-        {
-            path = version.Path,
-            size = version.Size,
-            chunkSize = version.ChunkSize,
-            digest = version.Digest,
-            sha256 = version.Sha256,
-            versionId = version.VersionId,
-            committedAt = version.CommittedAt,
-            state = state.ToName(),
-            findings,
-            origin = ProvenanceHeaders.View(version.Origin),
-            unchanged = unchanged ? true : (bool?)null,
-        };
-    }
-
-    private static object Describe(UploadSession session, long[] received) => new
-    {
-        id = session.Id,
-        path = session.Path,
-        size = session.Size,
-        chunkSize = session.ChunkSize,
-        chunkCount = new ChunkGeometry(session.Size, session.ChunkSize).ChunkCount,
-        verify = session.VerifyMode,
-        state = session.State.ToString().ToLowerInvariant(),
-        expiresAt = session.ExpiresAt,
-        received,
-    };
 
     private static IResult UploadNotFound(Guid id) => Problems.NotFound("upload-not-found", $"No upload {id}.");
 
@@ -318,8 +273,4 @@ public static class UploadEndpoints
         Problems.Conflict("upload-closed", $"Upload {id} is {state.ToString().ToLowerInvariant()}; open a new upload.");
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
-
-    private sealed record CreateUploadRequest(string? Path, long? Size, int? ChunkSize, string? Verify, string? Digest);
-
-    private sealed record CompleteUploadRequest(string? Digest);
 }

@@ -81,7 +81,7 @@ public class PeerAnswersFuzzTests
                     .Select(f => new RemoteFile(f.Item1, f.Item2, new FileDigest(f.Item3).ToString(), 1 << f.Item4, DateTimeOffset.FromUnixTimeMilliseconds(f.Item5), f.Item6))
                     .ToList();
 
-                // The anonymous shape of FileEndpoints.ListAsync, serialised as Results.Json does (web defaults).
+                // The listing as FileEndpoints.ListAsync writes it (FileList), spelled out by hand, serialised as Results.Json does (web defaults).
                 var body = JsonSerializer.SerializeToUtf8Bytes(
                     new { files = files.Select(f => new { path = f.Path, size = f.Size, digest = f.Digest, chunkSize = f.ChunkSize, committedAt = f.CommittedAt, state = f.State, origin = (object?)null }) }, Web);
 

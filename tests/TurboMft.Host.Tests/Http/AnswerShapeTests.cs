@@ -11,8 +11,8 @@ namespace TurboMft.Host.Tests.Http;
 
 /// <summary>
 /// A real server's answers read into the records of src/Engine/Protocol and written back byte for byte: the records
-/// describe every JSON answer of the upload, file, batch, info and audit endpoints exactly, including those the server
-/// still writes without the record (docs/protocol.md).
+/// describe every JSON answer of the upload, file, batch, info and audit endpoints exactly, and the server writes each
+/// of them with its record (docs/protocol.md).
 /// </summary>
 public sealed class AnswerShapeTests : IAsyncLifetime
 {
