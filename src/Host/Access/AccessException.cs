@@ -1,3 +1,5 @@
+using TurboMft.Host.Infrastructure;
+
 namespace TurboMft.Host.Access;
 
 /// <summary>Why an access administration request was refused; each maps to one problem type (docs/protocol.md, "Errors").</summary>
@@ -50,7 +52,7 @@ public enum AccessError
 }
 
 /// <summary>An access administration request was refused; the message says what to do. Nothing was changed.</summary>
-public sealed class AccessException : Exception
+public sealed class AccessException : Exception, IRefusal
 {
     /// <summary>Creates the error.</summary>
     public AccessException(AccessError error, string message, Exception? inner = null)
@@ -79,6 +81,12 @@ public sealed class AccessException : Exception
 
     /// <summary>Why.</summary>
     public AccessError Error { get; }
+
+    /// <inheritdoc/>
+    string IRefusal.ProblemType => Problem.Type;
+
+    /// <inheritdoc/>
+    int IRefusal.Status => Problem.Status;
 
     /// <summary>The stable problem type (without the URN prefix) and HTTP status for <see cref="Error"/>.</summary>
     public (string Type, int Status) Problem => Error switch

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Options;
+using TurboMft.Host.Infrastructure;
+
 namespace TurboMft.Host.Access;
 
 /// <summary>
@@ -30,24 +33,35 @@ public sealed class AuthenticationThrottleSettings
     /// <summary>Keys tracked at most per kind (addresses, address and identity, identities).</summary>
     public int MaxTrackedKeys { get; set; } = 10_000;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
-    public void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> naming every setting out of range.</summary>
+    public void Validate() => new AuthenticationThrottleSettingsValidation().ThrowIfInvalid(this);
+}
+
+/// <summary>Validates <see cref="AuthenticationThrottleSettings"/> (the <c>Throttle</c> section).</summary>
+public sealed class AuthenticationThrottleSettingsValidation : IValidateOptions<AuthenticationThrottleSettings>
+{
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, AuthenticationThrottleSettings options)
     {
-        Check(FreeFailures is >= 1 and <= 1000, $"Throttle:FreeFailures is {FreeFailures}; give 1 to 1000.");
-        Check(IdentityFreeFailures is >= 1 and <= 100_000, $"Throttle:IdentityFreeFailures is {IdentityFreeFailures}; give 1 to 100000.");
-        Check(WindowMinutes is > 0 and <= 24 * 60, $"Throttle:WindowMinutes is {WindowMinutes}; give minutes, more than 0 and at most 1440.");
-        Check(FirstDelayMilliseconds is >= 1 and <= 3_600_000, $"Throttle:FirstDelayMilliseconds is {FirstDelayMilliseconds}; give 1 to 3600000.");
-        Check(MaxDelaySeconds * 1000 >= FirstDelayMilliseconds && MaxDelaySeconds <= 3600, $"Throttle:MaxDelaySeconds is {MaxDelaySeconds}; give at least FirstDelayMilliseconds ({FirstDelayMilliseconds} ms) and at most 3600.");
-        Check(MaxHoldSeconds is >= 0 and <= 60, $"Throttle:MaxHoldSeconds is {MaxHoldSeconds}; give 0 to 60.");
-        Check(MaxHeldRequests is >= 0 and <= 100_000, $"Throttle:MaxHeldRequests is {MaxHeldRequests}; give 0 to 100000.");
-        Check(MaxTrackedKeys is >= 16 and <= 10_000_000, $"Throttle:MaxTrackedKeys is {MaxTrackedKeys}; give 16 to 10000000.");
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options;
+        List<string> failures = [];
+        Check(failures, o.FreeFailures is >= 1 and <= 1000, $"Throttle:FreeFailures is {o.FreeFailures}; give 1 to 1000.");
+        Check(failures, o.IdentityFreeFailures is >= 1 and <= 100_000, $"Throttle:IdentityFreeFailures is {o.IdentityFreeFailures}; give 1 to 100000.");
+        Check(failures, o.WindowMinutes is > 0 and <= 24 * 60, $"Throttle:WindowMinutes is {o.WindowMinutes}; give minutes, more than 0 and at most 1440.");
+        Check(failures, o.FirstDelayMilliseconds is >= 1 and <= 3_600_000, $"Throttle:FirstDelayMilliseconds is {o.FirstDelayMilliseconds}; give 1 to 3600000.");
+        Check(failures, o.MaxDelaySeconds * 1000 >= o.FirstDelayMilliseconds && o.MaxDelaySeconds <= 3600, $"Throttle:MaxDelaySeconds is {o.MaxDelaySeconds}; give at least FirstDelayMilliseconds ({o.FirstDelayMilliseconds} ms) and at most 3600.");
+        Check(failures, o.MaxHoldSeconds is >= 0 and <= 60, $"Throttle:MaxHoldSeconds is {o.MaxHoldSeconds}; give 0 to 60.");
+        Check(failures, o.MaxHeldRequests is >= 0 and <= 100_000, $"Throttle:MaxHeldRequests is {o.MaxHeldRequests}; give 0 to 100000.");
+        Check(failures, o.MaxTrackedKeys is >= 16 and <= 10_000_000, $"Throttle:MaxTrackedKeys is {o.MaxTrackedKeys}; give 16 to 10000000.");
+        return SettingsValidation.Result(failures);
     }
 
-    private static void Check(bool ok, string message)
+    private static void Check(List<string> failures, bool ok, string message)
     {
         if (!ok)
         {
-            throw new ArgumentException(message);
+            failures.Add(message);
         }
     }
 }

@@ -92,7 +92,11 @@ internal static class ServeCommand
 
         builder.AddInMemoryCollection(overrides);
         var settings = new ServerSettings();
-        builder.Build().Bind(settings);
+        var configuration = builder.Build();
+        configuration.Bind(settings);
+
+        // The upload settings keep their top-level keys (docs/operations.md, "Settings").
+        configuration.Bind(settings.Uploads);
         settings.ParseListen();
         return settings;
     }

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
@@ -23,7 +21,7 @@ public static class AdminEndpoints
     {
         var admin = routes.MapGroup("/v1/admin");
         admin.RequirePermission(Permission.Admin);
-        admin.AddEndpointFilter(AccessProblemsAsync);
+        admin.AddEndpointFilter(RefusalProblems.FilterAsync);
 
         admin.MapGet("/users", (AccessAdminApi api, CancellationToken ct) => Json(api.ListUsersAsync(ct)))
             .WithSummary("List users with their grants (never a password hash).");
@@ -124,42 +122,7 @@ public static class AdminEndpoints
 
     private static async Task<IResult> Json<T>(Task<T> list) => Results.Json(await list.ConfigureAwait(false));
 
-    /// <summary>Reads a small JSON body into a plain record (no polymorphism); a malformed one is an <see cref="AccessError.InvalidRequest"/>.</summary>
-    internal static async Task<T> ReadAsync<T>(HttpContext context, string shape, CancellationToken cancellationToken)
-        where T : class
-    {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxBodyBytes;
-        }
-
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            throw new AccessException(AccessError.InvalidRequest, $"The body is larger than {MaxBodyBytes} bytes.");
-        }
-
-        try
-        {
-            return await context.Request.ReadFromJsonAsync<T>(cancellationToken).ConfigureAwait(false)
-                ?? throw new AccessException(AccessError.InvalidRequest, $"The body must be JSON: {shape}.");
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new AccessException(AccessError.InvalidRequest, $"The body must be JSON: {shape}.", e);
-        }
-    }
-
-    /// <summary>Turns a refused change into its problem (docs/protocol.md, "Errors").</summary>
-    internal static async ValueTask<object?> AccessProblemsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context).ConfigureAwait(false);
-        }
-        catch (AccessException e)
-        {
-            var (type, status) = e.Problem;
-            return Problems.Result(status, type, status switch { 404 => "Not found", 409 => "Conflict", _ => "Bad request" }, e.Message);
-        }
-    }
+    /// <summary>Reads a small JSON body into a plain record; a malformed one is refused as <c>invalid-request</c>.</summary>
+    internal static Task<T> ReadAsync<T>(HttpContext context, string shape, CancellationToken cancellationToken)
+        where T : class => JsonBody.ReadAsync<T>(context, shape, MaxBodyBytes, cancellationToken);
 }

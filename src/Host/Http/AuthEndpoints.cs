@@ -23,7 +23,7 @@ public static class AuthEndpoints
         routes.MapPost("/v1/auth/token", LoginAsync)
             .WithSummary("Exchange a user's password for an API token (12 h unless expiresInHours says otherwise; scope may only narrow).")
             .AllowAnonymousAccess()
-            .AddEndpointFilter(AdminEndpoints.AccessProblemsAsync);
+            .AddEndpointFilter(RefusalProblems.FilterAsync);
         return routes;
     }
 

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
@@ -27,7 +25,7 @@ public static class ReleaseEndpoints
         // Quarantine is the whole server's business: admin on "/".
         var quarantine = routes.MapGroup("/v1/quarantine");
         quarantine.RequirePermission(Permission.Admin);
-        quarantine.AddEndpointFilter(ReleaseProblemsAsync);
+        quarantine.AddEndpointFilter(RefusalProblems.FilterAsync);
         quarantine.MapGet(string.Empty, (ReleaseDecisions decisions, CancellationToken ct) => Json(decisions.ListAsync(ReleaseState.Quarantined, _ => true, ct)))
             .WithSummary("List quarantined versions (current or superseded) with the scanners' verdicts.");
         quarantine.MapPost("/{versionId:guid}/release", async (Guid versionId, HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
@@ -45,7 +43,7 @@ public static class ReleaseEndpoints
         // Approvals: approve on some area to reach them; on the version's own path before anything changes.
         var approvals = routes.MapGroup("/v1/approvals");
         approvals.RequirePermission(Permission.Approve, PathSource.Deferred);
-        approvals.AddEndpointFilter(ReleaseProblemsAsync);
+        approvals.AddEndpointFilter(RefusalProblems.FilterAsync);
         approvals.MapGet(string.Empty, (HttpContext context, ReleaseDecisions decisions, CancellationToken ct) =>
         {
             var grants = context.GetPrincipal().Grants;
@@ -76,46 +74,7 @@ public static class ReleaseEndpoints
 
     private static async Task<IResult> Json<T>(Task<T> value) => Results.Json(await value.ConfigureAwait(false));
 
-    // A small JSON body read as a plain record (no polymorphism); an empty body is no reason.
-    private static async Task<ReleaseReasonRequest> ReadAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxBodyBytes;
-        }
-
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            throw new ReleaseException(ReleaseError.InvalidRequest, $"The body is larger than {MaxBodyBytes} bytes.");
-        }
-
-        if (context.Request.ContentLength == 0 || (context.Request.ContentLength is null && !context.Request.HasJsonContentType()))
-        {
-            return new ReleaseReasonRequest(null);
-        }
-
-        try
-        {
-            return await context.Request.ReadFromJsonAsync<ReleaseReasonRequest>(cancellationToken).ConfigureAwait(false) ?? new ReleaseReasonRequest(null);
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new ReleaseException(ReleaseError.InvalidRequest, "The body must be JSON: {\"reason\": \"…\"}.");
-        }
-    }
-
-    /// <summary>Turns a refused decision into its problem (docs/protocol.md, "Errors"), with the version's <c>state</c> when known.</summary>
-    private static async ValueTask<object?> ReleaseProblemsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context).ConfigureAwait(false);
-        }
-        catch (ReleaseException e)
-        {
-            var (type, status) = e.Problem;
-            var extensions = e.State is { } state ? new Dictionary<string, object?> { ["state"] = state.ToName() } : null;
-            return Problems.Result(status, type, status switch { 404 => "Not found", 409 => "Conflict", 403 => "Forbidden", _ => "Bad request" }, e.Message, extensions);
-        }
-    }
+    // An empty body is no reason.
+    private static Task<ReleaseReasonRequest> ReadAsync(HttpContext context, CancellationToken cancellationToken) =>
+        JsonBody.ReadAsync(context, "{\"reason\": \"…\"}", MaxBodyBytes, cancellationToken, whenEmpty: new ReleaseReasonRequest(null));
 }

@@ -18,7 +18,7 @@ public static class ReplicationEndpoints
     {
         var group = routes.MapGroup("/v1/admin/replication");
         group.RequirePermission(Permission.Admin);
-        group.AddEndpointFilter(ProblemsAsync);
+        group.AddEndpointFilter(RefusalProblems.FilterAsync);
         group.MapGet("/rules", async (ReplicationAdministration replication, CancellationToken ct) => Results.Json(await replication.ListAsync(ct).ConfigureAwait(false)))
             .WithSummary("List replication rules.");
         group.MapPost("/rules", async (HttpContext context, ReplicationAdministration replication, CancellationToken ct) =>
@@ -37,27 +37,6 @@ public static class ReplicationEndpoints
         return routes;
     }
 
-    private static async Task<AddReplicationRuleRequest> ReadAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await AdminEndpoints.ReadAsync<AddReplicationRuleRequest>(context, "{\"name\", \"area\", \"peer\", \"mode\"?, \"target\"?, \"propagateDeletes\"?, \"intervalSeconds\"?, \"bandwidthBytesPerSecond\"?, \"include\"?, \"exclude\"?}", cancellationToken).ConfigureAwait(false);
-        }
-        catch (AccessException e)
-        {
-            throw new ReplicationException("invalid-request", 400, e.Message);
-        }
-    }
-
-    private static async ValueTask<object?> ProblemsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context).ConfigureAwait(false);
-        }
-        catch (ReplicationException e)
-        {
-            return Problems.Result(e.Status, e.ProblemType, e.Status switch { 404 => "Not found", 409 => "Conflict", _ => "Bad request" }, e.Message);
-        }
-    }
+    private static Task<AddReplicationRuleRequest> ReadAsync(HttpContext context, CancellationToken cancellationToken) =>
+        AdminEndpoints.ReadAsync<AddReplicationRuleRequest>(context, "{\"name\", \"area\", \"peer\", \"mode\"?, \"target\"?, \"propagateDeletes\"?, \"intervalSeconds\"?, \"bandwidthBytesPerSecond\"?, \"include\"?, \"exclude\"?}", cancellationToken);
 }

@@ -1,3 +1,4 @@
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Release;
@@ -25,7 +26,7 @@ public enum ReleaseError
 }
 
 /// <summary>A refused decision about a held version; the message says which version and what to do.</summary>
-public sealed class ReleaseException : Exception
+public sealed class ReleaseException : Exception, IRefusal
 {
     /// <summary>Creates the exception.</summary>
     public ReleaseException(ReleaseError error, string message, ReleaseState? state = null)
@@ -40,6 +41,15 @@ public sealed class ReleaseException : Exception
 
     /// <summary>The version's state, when it matters (reported as the problem's <c>state</c>).</summary>
     public ReleaseState? State { get; }
+
+    /// <inheritdoc/>
+    string IRefusal.ProblemType => Problem.Type;
+
+    /// <inheritdoc/>
+    int IRefusal.Status => Problem.Status;
+
+    /// <inheritdoc/>
+    IReadOnlyDictionary<string, object?>? IRefusal.ProblemMembers => State is { } state ? new Dictionary<string, object?> { ["state"] = state.ToName() } : null;
 
     /// <summary>The problem type (without its URN prefix) and status code.</summary>
     public (string Type, int Status) Problem => Error switch

@@ -2,11 +2,12 @@ using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Replication;
 
 /// <summary>A refused replication administration request, with its problem type and status.</summary>
-public sealed class ReplicationException(string type, int status, string message) : Exception(message)
+public sealed class ReplicationException(string type, int status, string message) : Exception(message), IRefusal
 {
     /// <summary>The stable problem type (<c>invalid-request</c>, <c>rule-exists</c>, <c>rule-not-found</c>).</summary>
     public string ProblemType { get; } = type;

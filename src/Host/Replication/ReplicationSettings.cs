@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using TurboMft.Engine.Retries;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Replication;
 
@@ -41,22 +43,33 @@ public sealed class ReplicationSettings
     /// <summary>The waits before a failed job's next attempt: doubling from <see cref="RetryBaseSeconds"/> up to <see cref="RetryMaxSeconds"/>, full jitter.</summary>
     public Backoff RetryBackoff() => new(TimeSpan.FromSeconds(RetryBaseSeconds), TimeSpan.FromSeconds(RetryMaxSeconds), jitter: Backoff.FullJitter);
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
-    public void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> naming every setting that cannot work.</summary>
+    public void Validate() => new ReplicationSettingsValidation().ThrowIfInvalid(this);
+}
+
+/// <summary>Validates <see cref="ReplicationSettings"/> (the <c>Replication</c> section).</summary>
+public sealed class ReplicationSettingsValidation : IValidateOptions<ReplicationSettings>
+{
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, ReplicationSettings options)
     {
-        Check(Batch is >= 1 and <= 10_000, $"Replication:Batch is {Batch}; give 1 to 10000.");
-        Check(ConcurrencyPerPeer is >= 1 and <= 64, $"Replication:ConcurrencyPerPeer is {ConcurrencyPerPeer}; give 1 to 64.");
-        Check(MaxConcurrentJobs is >= 1 and <= 256, $"Replication:MaxConcurrentJobs is {MaxConcurrentJobs}; give 1 to 256.");
-        Check(Connections is >= 1 and <= 64, $"Replication:Connections is {Connections}; give 1 to 64.");
-        Check(RetryBaseSeconds > 0 && RetryMaxSeconds >= RetryBaseSeconds, $"Replication:RetryBaseSeconds ({RetryBaseSeconds}) must be positive and at most RetryMaxSeconds ({RetryMaxSeconds}).");
-        Check(PollSeconds > 0 && SweepSeconds > 0 && IdleSeconds > 0 && RequestTimeoutSeconds > 0, "Replication:PollSeconds, SweepSeconds, IdleSeconds and RequestTimeoutSeconds must be positive.");
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options;
+        List<string> failures = [];
+        Check(failures, o.Batch is >= 1 and <= 10_000, $"Replication:Batch is {o.Batch}; give 1 to 10000.");
+        Check(failures, o.ConcurrencyPerPeer is >= 1 and <= 64, $"Replication:ConcurrencyPerPeer is {o.ConcurrencyPerPeer}; give 1 to 64.");
+        Check(failures, o.MaxConcurrentJobs is >= 1 and <= 256, $"Replication:MaxConcurrentJobs is {o.MaxConcurrentJobs}; give 1 to 256.");
+        Check(failures, o.Connections is >= 1 and <= 64, $"Replication:Connections is {o.Connections}; give 1 to 64.");
+        Check(failures, o.RetryBaseSeconds > 0 && o.RetryMaxSeconds >= o.RetryBaseSeconds, $"Replication:RetryBaseSeconds ({o.RetryBaseSeconds}) must be positive and at most RetryMaxSeconds ({o.RetryMaxSeconds}).");
+        Check(failures, o.PollSeconds > 0 && o.SweepSeconds > 0 && o.IdleSeconds > 0 && o.RequestTimeoutSeconds > 0, "Replication:PollSeconds, SweepSeconds, IdleSeconds and RequestTimeoutSeconds must be positive.");
+        return SettingsValidation.Result(failures);
     }
 
-    private static void Check(bool ok, string message)
+    private static void Check(List<string> failures, bool ok, string message)
     {
         if (!ok)
         {
-            throw new ArgumentException(message);
+            failures.Add(message);
         }
     }
 }

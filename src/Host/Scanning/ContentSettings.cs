@@ -1,6 +1,8 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using TurboMft.Engine.Retries;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Scanning;
 
@@ -52,32 +54,35 @@ public sealed class ContentSettings
     /// <summary>The waits before a held version is scanned again: doubling from <see cref="ScanRetrySeconds"/> up to <see cref="ScanRetryMaxSeconds"/>, no jitter.</summary>
     public Backoff ScanRetryBackoff() => new(TimeSpan.FromSeconds(ScanRetrySeconds), TimeSpan.FromSeconds(ScanRetryMaxSeconds), jitter: Backoff.NoJitter);
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first release setting out of range.</summary>
-    public void ValidateRelease()
+    /// <summary>Throws <see cref="ArgumentException"/> naming every release setting out of range.</summary>
+    public void ValidateRelease() => new ContentSettingsValidation().ThrowIfInvalid(this);
+}
+
+/// <summary>
+/// Validates the release and scan settings of <see cref="ContentSettings"/> (the <c>Content</c> section); the per-area
+/// policies are checked where they are read, by <see cref="ContentPolicies.FromSettings"/> (a <see cref="ContentSettingsException"/>).
+/// </summary>
+public sealed class ContentSettingsValidation : IValidateOptions<ContentSettings>
+{
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, ContentSettings options)
     {
-        if (InlineScanWaitSeconds is < 0 or > 3600 || double.IsNaN(InlineScanWaitSeconds))
-        {
-            throw new ArgumentException($"Content:InlineScanWaitSeconds must be from 0 to 3600, not {InlineScanWaitSeconds}.");
-        }
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options;
+        List<string> failures = [];
+        Check(failures, !(o.InlineScanWaitSeconds is < 0 or > 3600 || double.IsNaN(o.InlineScanWaitSeconds)), $"Content:InlineScanWaitSeconds must be from 0 to 3600, not {o.InlineScanWaitSeconds}.");
+        Check(failures, !(o.ScanConcurrency is < 1 or > 64), $"Content:ScanConcurrency must be from 1 to 64, not {o.ScanConcurrency}.");
+        Check(failures, !(o.ScanSweepSeconds is <= 0 or > 3600 || double.IsNaN(o.ScanSweepSeconds)), $"Content:ScanSweepSeconds must be above 0 and at most 3600, not {o.ScanSweepSeconds}.");
+        Check(failures, !(o.ScanServiceTimeoutSeconds is <= 0 or > 86_400 || double.IsNaN(o.ScanServiceTimeoutSeconds)), $"Content:ScanServiceTimeoutSeconds must be above 0 and at most 86400, not {o.ScanServiceTimeoutSeconds}.");
+        Check(failures, !(o.ScanRetrySeconds <= 0 || o.ScanRetryMaxSeconds < o.ScanRetrySeconds || o.ScanRetryMaxSeconds > 86_400 || double.IsNaN(o.ScanRetrySeconds) || double.IsNaN(o.ScanRetryMaxSeconds)), $"Content:ScanRetrySeconds ({o.ScanRetrySeconds}) must be above 0 and at most Content:ScanRetryMaxSeconds ({o.ScanRetryMaxSeconds}), itself at most 86400.");
+        return SettingsValidation.Result(failures);
+    }
 
-        if (ScanConcurrency is < 1 or > 64)
+    private static void Check(List<string> failures, bool ok, string message)
+    {
+        if (!ok)
         {
-            throw new ArgumentException($"Content:ScanConcurrency must be from 1 to 64, not {ScanConcurrency}.");
-        }
-
-        if (ScanSweepSeconds is <= 0 or > 3600 || double.IsNaN(ScanSweepSeconds))
-        {
-            throw new ArgumentException($"Content:ScanSweepSeconds must be above 0 and at most 3600, not {ScanSweepSeconds}.");
-        }
-
-        if (ScanServiceTimeoutSeconds is <= 0 or > 86_400 || double.IsNaN(ScanServiceTimeoutSeconds))
-        {
-            throw new ArgumentException($"Content:ScanServiceTimeoutSeconds must be above 0 and at most 86400, not {ScanServiceTimeoutSeconds}.");
-        }
-
-        if (ScanRetrySeconds <= 0 || ScanRetryMaxSeconds < ScanRetrySeconds || ScanRetryMaxSeconds > 86_400 || double.IsNaN(ScanRetrySeconds) || double.IsNaN(ScanRetryMaxSeconds))
-        {
-            throw new ArgumentException($"Content:ScanRetrySeconds ({ScanRetrySeconds}) must be above 0 and at most Content:ScanRetryMaxSeconds ({ScanRetryMaxSeconds}), itself at most 86400.");
+            failures.Add(message);
         }
     }
 }

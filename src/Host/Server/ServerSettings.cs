@@ -1,7 +1,10 @@
 using System.Net;
-using TurboMft.Engine.Chunks;
+using Microsoft.Extensions.Options;
+using TurboMft.Host.Access;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Ingest;
 using TurboMft.Host.Notifications;
+using TurboMft.Host.Replication;
 using TurboMft.Host.Scanning;
 
 namespace TurboMft.Host.Server;
@@ -27,23 +30,12 @@ public sealed class ServerSettings
     /// <summary>Listen endpoint HOST:PORT; port 0 picks a free port.</summary>
     public string Listen { get; set; } = "127.0.0.1:8443";
 
-    /// <summary>Hours an upload session stays resumable without activity before it expires and its staging is removed.</summary>
-    public double UploadExpiryHours { get; set; } = 24;
-
-    /// <summary>Chunk size for one-shot uploads (PUT /v1/files/...).</summary>
-    public int OneShotChunkSize { get; set; } = ChunkGeometry.DefaultChunkSize;
-
     /// <summary>
-    /// Most files one batch upload (<c>POST /v1/batch</c>) may hold; each is at most <see cref="OneShotChunkSize"/> bytes. The
-    /// server keeps a few hundred bytes per file of a batch in memory until it commits (the bytes themselves are staged on disk).
+    /// Upload limits and lifetimes (<c>UploadExpiryHours</c>, <c>OneShotChunkSize</c>, <c>BatchMaxFiles</c>,
+    /// <c>MinRequestBodyBytesPerSecond</c>, <c>MinRequestBodyGraceSeconds</c>): bound from the top level of the settings, as
+    /// they always were, and handed as they are to the ingest core.
     /// </summary>
-    public int BatchMaxFiles { get; set; } = 4096;
-
-    /// <summary>Minimum request body rate in bytes per second before Kestrel cuts a slow client off.</summary>
-    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
-
-    /// <summary>Seconds a request body may run below <see cref="MinRequestBodyBytesPerSecond"/> before the cut-off (Kestrel's grace; more than 1).</summary>
-    public double MinRequestBodyGraceSeconds { get; set; } = 10;
+    public UploadSettings Uploads { get; set; } = new();
 
     /// <summary>
     /// Optional JSON policy file declaring custom roles, users, peers and grants (docs/security.md, "Policy file"); validated
@@ -71,9 +63,6 @@ public sealed class ServerSettings
     /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
     public ContentSettings Content { get; set; } = new();
 
-    /// <summary>The upload limits and lifetimes the ingest core and the endpoints use.</summary>
-    public UploadSettings Uploads() => new(UploadExpiryHours, OneShotChunkSize, BatchMaxFiles, MinRequestBodyBytesPerSecond, MinRequestBodyGraceSeconds);
-
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()
     {
@@ -89,5 +78,47 @@ public sealed class ServerSettings
             : IPAddress.TryParse(host, out var parsed) ? parsed
             : throw new ArgumentException($"--listen host '{host}' must be an IP address or localhost.");
         return new IPEndPoint(address, port);
+    }
+}
+
+/// <summary>
+/// Validates <see cref="ServerSettings"/> before the server opens anything: its own settings and, through their sections'
+/// validators, the uploads, replication, throttle and content sections; every failure is reported at once.
+/// </summary>
+public sealed class ServerSettingsValidation : IValidateOptions<ServerSettings>
+{
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, ServerSettings options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        List<string> failures = [];
+        try
+        {
+            options.ParseListen();
+        }
+        catch (ArgumentException e)
+        {
+            failures.Add(e.Message);
+        }
+
+        if (!(options.AuditVerifyIntervalMinutes >= 0))
+        {
+            failures.Add($"AuditVerifyIntervalMinutes is {options.AuditVerifyIntervalMinutes}; give minutes (0: verify at start only).");
+        }
+
+        try
+        {
+            NodeIdentity.ValidateSite(options.Site);
+        }
+        catch (ArgumentException e)
+        {
+            failures.Add(e.Message);
+        }
+
+        failures.AddRange(new UploadSettingsValidation().FailuresOf(options.Uploads));
+        failures.AddRange(new ContentSettingsValidation().FailuresOf(options.Content));
+        failures.AddRange(new ReplicationSettingsValidation().FailuresOf(options.Replication));
+        failures.AddRange(new AuthenticationThrottleSettingsValidation().FailuresOf(options.Throttle));
+        return SettingsValidation.Result(failures);
     }
 }

@@ -72,31 +72,12 @@ public sealed class TurboMftServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(data);
-        var endpoint = settings.ParseListen();
-        if (!(settings.AuditVerifyIntervalMinutes >= 0))
-        {
-            throw new ArgumentException($"AuditVerifyIntervalMinutes is {settings.AuditVerifyIntervalMinutes}; give minutes (0: verify at start only).");
-        }
-
-        // Kestrel checks data rates once a second, so a grace of a second or less could never be honoured.
-        if (!(settings.MinRequestBodyGraceSeconds is > 1 and <= 3600))
-        {
-            throw new ArgumentException($"MinRequestBodyGraceSeconds is {settings.MinRequestBodyGraceSeconds}; give seconds, more than 1 and at most 3600.");
-        }
-
-        if (settings.BatchMaxFiles is < 1 or > 1_000_000)
-        {
-            throw new ArgumentException($"BatchMaxFiles is {settings.BatchMaxFiles}; give 1 to 1000000.");
-        }
-
-        var notifications = (settings.Notifications ?? new NotificationSettings()).Resolve();
-
-        // Content settings are validated before anything is opened: a bad area or type list stops the start with its name.
+        // Every setting is checked before anything is opened; a bad area or type list stops the start with its name.
         ContentPolicies.FromSettings(settings.Content);
-        settings.Content.ValidateRelease();
+        new ServerSettingsValidation().ThrowIfInvalid(settings);
+        var endpoint = settings.ParseListen();
+        var notifications = (settings.Notifications ?? new NotificationSettings()).Resolve();
         var policy = settings.Policy is null ? null : AccessPolicyFile.Load(settings.Policy);
-        settings.Replication.Validate();
-        settings.Throttle.Validate();
         var site = NodeIdentity.ValidateSite(settings.Site);
         data.EnsureNodeCertificate(site);
         var certificate = TlsCertificate.Load(data.CertificatePath, data.CertificateKeyPath);
@@ -154,7 +135,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(settings.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(settings.MinRequestBodyGraceSeconds));
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(settings.Uploads.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(settings.Uploads.MinRequestBodyGraceSeconds));
             kestrel.Limits.Http2.InitialConnectionWindowSize = 16 << 20;
             kestrel.Limits.Http2.InitialStreamWindowSize = 8 << 20;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
@@ -184,7 +165,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             .AddAccess(access, keys, settings.Throttle)
             .AddContentScanning(settings.Content)
             .AddRelease()
-            .AddIngest(settings.Uploads())
+            .AddIngest(settings.Uploads)
             .AddReplication(settings.Replication, node)
             .AddHttpApi();
         builder.Services.AddSingleton(keys);

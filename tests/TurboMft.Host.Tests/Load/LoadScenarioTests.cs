@@ -89,7 +89,7 @@ public class LoadScenarioTests
     public async Task Slow_clients_are_cut_off_by_the_minimum_data_rate_and_counted_apart_from_errors()
     {
         // A 2 s grace instead of 10 s keeps the test short; 100 B/s is far below the 240 B/s minimum.
-        await using var server = await ServerFixture.StartAsync(configure: s => s.MinRequestBodyGraceSeconds = 2);
+        await using var server = await ServerFixture.StartAsync(configure: s => s.Uploads.MinRequestBodyGraceSeconds = 2);
         await using var session = await LoadSession.OpenAsync(Target(server), Tiny with { Duration = TimeSpan.FromSeconds(4), MinimumPayload = 64 << 10 }, TextWriter.Null, null, _cancel);
         Assert.Equal((240, 2), session.MinimumBodyRate);
 

@@ -87,7 +87,7 @@ public class ScanServerTests
 
         // Twelve scans, each chain opening a stream per scanner (file type, archive); without reuse that is two new pinned
         // buffers per stream, 48 in all. Reused: at most ScanConcurrency (2) scans × 2 streams × 2 buffers.
-        var scanPool = server.Server.Services.GetRequiredService<ServerBuffers>().ForScans(new ServerSettings().OneShotChunkSize);
+        var scanPool = server.Server.Services.GetRequiredService<ServerBuffers>().ForScans(new ServerSettings().Uploads.OneShotChunkSize);
         Assert.Equal(0, scanPool.InFlight);
         Assert.InRange(scanPool.Created, 2, 8);
     }

@@ -17,7 +17,7 @@ public sealed class BatchProtocolTests : IAsyncLifetime
     private ServerFixture _server = null!;
 
     public async ValueTask InitializeAsync() =>
-        _server = await ServerFixture.StartAsync(Path.Combine(_parent, "data"), settings => settings.OneShotChunkSize = OneShotChunkSize);
+        _server = await ServerFixture.StartAsync(Path.Combine(_parent, "data"), settings => settings.Uploads.OneShotChunkSize = OneShotChunkSize);
 
     public async ValueTask DisposeAsync()
     {
