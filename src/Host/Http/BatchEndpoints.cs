@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Native;
 using TurboMft.Engine.Protocol;
@@ -41,48 +42,24 @@ public static class BatchEndpoints
             return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type", $"A batch body is {BatchFormat.MediaType}.");
         }
 
-        var chunkSize = ingest.Settings.OneShotChunkSize;
-        var pool = buffers.For(chunkSize);
+        var pool = buffers.For(ingest.Settings.OneShotChunkSize);
         var caller = ReleaseCallers.For(context);
-        var staged = new List<StagedFile>();
-        var longest = 0;
+        var batch = new Staging();
         var committed = false;
         var (plain, scratch) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var reader = new BatchBodyReader(context.Request.BodyReader, ingest.Settings.BatchMaxFiles, chunkSize);
-            try
+            if (await StageAsync(context, ingest, metrics, plain, scratch, batch).ConfigureAwait(false) is { } refused)
             {
-                while (await reader.ReadHeaderAsync().ConfigureAwait(false) is { } entry)
-                {
-                    if (AccessResults.Check(context, Permission.Write, entry.Path) is { } denied)
-                    {
-                        return denied;
-                    }
-
-                    reader.Admit(entry);
-                    var content = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)entry.Size);
-                    longest = Math.Max(longest, content.Length);
-                    var sha = await reader.ReadContentAsync(entry, content).ConfigureAwait(false);
-                    staged.Add(ingest.StageSmallFile(entry.Path, plain, scratch, (int)entry.Size, entry.Crc64, sha));
-                }
-            }
-            catch (BatchFramingException e)
-            {
-                if (e.FailedCheck is { } check)
-                {
-                    metrics.VerificationFailed(check);
-                }
-
-                return e.ToResult();
+                return refused;
             }
 
-            if (staged.Count == 0)
+            if (batch.Files.Count == 0)
             {
                 return Results.Ok(new CommittedBatch([]));
             }
 
-            var versions = await ingest.CommitBatchAsync(staged, caller, cancellationToken).ConfigureAwait(false);
+            var versions = await ingest.CommitBatchAsync(batch.Files, caller, cancellationToken).ConfigureAwait(false);
             committed = true;
             var files = new CommittedVersion[versions.Count];
             for (var i = 0; i < files.Length; i++)
@@ -99,13 +76,57 @@ public static class BatchEndpoints
         finally
         {
             // Plaintext does not linger in a pooled buffer: cleared as far as the longest file of the batch reached.
-            CryptographicOperations.ZeroMemory(plain.Span.Slice(ContainerFormat.RecordHeaderSize, longest));
+            CryptographicOperations.ZeroMemory(plain.Span.Slice(ContainerFormat.RecordHeaderSize, batch.Longest));
             pool.Return(plain);
             pool.Return(scratch);
             if (!committed)
             {
-                ingest.DiscardStaged(staged, caller);
+                ingest.DiscardStaged(batch.Files, caller);
             }
         }
+    }
+
+    /// <summary>
+    /// Reads the body entry by entry: each path is checked for write before any of its bytes is kept, each file verified and
+    /// staged. Null when the whole body was staged; else the answer that refuses the batch.
+    /// </summary>
+    private static async Task<IResult?> StageAsync(HttpContext context, FileIngest ingest, TransferMetrics metrics, ChunkBuffer plain, ChunkBuffer scratch, Staging batch)
+    {
+        var reader = new BatchBodyReader(context.Request.BodyReader, ingest.Settings.BatchMaxFiles, ingest.Settings.OneShotChunkSize);
+        try
+        {
+            while (await reader.ReadHeaderAsync().ConfigureAwait(false) is { } entry)
+            {
+                if (AccessResults.Check(context, Permission.Write, entry.Path) is { } denied)
+                {
+                    return denied;
+                }
+
+                reader.Admit(entry);
+                var content = plain.Memory.Slice(ContainerFormat.RecordHeaderSize, (int)entry.Size);
+                batch.Longest = Math.Max(batch.Longest, content.Length);
+                var sha = await reader.ReadContentAsync(entry, content).ConfigureAwait(false);
+                batch.Files.Add(ingest.StageSmallFile(entry.Path, plain, scratch, (int)entry.Size, entry.Crc64, sha));
+            }
+
+            return null;
+        }
+        catch (BatchFramingException e)
+        {
+            if (e.FailedCheck is { } check)
+            {
+                metrics.VerificationFailed(check);
+            }
+
+            return e.ToResult();
+        }
+    }
+
+    /// <summary>The files of one batch staged so far, and the longest plaintext the buffer held (cleared after).</summary>
+    private sealed class Staging
+    {
+        public List<StagedFile> Files { get; } = [];
+
+        public int Longest { get; set; }
     }
 }
