@@ -46,7 +46,7 @@ public static class UploadEndpoints
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
         {
-            return Problems.BadRequest("invalid-request", "The body must be JSON: {\"path\", \"size\", \"chunkSize\", \"verify\", \"digest\"}.");
+            request = null;
         }
 
         if (request is null)
@@ -64,6 +64,19 @@ public static class UploadEndpoints
             return denied;
         }
 
+        if (ReadTerms(context, request, out var terms) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var upload = await ingest.OpenUploadAsync(path, terms.Size, terms.ChunkSize, terms.Verify, terms.Expected, terms.Origin, ReleaseCallers.For(context), cancellationToken).ConfigureAwait(false);
+        return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
+    }
+
+    /// <summary>The terms of a session to open (size, chunk size, verify mode, the digest it must have, provenance), or the 400 that refuses them.</summary>
+    private static IResult? ReadTerms(HttpContext context, OpenUploadRequest request, out OpenTerms terms)
+    {
+        terms = default;
         var chunkSize = request.ChunkSize ?? ChunkGeometry.DefaultChunkSize;
         if (request.Size is not >= 0 || !ChunkGeometry.IsValid(chunkSize))
         {
@@ -104,8 +117,8 @@ public static class UploadEndpoints
             expected = declared;
         }
 
-        var upload = await ingest.OpenUploadAsync(path, request.Size.Value, chunkSize, verify, expected, origin, ReleaseCallers.For(context), cancellationToken).ConfigureAwait(false);
-        return Results.Created($"/v1/uploads/{upload.Session.Id}", Describe(upload.Session, []));
+        terms = new OpenTerms(request.Size.Value, chunkSize, verify, expected, origin);
+        return null;
     }
 
     private static async Task<IResult> StatusAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, CancellationToken cancellationToken)
@@ -172,35 +185,10 @@ public static class UploadEndpoints
 
     private static async Task<IResult> CompleteAsync(Guid id, HttpContext context, FileIngest ingest, IMetadataStore metadata, CancellationToken cancellationToken)
     {
-        // The body is optional and may come chunked (no Content-Length), so read whatever is there.
-        FileDigest? expected = null;
-        string text;
-        using (var body = new StreamReader(context.Request.Body))
+        var (expected, invalid) = await ReadExpectedDigestAsync(context, cancellationToken).ConfigureAwait(false);
+        if (invalid is not null)
         {
-            text = await body.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!string.IsNullOrWhiteSpace(text))
-        {
-            CompleteUploadRequest? request;
-            try
-            {
-                request = System.Text.Json.JsonSerializer.Deserialize<CompleteUploadRequest>(text, JsonOptions);
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                return Problems.BadRequest("invalid-request", "The body must be JSON: {\"digest\": \"sha256-tree:…\"}.");
-            }
-
-            if (request?.Digest is { } digestText)
-            {
-                if (!FileDigest.TryParse(digestText, out var parsed))
-                {
-                    return Problems.BadRequest("invalid-request", "digest must be sha256-tree:<64 lowercase hex digits>.");
-                }
-
-                expected = parsed;
-            }
+            return invalid;
         }
 
         var (upload, closed) = await FindOpenAsync(id, context, ingest, cancellationToken).ConfigureAwait(false);
@@ -231,6 +219,42 @@ public static class UploadEndpoints
         await ingest.AbortUploadAsync(session!, cancellationToken).ConfigureAwait(false);
         await audit.AppendDurableAsync(AuditActors.Event(context, "upload.abort", AuditOutcome.Success, session!.Path) with { Detail = $"upload {id}" }, cancellationToken).ConfigureAwait(false);
         return Results.NoContent();
+    }
+
+    /// <summary>The <c>sha256-tree</c> a completion's optional body names, or the 400 that refuses the body.</summary>
+    private static async Task<(FileDigest? Expected, IResult? Invalid)> ReadExpectedDigestAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        // The body is optional and may come chunked (no Content-Length), so read whatever is there.
+        string text;
+        using (var body = new StreamReader(context.Request.Body))
+        {
+            text = await body.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            CompleteUploadRequest? request;
+            try
+            {
+                request = System.Text.Json.JsonSerializer.Deserialize<CompleteUploadRequest>(text, JsonOptions);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return (null, Problems.BadRequest("invalid-request", "The body must be JSON: {\"digest\": \"sha256-tree:…\"}."));
+            }
+
+            if (request?.Digest is { } digestText)
+            {
+                if (!FileDigest.TryParse(digestText, out var parsed))
+                {
+                    return (null, Problems.BadRequest("invalid-request", "digest must be sha256-tree:<64 lowercase hex digits>."));
+                }
+
+                return (parsed, null);
+            }
+        }
+
+        return (null, null);
     }
 
     private static UploadStatus Describe(UploadSession session, long[] received) => new(
@@ -271,6 +295,8 @@ public static class UploadEndpoints
 
     private static IResult UploadClosed(Guid id, UploadState state) =>
         Problems.Conflict("upload-closed", $"Upload {id} is {state.ToString().ToLowerInvariant()}; open a new upload.");
+
+    private readonly record struct OpenTerms(long Size, int ChunkSize, string Verify, FileDigest? Expected, Provenance? Origin);
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
 }
