@@ -9,6 +9,8 @@
 # limited veth link between two network namespaces; S3 many small files (and 1 MiB files); S4 killed at half and run
 # again; S5 download; S6 download of S3's trees. Writes results.tsv and meta.tsv (raw), then results.md and chart.png
 # (bench/TurboMft.Compare) into bench/results/<UTC date-time>/ or --out. How to read them: bench/README.md, "Peer comparison".
+# TMF_BASELINE=PATH (the turbomft of another build) adds that build, client and server, to S1, S3 and S5: before and
+# after a change in the same run.
 # Exit 0 when every transfer succeeded and matched its source, 3 when one did not (the report lists it), 2 on a setup
 # error. Needs a Release build (dotnet build TurboMft.sln -c Release); root for S2/S4 (network namespaces) and for
 # installing missing peers with apt-get.
@@ -34,7 +36,7 @@ SMOKE=0
 TRANSFER_TIMEOUT=900
 SETTLE_SECONDS=1
 CHUNK_SIZE=4194304
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --scenarios) SCENARIOS=$2; shift 2 ;;

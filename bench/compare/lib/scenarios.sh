@@ -248,6 +248,7 @@ scenario_s1() {
   t+=("sink_send S1 random sink-c4 'TLS 1.3 sink, 4 connections (ceiling)' ceiling $f 4")
   t+=("tmf_push S1 random push 'turbomft push' ref $f")
   t+=("tmf_push S1 random push-sha256 'turbomft push --verify sha256' turbomft $f --verify sha256")
+  has_baseline && t+=("as_baseline tmf_push S1 random push-baseline 'turbomft push, baseline build' turbomft $f")
   if [[ $SMOKE == 0 ]]; then
     t+=("tmf_push S1 random push-c1 'turbomft push --connections 1' turbomft $f --connections 1")
     t+=("tmf_push S1 random push-c2 'turbomft push --connections 2' turbomft $f --connections 2")
@@ -287,6 +288,7 @@ scenario_s3() {
     t=()
     t+=("tmf_push_dir S3 $dataset push 'turbomft push DIR' ref $dir")
     t+=("tmf_push_dir S3 $dataset push-c16 'turbomft push DIR --connections 16' turbomft $dir --connections 16")
+    has_baseline && t+=("as_baseline tmf_push_dir S3 $dataset push-baseline 'turbomft push DIR, baseline build' turbomft $dir")
     if has_peer ssh; then
       t+=("scp_dir S3 $dataset scp 'scp -r' peer $dir")
       t+=("sftp_dir S3 $dataset sftp 'sftp put -r (batch)' peer $dir")
@@ -336,6 +338,11 @@ scenario_s5() {
   "$TMF" push "$f" "$S_TMF_URL/cmp/S5/random.bin" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE" --json >/dev/null ||
     die "could not push S5's source to turbomft"
   has_peer nginx && ln -f "$f" "$S_DIR/nginx/root/dl/random.bin"
+  if has_baseline; then
+    as_baseline "$TMF_BASELINE" push "$f" "https://$S_HOST:${SITE[$S_SITE.base_port]}/cmp/S5/random.bin" --pin "${SITE[$S_SITE.base_pin]}" \
+      --token-file "$S_DIR/tmf-base/admin.token" --json >/dev/null || die "could not push S5's source to the baseline's turbomft"
+    t+=("as_baseline tmf_pull S5 random pull-baseline 'turbomft pull, baseline build' turbomft $f cmp/S5/random.bin")
+  fi
   t+=("tmf_pull S5 random pull 'turbomft pull' ref $f cmp/S5/random.bin")
   t+=("tmf_pull S5 random pull-sha256 'turbomft pull --verify sha256' turbomft $f cmp/S5/random.bin --verify sha256")
   if has_peer ssh; then
@@ -347,4 +354,5 @@ scenario_s5() {
   has_peer nginx && t+=("nginx_down S5 random nginx 'curl GET ← nginx' peer $f")
   rounds "${t[@]}"
   tmf_delete cmp/S5/random.bin
+  if has_baseline; then as_baseline tmf_delete cmp/S5/random.bin; fi
 }

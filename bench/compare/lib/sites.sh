@@ -70,6 +70,7 @@ has_peer() { [[ -z ${PEER_SKIP[$1]:-} ]]; }
 
 peer_versions() {
   printf 'turbomft\t%s\n' "$("$TMF" --version 2>/dev/null | head -1)"
+  has_baseline && printf 'turbomft-baseline\t%s (%s)\n' "$("$TMF_BASELINE" --version 2>/dev/null | head -1)" "$TMF_BASELINE"
   has_peer ssh && printf 'openssh\t%s\n' "$(ssh -V 2>&1 | head -1)"
   has_peer rsync && printf 'rsync\t%s\n' "$(rsync --version | head -1 | sed 's/  */ /g')"
   has_peer rclone && printf 'rclone\t%s\n' "$(rclone version 2>/dev/null | head -1)"
@@ -198,6 +199,8 @@ CFG
 }
 
 # turbomft serve for a site, on a fresh data directory; tmf_restart empties it (S3 between rounds: no folder delete).
+# With TMF_BASELINE (the turbomft of another build), the site also serves that build, on its own data directory, so that
+# a change is measured against the build before it in the same run (as_baseline).
 tmf_start() {
   local site=$1 dir=${SITE[$1.dir]} host=${SITE[$1.host]} ns=${SITE[$1.ns]}
   local -a exec=(); [[ -n $ns ]] && exec=(ip netns exec "$ns")
@@ -207,14 +210,37 @@ tmf_start() {
   wait_for "$dir/serve.log" '^certificate' 60 || die "turbomft serve did not start: $(cat "$dir/serve.log")"
   SITE[$site.tmf_port]=$(sed -n 's/.*serving https:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/serve.log" | head -1)
   SITE[$site.tmf_pin]=$(grep -o 'sha256:[0-9a-fA-F]*' "$dir/serve.log" | head -1)
+  [[ -n ${TMF_BASELINE:-} ]] || return 0
+  rm -rf "$dir/tmf-base"
+  "${exec[@]}" "$TMF_BASELINE" serve --data "$dir/tmf-base" --listen "$host:0" >"$dir/serve-base.log" 2>&1 &
+  SITE[$site.base_pid]=$!; PIDS+=($!)
+  wait_for "$dir/serve-base.log" '^certificate' 60 || die "the baseline's turbomft serve did not start: $(cat "$dir/serve-base.log")"
+  SITE[$site.base_port]=$(sed -n 's/.*serving https:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/serve-base.log" | head -1)
+  SITE[$site.base_pin]=$(grep -o 'sha256:[0-9a-fA-F]*' "$dir/serve-base.log" | head -1)
 }
 tmf_restart() {
-  local site=$1 pid=${SITE[$1.tmf_pid]}
-  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  local site=$1 pid=${SITE[$1.tmf_pid]} base=${SITE[$1.base_pid]:-}
+  kill "$pid" $base 2>/dev/null; wait "$pid" $base 2>/dev/null
   tmf_start "$site"
   site_use "$site"
   tmf_warm_up
 }
+
+# as_baseline STEP ARGS...: runs a tmf_* step (push, pull, fetch, delete, warm-up) with the baseline build on both
+# sides: its client against its server on the current site; the S_TMF_* globals are restored after.
+as_baseline() {
+  [[ -n ${TMF_BASELINE:-} ]] || die "as_baseline without TMF_BASELINE"
+  local saved_tmf=$TMF rc
+  TMF=$TMF_BASELINE S_TMF_PID=${SITE[$S_SITE.base_pid]} S_TMF_URL="https://$S_HOST:${SITE[$S_SITE.base_port]}"
+  S_TMF_PIN=${SITE[$S_SITE.base_pin]} S_TMF_TOKEN_FILE=$S_DIR/tmf-base/admin.token S_TMF_CA=$S_DIR/tmf-base/tls/server.crt
+  export XDG_CACHE_HOME=$S_DIR/cache-base
+  "$@"; rc=$?
+  # From the site's table, not saved copies: the step may have restarted the servers (S3's tmf_restart).
+  TMF=$saved_tmf
+  site_use "$S_SITE"
+  return $rc
+}
+has_baseline() { [[ -n ${TMF_BASELINE:-} ]]; }
 
 # Points the S_* globals (and CLIENT_NS/CLIENT_IF for the measurement) at a site.
 site_use() {
@@ -257,12 +283,16 @@ tmf_delete() {
     -H "Authorization: Bearer $(cat "$S_TMF_TOKEN_FILE")" -X DELETE -o /dev/null "https://localhost:${S_TMF_URL##*:}/v1/files/$1" || true
 }
 tmf_client() { "$TMF" "$@" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE"; }
-# One small push before measuring, so no measured transfer pays the server's first-request costs.
+# One small push before measuring, so no measured transfer pays the server's first-request costs (the baseline's too).
 tmf_warm_up() {
+  tmf_warm_up_one
+  if has_baseline; then as_baseline tmf_warm_up_one; fi
+}
+tmf_warm_up_one() {
   head -c 1048576 /dev/urandom >"$WORK/warm.bin"
   local -a prefix=(); [[ -n $CLIENT_NS ]] && prefix=(ip netns exec "$CLIENT_NS")
   "${prefix[@]}" "$TMF" push "$WORK/warm.bin" "$S_TMF_URL/warm/up.bin" --pin "$S_TMF_PIN" --token-file "$S_TMF_TOKEN_FILE" --json >/dev/null 2>&1 ||
-    say "compare: warm-up push failed on site $S_SITE"
+    say "compare: warm-up push failed on site $S_SITE ($TMF)"
   tmf_delete warm/up.bin
 }
 
