@@ -22,7 +22,7 @@ public class ChunkPipelineTests
                         throw new InvalidDataException("chunk 0 is bad");
                     }
 
-                    Thread.Sleep(1);
+                    Thread.SpinWait(20_000); // some work per chunk, so that the failure overtakes workers still busy
                 }));
             Assert.Equal("chunk 0 is bad", error.Message);
         }
