@@ -60,8 +60,13 @@ public sealed class TurboMftServer : IAsyncDisposable
     /// <summary>This node's site name and replication client certificate (docs/replication.md, "Node identity").</summary>
     public NodeIdentity Node => _node;
 
-    /// <summary>The bound address, e.g. <c>https://127.0.0.1:8443</c> (the real port when 0 was asked for).</summary>
-    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    /// <summary>
+    /// The bound address, e.g. <c>https://127.0.0.1:8443</c> (the real port when 0 was asked for); <c>https://localhost/</c>
+    /// on a server that binds none (an in-memory test host in place of Kestrel).
+    /// </summary>
+    public Uri Address => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } bound
+        ? new Uri(bound)
+        : new Uri("https://localhost/");
 
     /// <summary>
     /// Builds (does not start) a server over <paramref name="data"/>. <paramref name="services"/> may add or replace services

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Protocol;
 using TurboMft.Host.Tests.Access;
+using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Client;
 
@@ -23,14 +24,14 @@ public sealed class DownloadVerificationTests
     [Fact]
     public async Task Through_an_honest_relay_both_modes_pull_the_file_exactly()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await ServerFixture.StartAsync();
         var bytes = await PushAsync(server);
         await using var relay = await Relay.StartAsync(server, corruptChunk: null, stripChecks: false);
 
         foreach (var verify in new[] { TransferVerify.Fast, TransferVerify.Sha256 })
         {
             using var client = new TurboMftClient(relay.ClientOptions(server) with { Verify = verify });
-            var target = Path.Combine(server.Root, $"back-{verify}.bin");
+            var target = Path.Combine(server.Scratch, $"back-{verify}.bin");
             await client.DownloadFileAsync("/in/file.bin", target, null, TestContext.Current.CancellationToken);
             Assert.Equal(bytes, await File.ReadAllBytesAsync(target, TestContext.Current.CancellationToken));
         }
@@ -44,11 +45,11 @@ public sealed class DownloadVerificationTests
     [InlineData(TransferVerify.Fast, true, "do not hash to the server's TMF-Digest")] // no per-chunk checks: hashed here
     public async Task A_flipped_byte_fails_the_pull_and_leaves_no_file(TransferVerify verify, bool stripChecks, string expected)
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await ServerFixture.StartAsync();
         await PushAsync(server);
         await using var relay = await Relay.StartAsync(server, corruptChunk: 3, stripChecks);
         using var client = new TurboMftClient(relay.ClientOptions(server) with { Verify = verify });
-        var target = Path.Combine(server.Root, "back.bin");
+        var target = Path.Combine(server.Scratch, "back.bin");
 
         var error = await Assert.ThrowsAsync<TransferVerificationException>(() => client.DownloadFileAsync("/in/file.bin", target, null, TestContext.Current.CancellationToken));
 
@@ -62,11 +63,11 @@ public sealed class DownloadVerificationTests
         Assert.False(File.Exists(target + ".tmf-partial"));
     }
 
-    private static async Task<byte[]> PushAsync(TestServer server)
+    private static async Task<byte[]> PushAsync(ServerFixture server)
     {
         var bytes = new byte[(5 * ChunkSize) - 1000];
         new Random(11).NextBytes(bytes);
-        var source = Path.Combine(server.Root, "file.bin");
+        var source = Path.Combine(server.Scratch, "file.bin");
         await File.WriteAllBytesAsync(source, bytes, TestContext.Current.CancellationToken);
         using var client = new TurboMftClient(Relay.DirectOptions(server));
         await client.UploadFileAsync(source, "/in/file.bin", null, TestContext.Current.CancellationToken);
@@ -88,17 +89,17 @@ public sealed class DownloadVerificationTests
 
         public int ChunksRelayed => Volatile.Read(ref _chunksRelayed);
 
-        public static TurboMftClientOptions DirectOptions(TestServer server) => new()
+        public static TurboMftClientOptions DirectOptions(ServerFixture server) => new()
         {
             BaseAddress = server.Address,
             Token = server.Token,
             PinSha256 = server.Server.Fingerprint,
             ChunkSize = ChunkSize,
             Connections = 2,
-            ResumeDirectory = Path.Combine(server.Root, "resume"),
+            ResumeDirectory = Path.Combine(server.Scratch, "resume"),
         };
 
-        public static async Task<Relay> StartAsync(TestServer server, int? corruptChunk, bool stripChecks)
+        public static async Task<Relay> StartAsync(ServerFixture server, int? corruptChunk, bool stripChecks)
         {
             var certificate = TestCertificates.CreateSelfSigned("relay");
             var builder = WebApplication.CreateSlimBuilder();
@@ -151,7 +152,7 @@ public sealed class DownloadVerificationTests
             return relay;
         }
 
-        public TurboMftClientOptions ClientOptions(TestServer server) => DirectOptions(server) with
+        public TurboMftClientOptions ClientOptions(ServerFixture server) => DirectOptions(server) with
         {
             BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/"),
             PinSha256 = TurboMft.Host.Infrastructure.TlsCertificate.Fingerprint(_certificate),

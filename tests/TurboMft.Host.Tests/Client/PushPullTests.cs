@@ -4,6 +4,7 @@ using System.Text.Json;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Datasets;
 using TurboMft.Engine.Integrity;
+using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Client;
 
@@ -15,15 +16,15 @@ public sealed class PushPullTests
     [Fact]
     public async Task A_20_MiB_random_file_pushed_and_pulled_back_is_byte_identical_with_equal_digests()
     {
-        await using var server = await TestServer.StartAsync();
-        var source = Path.Combine(server.Root, "random.bin");
+        await using var server = await ServerFixture.StartAsync();
+        var source = Path.Combine(server.Scratch, "random.bin");
         var bytes = new byte[20 << 20];
         new Random(7).NextBytes(bytes);
         await File.WriteAllBytesAsync(source, bytes, TestContext.Current.CancellationToken);
         using var client = new TurboMftClient(Options(server));
 
         var pushed = await client.UploadFileAsync(source, "/in/random.bin", null, TestContext.Current.CancellationToken);
-        var target = Path.Combine(server.Root, "back", "random.bin");
+        var target = Path.Combine(server.Scratch, "back", "random.bin");
         var pulled = await client.DownloadFileAsync("/in/random.bin", target, null, TestContext.Current.CancellationToken);
 
         Assert.Equal(20, pushed.Chunks);
@@ -36,8 +37,8 @@ public sealed class PushPullTests
     [Fact]
     public async Task Historian_data_with_compress_auto_sends_fewer_bytes_than_the_file()
     {
-        await using var server = await TestServer.StartAsync();
-        var source = Path.Combine(server.Root, "historian.csv");
+        await using var server = await ServerFixture.StartAsync();
+        var source = Path.Combine(server.Scratch, "historian.csv");
         await DatasetGenerator.WriteFileAsync(source, DatasetKind.HistorianCsv, 16 << 20, ct: TestContext.Current.CancellationToken);
         using var client = new TurboMftClient(Options(server) with { Compression = TransferCompression.Auto, Verify = TransferVerify.Sha256 });
 
@@ -51,8 +52,8 @@ public sealed class PushPullTests
     [Fact]
     public async Task A_wrong_pin_fails_clearly_and_the_server_receives_nothing()
     {
-        await using var server = await TestServer.StartAsync();
-        var source = Path.Combine(server.Root, "a.bin");
+        await using var server = await ServerFixture.StartAsync();
+        var source = Path.Combine(server.Scratch, "a.bin");
         await File.WriteAllBytesAsync(source, new byte[3 << 20], TestContext.Current.CancellationToken);
         using var wrong = new TurboMftClient(Options(server) with { PinSha256 = "sha256:" + new string('1', 64) });
 
@@ -66,8 +67,8 @@ public sealed class PushPullTests
     [Fact]
     public async Task A_push_resumes_a_session_that_already_holds_some_chunks()
     {
-        await using var server = await TestServer.StartAsync();
-        var source = Path.Combine(server.Root, "resume.bin");
+        await using var server = await ServerFixture.StartAsync();
+        var source = Path.Combine(server.Scratch, "resume.bin");
         var bytes = new byte[6 << 20];
         new Random(11).NextBytes(bytes);
         await File.WriteAllBytesAsync(source, bytes, TestContext.Current.CancellationToken);
@@ -95,7 +96,7 @@ public sealed class PushPullTests
         Assert.Equal(2, result.ChunksSkipped);
         Assert.Equal(6, result.Chunks);
         Assert.True(result.BytesSent <= 4L * ChunkSize);
-        var pulled = await client.DownloadFileAsync("/in/resume.bin", Path.Combine(server.Root, "back.bin"), null, TestContext.Current.CancellationToken);
+        var pulled = await client.DownloadFileAsync("/in/resume.bin", Path.Combine(server.Scratch, "back.bin"), null, TestContext.Current.CancellationToken);
         Assert.Equal(result.Digest, pulled.Digest);
     }
 
@@ -105,8 +106,8 @@ public sealed class PushPullTests
     [InlineData(256, TransferVerify.Sha256)] // one batch, digests compared by the client
     public async Task A_directory_of_200_small_files_is_pushed_and_listed(int batchFiles, TransferVerify verify)
     {
-        await using var server = await TestServer.StartAsync();
-        var folder = Path.Combine(server.Root, "images");
+        await using var server = await ServerFixture.StartAsync();
+        var folder = Path.Combine(server.Scratch, "images");
         for (var i = 0; i < 200; i++)
         {
             var sub = Path.Combine(folder, $"batch{i % 4}");
@@ -124,7 +125,7 @@ public sealed class PushPullTests
         Assert.Equal(items.Sum(i => new FileInfo(i.LocalPath).Length), result.Bytes);
         Assert.Equal(200, listed.Count);
         Assert.Contains(listed, f => f.Path == "/site/images/batch3/frame199.raw" && f.Size == 1199);
-        var back = Path.Combine(server.Root, "frame199.back");
+        var back = Path.Combine(server.Scratch, "frame199.back");
         await client.DownloadFileAsync("/site/images/batch3/frame199.raw", back, null, TestContext.Current.CancellationToken);
         Assert.Equal(TestBytes(1199, 199), await File.ReadAllBytesAsync(back, TestContext.Current.CancellationToken));
     }
@@ -134,8 +135,8 @@ public sealed class PushPullTests
     [InlineData(TransferVerify.Sha256)]
     public async Task A_folder_of_small_empty_and_multi_chunk_files_is_pulled_back_identical(TransferVerify verify)
     {
-        await using var server = await TestServer.StartAsync();
-        var folder = Path.Combine(server.Root, "export");
+        await using var server = await ServerFixture.StartAsync();
+        var folder = Path.Combine(server.Scratch, "export");
         Directory.CreateDirectory(Path.Combine(folder, "deep", "er"));
         var sizes = new Dictionary<string, int> { ["empty.csv"] = 0, ["one.bin"] = 1, ["exact.bin"] = ChunkSize, ["big.bin"] = (3 * ChunkSize) + 17 };
         for (var i = 0; i < 60; i++)
@@ -152,7 +153,7 @@ public sealed class PushPullTests
         await client.PushAsync(TransferPlan.ForPush([folder], TransferUrl.Parse(new Uri(server.Address, "/site/").ToString())), null, TestContext.Current.CancellationToken);
         var source = TransferUrl.Parse(new Uri(server.Address, "/site/export/").ToString());
         var listed = await client.ListAsync(source.RemotePath, TestContext.Current.CancellationToken);
-        var into = Path.Combine(server.Root, "back");
+        var into = Path.Combine(server.Scratch, "back");
 
         var result = await client.PullAsync(TransferPlan.ForPull(source, listed, into), listed, null, TestContext.Current.CancellationToken);
 
@@ -169,8 +170,8 @@ public sealed class PushPullTests
     [Fact]
     public async Task A_file_that_changed_after_the_listing_fails_the_pull_by_name_and_leaves_no_partial_file()
     {
-        await using var server = await TestServer.StartAsync();
-        var local = Path.Combine(server.Root, "a.bin");
+        await using var server = await ServerFixture.StartAsync();
+        var local = Path.Combine(server.Scratch, "a.bin");
         await File.WriteAllBytesAsync(local, TestBytes(4000, 1), TestContext.Current.CancellationToken);
         using var client = new TurboMftClient(Options(server));
         await client.UploadFileAsync(local, "/in/a.bin", null, TestContext.Current.CancellationToken);
@@ -178,7 +179,7 @@ public sealed class PushPullTests
         var listed = await client.ListAsync(source.RemotePath, TestContext.Current.CancellationToken);
         await File.WriteAllBytesAsync(local, TestBytes(5000, 2), TestContext.Current.CancellationToken);
         await client.UploadFileAsync(local, "/in/a.bin", null, TestContext.Current.CancellationToken);
-        var into = Path.Combine(server.Root, "back");
+        var into = Path.Combine(server.Scratch, "back");
 
         var error = await Assert.ThrowsAsync<TransferException>(() => client.PullAsync(TransferPlan.ForPull(source, listed, into), listed, null, TestContext.Current.CancellationToken));
 
@@ -194,17 +195,17 @@ public sealed class PushPullTests
         return data;
     }
 
-    private static TurboMftClientOptions Options(TestServer server) => new()
+    private static TurboMftClientOptions Options(ServerFixture server) => new()
     {
         BaseAddress = server.Address,
         Token = server.Token,
         PinSha256 = server.Server.Fingerprint,
         ChunkSize = ChunkSize,
         Connections = 4,
-        ResumeDirectory = Path.Combine(server.Root, "resume"),
+        ResumeDirectory = Path.Combine(server.Scratch, "resume"),
     };
 
-    private static HttpClient RawClient(TestServer server)
+    private static HttpClient RawClient(ServerFixture server)
     {
         var pin = CertificatePin.Parse(server.Server.Fingerprint);
         var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => pin.Matches(certificate) };

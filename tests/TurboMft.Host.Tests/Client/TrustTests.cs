@@ -1,5 +1,6 @@
 using TurboMft.Engine.Client;
 using TurboMft.Host.Tests.Cli;
+using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Client;
 
@@ -11,7 +12,7 @@ public sealed class TrustTests
     [Fact]
     public async Task The_right_pin_or_the_server_certificate_as_ca_connects()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await ServerFixture.StartAsync();
 
         using var pinned = new TurboMftClient(Options(server) with { PinSha256 = server.Server.Fingerprint });
         using var ca = new TurboMftClient(Options(server) with { CaCertificatePath = server.Data.CertificatePath });
@@ -23,10 +24,10 @@ public sealed class TrustTests
     [Fact]
     public async Task A_wrong_pin_fails_in_the_handshake_naming_both_fingerprints_and_sends_nothing()
     {
-        await using var server = await TestServer.StartAsync();
-        var file = Path.Combine(server.Root, "a.bin");
+        await using var server = await ServerFixture.StartAsync();
+        var file = Path.Combine(server.Scratch, "a.bin");
         await File.WriteAllBytesAsync(file, new byte[3 << 20], TestContext.Current.CancellationToken);
-        var resume = Path.Combine(server.Root, "resume");
+        var resume = Path.Combine(server.Scratch, "resume");
         using var client = new TurboMftClient(Options(server) with { PinSha256 = WrongPin, ResumeDirectory = resume });
 
         var error = await Assert.ThrowsAsync<ServerTrustException>(() => client.UploadFileAsync(file, "/in/a.bin", null, TestContext.Current.CancellationToken));
@@ -40,7 +41,7 @@ public sealed class TrustTests
     [Fact]
     public async Task Without_pin_or_ca_a_self_signed_server_is_refused()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await ServerFixture.StartAsync();
         using var client = new TurboMftClient(Options(server));
 
         var error = await Assert.ThrowsAsync<ServerTrustException>(() => client.InfoAsync(TestContext.Current.CancellationToken));
@@ -51,8 +52,8 @@ public sealed class TrustTests
     [Fact]
     public async Task The_cli_reports_a_wrong_pin_in_one_line_and_exits_1()
     {
-        await using var server = await TestServer.StartAsync();
-        var tokenFile = Path.Combine(server.Root, "token");
+        await using var server = await ServerFixture.StartAsync();
+        var tokenFile = Path.Combine(server.Scratch, "token");
         await File.WriteAllTextAsync(tokenFile, server.Token, TestContext.Current.CancellationToken);
 
         var run = await TurboMftProcess.RunAsync("ls", "--pin", WrongPin, "--token-file", tokenFile, new Uri(server.Address, "/in/").ToString());
@@ -62,7 +63,7 @@ public sealed class TrustTests
         Assert.Single(run.Error.Trim().Split('\n'));
     }
 
-    private static TurboMftClientOptions Options(TestServer server) => new()
+    private static TurboMftClientOptions Options(ServerFixture server) => new()
     {
         BaseAddress = server.Address,
         Token = server.Token,

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
-using TurboMft.Host.Tests.Server;
+using TurboMft.Host.Tests.Harness;
 
 namespace TurboMft.Host.Tests.Http;
 
@@ -17,9 +17,9 @@ namespace TurboMft.Host.Tests.Http;
 public sealed class AnswerShapeTests : IAsyncLifetime
 {
     private const int Chunk = 1 << 20;
-    private ServerFixture _server = null!;
+    private InMemoryServer _server = null!;
 
-    public async ValueTask InitializeAsync() => _server = await ServerFixture.StartAsync();
+    public async ValueTask InitializeAsync() => _server = await InMemoryServer.StartAsync();
 
     public async ValueTask DisposeAsync() => await _server.DisposeAsync();
 

@@ -10,7 +10,11 @@ using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Server;
 
-/// <summary>A real TurboMft server (Kestrel, TLS 1.3) on a free loopback port over a temporary data directory, and a client pinned to it.</summary>
+/// <summary>
+/// The Kestrel tier's harness: a real TurboMft server (Kestrel, TLS 1.3) on a free loopback port over a temporary data
+/// directory, a client pinned to it, and a scratch directory for the test's local files. Tests where TLS, sockets and
+/// connection limits do not matter use the in-memory tier, <see cref="Harness.InMemoryServer"/>.
+/// </summary>
 internal sealed class ServerFixture : IAsyncDisposable
 {
     private readonly Action<ServerSettings>? _configure;
@@ -29,6 +33,12 @@ internal sealed class ServerFixture : IAsyncDisposable
     }
 
     public string DataPath { get; }
+
+    /// <summary>A directory of the test's own, apart from the data directory, removed with the fixture.</summary>
+    public string Scratch { get; } = Directory.CreateTempSubdirectory("tmf-scratch-").FullName;
+
+    /// <summary>The server's data directory.</summary>
+    public DataDirectory Data => Server.Data;
 
     public TurboMftServer Server { get; private set; }
 
@@ -111,12 +121,15 @@ internal sealed class ServerFixture : IAsyncDisposable
     {
         Client.Dispose();
         await Server.DisposeAsync();
-        try
+        foreach (var directory in new[] { DataPath, Scratch })
         {
-            Directory.Delete(DataPath, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 
