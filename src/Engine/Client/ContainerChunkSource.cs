@@ -39,7 +39,27 @@ public sealed class ContainerChunkSource : IChunkSource
     public static ContainerChunkSource Open(string path, DataKeyResolver resolveKey, ChunkBufferPool scratch)
     {
         ArgumentNullException.ThrowIfNull(scratch);
-        var reader = ContainerReader.Open(path, resolveKey);
+        return Open(ContainerReader.Open(path, resolveKey), scratch);
+    }
+
+    /// <summary>
+    /// <see cref="Open(string, DataKeyResolver, ChunkBufferPool)"/> for an object of a store
+    /// (<see cref="Storage.IObjectStore.OpenRead"/>), which the source owns from here on (disposed on failure too).
+    /// </summary>
+    /// <exception cref="ContainerException">The container is incomplete, altered or opened with the wrong key.</exception>
+    public static ContainerChunkSource Open(Storage.IRandomAccessObject container, DataKeyResolver resolveKey, ChunkBufferPool scratch)
+    {
+        if (scratch is null)
+        {
+            container?.Dispose();
+            throw new ArgumentNullException(nameof(scratch));
+        }
+
+        return Open(ContainerReader.Open(container!, resolveKey), scratch);
+    }
+
+    private static ContainerChunkSource Open(ContainerReader reader, ChunkBufferPool scratch)
+    {
         try
         {
             reader.CheckFileDigest();

@@ -126,6 +126,19 @@ public sealed record ContainerHeader(Guid FileId, int ChunkSize, long CreatedUni
         };
     }
 
+    /// <summary>Reads and checks the header at offset 0 of a container in an object store (or a file).</summary>
+    public static ContainerHeader ReadFrom(Storage.IRandomAccessObject file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
+        if (file.Read(bytes, 0) < ContainerFormat.HeaderSize)
+        {
+            throw new ContainerException(ContainerFault.NotAContainer, file.Name, null, $"the file is {file.Length} bytes, shorter than a container header.");
+        }
+
+        return Read(bytes, file.Name);
+    }
+
     /// <summary>Reads and checks the header at offset 0 of an open container file.</summary>
     public static ContainerHeader ReadFrom(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path)
     {

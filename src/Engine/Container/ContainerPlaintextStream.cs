@@ -73,9 +73,19 @@ public sealed class ContainerPlaintextStream : Stream
     /// AES-GCM tag and CRC-64.
     /// </summary>
     /// <exception cref="ContainerException">The container is incomplete, altered or opened with the wrong key.</exception>
-    public static ContainerPlaintextStream Open(string containerPath, DataKeyResolver resolveKey, ChunkBufferPool? pool = null, bool verifyChunkDigests = true)
+    public static ContainerPlaintextStream Open(string containerPath, DataKeyResolver resolveKey, ChunkBufferPool? pool = null, bool verifyChunkDigests = true) =>
+        Open(ContainerReader.Open(containerPath, resolveKey), pool, verifyChunkDigests);
+
+    /// <summary>
+    /// <see cref="Open(string, DataKeyResolver, ChunkBufferPool?, bool)"/> for an object of a store
+    /// (<see cref="Storage.IObjectStore.OpenRead"/>), which the stream owns from here on (disposed on failure too).
+    /// </summary>
+    /// <exception cref="ContainerException">The container is incomplete, altered or opened with the wrong key.</exception>
+    public static ContainerPlaintextStream Open(Storage.IRandomAccessObject container, DataKeyResolver resolveKey, ChunkBufferPool? pool = null, bool verifyChunkDigests = true) =>
+        Open(ContainerReader.Open(container, resolveKey), pool, verifyChunkDigests);
+
+    private static ContainerPlaintextStream Open(ContainerReader reader, ChunkBufferPool? pool, bool verifyChunkDigests)
     {
-        var reader = ContainerReader.Open(containerPath, resolveKey);
         try
         {
             reader.CheckFileDigest();

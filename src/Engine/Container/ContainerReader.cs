@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Storage;
 
 namespace TurboMft.Engine.Container;
 
@@ -14,16 +14,16 @@ public delegate DataKey DataKeyResolver(Guid fileId, ReadOnlySpan<byte> wrappedK
 /// <summary>
 /// Reads a completed container: the trailer is authenticated on open, then any chunk can be read at random, from any
 /// number of threads (one <see cref="ChunkSealer"/> per thread). Nothing unauthenticated is ever returned as plaintext.
+/// It reads a file of its own or an object store's object (<see cref="IRandomAccessObject"/>), by offset.
 /// </summary>
 public sealed class ContainerReader : IDisposable
 {
-    private readonly SafeFileHandle _file;
+    private readonly IRandomAccessObject _file;
     private readonly DataKey _dataKey;
     private readonly TrailerContents _trailer;
 
-    private ContainerReader(string path, SafeFileHandle file, ContainerHeader header, DataKey dataKey, TrailerContents trailer, long length)
+    private ContainerReader(IRandomAccessObject file, ContainerHeader header, DataKey dataKey, TrailerContents trailer, long length)
     {
-        Path = path;
         _file = file;
         Header = header;
         _dataKey = dataKey;
@@ -31,8 +31,8 @@ public sealed class ContainerReader : IDisposable
         Length = length;
     }
 
-    /// <summary>The container file.</summary>
-    public string Path { get; }
+    /// <summary>The container file (for a stored object: where its store keeps it).</summary>
+    public string Path => _file.Name;
 
     /// <summary>The container's header.</summary>
     public ContainerHeader Header { get; }
@@ -62,15 +62,26 @@ public sealed class ContainerReader : IDisposable
     public static ContainerReader Open(string path, DataKeyResolver resolveKey)
     {
         ArgumentNullException.ThrowIfNull(resolveKey);
-        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return Open(LocalObjectFile.OpenForReading(path), resolveKey);
+    }
+
+    /// <summary>
+    /// <see cref="Open(string, DataKeyResolver)"/> for an object of a store (<see cref="IObjectStore.OpenRead"/>): the reader
+    /// owns <paramref name="file"/> from here on, and disposes it on failure too.
+    /// </summary>
+    public static ContainerReader Open(IRandomAccessObject file, DataKeyResolver resolveKey)
+    {
+        ArgumentNullException.ThrowIfNull(file);
         DataKey? key = null;
         try
         {
-            var length = RandomAccess.GetLength(file);
-            var header = ContainerHeader.ReadFrom(file, path);
+            ArgumentNullException.ThrowIfNull(resolveKey);
+            var path = file.Name;
+            var length = file.Length;
+            var header = ContainerHeader.ReadFrom(file);
             Span<byte> footer = stackalloc byte[ContainerFormat.FooterSize];
             if (length < ContainerFormat.HeaderSize + ContainerFormat.FooterSize ||
-                RandomAccess.Read(file, footer, length - ContainerFormat.FooterSize) != ContainerFormat.FooterSize ||
+                file.Read(footer, length - ContainerFormat.FooterSize) != ContainerFormat.FooterSize ||
                 !ContainerTrailer.TryReadFooter(footer, length, out var trailerOffset, out var sealedLength))
             {
                 throw new ContainerException(ContainerFault.TrailerMissing, path, null, "no valid footer at the end of the file: the container is incomplete or truncated; `ContainerRecovery` can list its complete records.");
@@ -78,7 +89,7 @@ public sealed class ContainerReader : IDisposable
 
             key = resolveKey(header.FileId, header.WrappedKey);
             var sealedTrailer = new byte[sealedLength];
-            if (RandomAccess.Read(file, sealedTrailer, trailerOffset) != sealedLength)
+            if (file.Read(sealedTrailer, trailerOffset) != sealedLength)
             {
                 throw new ContainerException(ContainerFault.TrailerMissing, path, null, "the trailer is cut short.");
             }
@@ -102,7 +113,7 @@ public sealed class ContainerReader : IDisposable
                 }
             }
 
-            return new ContainerReader(path, file, header, key, trailer, length);
+            return new ContainerReader(file, header, key, trailer, length);
         }
         catch
         {
@@ -202,7 +213,7 @@ public sealed class ContainerReader : IDisposable
     {
         var expected = _trailer.Entries[index];
         var record = scratch.Span[..expected.RecordLength];
-        if (RandomAccess.Read(_file, record, expected.Offset) != record.Length)
+        if (_file.Read(record, expected.Offset) != record.Length)
         {
             throw new ContainerException(ContainerFault.RecordCorrupt, Path, index, "the record is cut short.");
         }

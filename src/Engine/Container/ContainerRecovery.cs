@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Integrity;
+using TurboMft.Engine.Storage;
 
 namespace TurboMft.Engine.Container;
 
@@ -17,9 +17,17 @@ public static class ContainerRecovery
     public static RecoveredContainer Scan(string path, DataKeyResolver resolveKey)
     {
         ArgumentNullException.ThrowIfNull(resolveKey);
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var length = RandomAccess.GetLength(file);
-        var header = ContainerHeader.ReadFrom(file, path);
+        using var file = LocalObjectFile.OpenForReading(path, FileShare.ReadWrite);
+        return Scan(file, resolveKey);
+    }
+
+    /// <summary>Scans <paramref name="file"/> (a staged object reopened by its store; left open); the resolved key is disposed before returning.</summary>
+    public static RecoveredContainer Scan(IRandomAccessObject file, DataKeyResolver resolveKey)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(resolveKey);
+        var length = file.Length;
+        var header = ContainerHeader.ReadFrom(file);
         using var key = resolveKey(header.FileId, header.WrappedKey);
         using var opener = new Crypto.ChunkSealer(key, header.FileId);
         var buffer = new ChunkBuffer(ContainerFormat.BufferSizeFor(header.ChunkSize));
@@ -58,10 +66,10 @@ public static class ContainerRecovery
         return new RecoveredContainer(header, [.. ordered.Select(r => r.Entry)], digests, validLength, length);
     }
 
-    private static bool TryReadRecord(SafeFileHandle file, Crypto.ChunkSealer opener, ChunkBuffer buffer, byte[] plain, long position, long length, out ChunkEntry entry)
+    private static bool TryReadRecord(IRandomAccessObject file, Crypto.ChunkSealer opener, ChunkBuffer buffer, byte[] plain, long position, long length, out ChunkEntry entry)
     {
         var header = buffer.Span[..ContainerFormat.RecordHeaderSize];
-        if (RandomAccess.Read(file, header, position) != header.Length ||
+        if (file.Read(header, position) != header.Length ||
             !ChunkRecord.TryReadHeader(header, position, out entry) ||
             position + entry.RecordLength > length ||
             entry.RecordLength > buffer.Capacity ||
@@ -72,7 +80,7 @@ public static class ContainerRecovery
         }
 
         var record = buffer.Span[..entry.RecordLength];
-        if (RandomAccess.Read(file, record, position) != record.Length)
+        if (file.Read(record, position) != record.Length)
         {
             return false;
         }
@@ -95,13 +103,13 @@ public static class ContainerRecovery
         return ChunkCrc.Compute(plain.AsSpan(0, entry.PlainLength)) == entry.PlainCrc64;
     }
 
-    private static long FindNextMagic(SafeFileHandle file, long from, long length)
+    private static long FindNextMagic(IRandomAccessObject file, long from, long length)
     {
         var window = new byte[1 << 20];
         var magic = ContainerFormat.RecordMagic;
         while (from + magic.Length <= length)
         {
-            var read = RandomAccess.Read(file, window, from);
+            var read = file.Read(window, from);
             if (read < magic.Length)
             {
                 return -1;

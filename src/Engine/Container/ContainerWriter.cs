@@ -1,30 +1,30 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Native;
+using TurboMft.Engine.Storage;
 
 namespace TurboMft.Engine.Container;
 
 /// <summary>
 /// Writes a container: sealed chunk records appended in any order by any number of workers (each reserves its bytes
-/// with one atomic add), then a sealed trailer with the index and digests. Thread-safe for <see cref="WriteChunk"/>.
+/// with one atomic add), then a sealed trailer with the index and digests. Thread-safe for <see cref="WriteChunk"/>. It
+/// writes into a staged object of an object store (<see cref="IStagedObject"/>) or a file of its own.
 /// </summary>
 public sealed class ContainerWriter : IDisposable
 {
-    private readonly SafeFileHandle _file;
+    private readonly IStagedObject _file;
     private readonly DataKey _dataKey;
     private readonly ChunkTable _table;
     private long _tail;
     private int _completed;
 
-    private ContainerWriter(string path, SafeFileHandle file, ContainerHeader header, DataKey dataKey, long tail, ChunkTable table)
+    private ContainerWriter(IStagedObject file, ContainerHeader header, DataKey dataKey, long tail, ChunkTable table)
     {
-        Path = path;
         _file = file;
         Header = header;
         _dataKey = dataKey;
@@ -32,8 +32,8 @@ public sealed class ContainerWriter : IDisposable
         _table = table;
     }
 
-    /// <summary>The container file.</summary>
-    public string Path { get; }
+    /// <summary>The container file (for a staged object: where its store keeps it).</summary>
+    public string Path => _file.Name;
 
     /// <summary>The header written at offset 0.</summary>
     public ContainerHeader Header { get; }
@@ -58,29 +58,39 @@ public sealed class ContainerWriter : IDisposable
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(dataKey);
         ChunkGeometry.Validate(header.ChunkSize);
-        var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        var file = LocalObjectFile.CreateNew(path, reserveBytes);
         try
         {
-            if (!OperatingSystem.IsWindows())
-            {
-                // Encrypted, but still nobody else's business: containers are owner-only like every file under the data root.
-                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            if (reserveBytes > 0)
-            {
-                FileHints.TryPreallocate(file, reserveBytes);
-            }
-
-            Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
-            header.Write(bytes);
-            RandomAccess.Write(file, bytes, 0);
-            return new ContainerWriter(path, file, header, dataKey, ContainerFormat.HeaderSize, new ChunkTable(expectedChunks));
+            return Create(file, header, dataKey, expectedChunks);
         }
         catch
         {
-            file.Dispose();
             File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts a container in <paramref name="staged"/>, a new staged object of an object store (its space reserved by the
+    /// store), by writing its header. The writer owns <paramref name="staged"/> from here on, and disposes it on failure too;
+    /// removing the staging is the store's. <paramref name="dataKey"/> as for the other overload.
+    /// </summary>
+    public static ContainerWriter Create(IStagedObject staged, ContainerHeader header, DataKey dataKey, long expectedChunks = 0)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        try
+        {
+            ArgumentNullException.ThrowIfNull(header);
+            ArgumentNullException.ThrowIfNull(dataKey);
+            ChunkGeometry.Validate(header.ChunkSize);
+            Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
+            header.Write(bytes);
+            staged.Write(bytes, 0);
+            return new ContainerWriter(staged, header, dataKey, ContainerFormat.HeaderSize, new ChunkTable(expectedChunks));
+        }
+        catch
+        {
+            staged.Dispose();
             throw;
         }
     }
@@ -97,24 +107,31 @@ public sealed class ContainerWriter : IDisposable
     /// Reopens an incomplete container (after a crash or a dropped upload) to continue writing: keeps exactly the
     /// complete, authentic records found by <see cref="ContainerRecovery"/> and cuts off anything after the last one.
     /// </summary>
-    public static ContainerWriter Resume(string path, DataKey dataKey, RecoveredContainer recovered)
+    public static ContainerWriter Resume(string path, DataKey dataKey, RecoveredContainer recovered) =>
+        Resume(LocalObjectFile.OpenForWriting(path), dataKey, recovered);
+
+    /// <summary>
+    /// <see cref="Resume(string, DataKey, RecoveredContainer)"/> for a staged object reopened by its store; the writer owns
+    /// <paramref name="staged"/> from here on, and disposes it on failure too.
+    /// </summary>
+    public static ContainerWriter Resume(IStagedObject staged, DataKey dataKey, RecoveredContainer recovered)
     {
-        ArgumentNullException.ThrowIfNull(recovered);
-        var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        ArgumentNullException.ThrowIfNull(staged);
         try
         {
-            RandomAccess.SetLength(file, recovered.ValidLength);
+            ArgumentNullException.ThrowIfNull(recovered);
+            staged.SetLength(recovered.ValidLength);
             var table = new ChunkTable(recovered.Records.Count);
             for (var i = 0; i < recovered.Records.Count; i++)
             {
                 table.Record(recovered.Records[i], recovered.Digests.AsSpan(i * SHA256.HashSizeInBytes, SHA256.HashSizeInBytes));
             }
 
-            return new ContainerWriter(path, file, recovered.Header, dataKey, recovered.ValidLength, table);
+            return new ContainerWriter(staged, recovered.Header, dataKey, recovered.ValidLength, table);
         }
         catch
         {
-            file.Dispose();
+            staged.Dispose();
             throw;
         }
     }
@@ -174,7 +191,7 @@ public sealed class ContainerWriter : IDisposable
         var payload = span.Slice(ContainerFormat.RecordHeaderSize, storedLength);
         sealer.Seal(entry.Info, payload, payload, ChunkRecord.Nonce(span), span[^ChunkSealer.TagSize..]);
         ChunkRecord.WriteHeader(span, entry);
-        RandomAccess.Write(_file, span, offset);
+        _file.Write(span, offset);
         _table.Record(entry, sha256);
         return entry;
     }
@@ -216,10 +233,8 @@ public sealed class ContainerWriter : IDisposable
         var trailerLength = WriteTrailer(geometry, entries, digests, digest, wholeFileSha256, trailerOffset);
         if (flushToDisk)
         {
-            RandomAccess.FlushToDisk(_file);
-
-            // Written and durable: drop it from the page cache so a multi-GB store does not evict hotter data.
-            FileHints.DontNeed(_file, 0, 0);
+            // Durable, then dropped from the page cache so a multi-GB store does not evict hotter data.
+            _file.Flush();
         }
 
         Volatile.Write(ref _completed, 1);
@@ -249,8 +264,8 @@ public sealed class ContainerWriter : IDisposable
             ContainerTrailer.WritePlain(plain, geometry, entries, digests, digest, wholeFileSha256);
             ContainerTrailer.Seal(_dataKey, Header, plain, output[..sealedLength]);
             ContainerTrailer.WriteFooter(output[sealedLength..], trailerOffset, sealedLength);
-            RandomAccess.Write(_file, output, trailerOffset);
-            RandomAccess.SetLength(_file, trailerOffset + total);
+            _file.Write(output, trailerOffset);
+            _file.SetLength(trailerOffset + total);
             return total;
         }
         finally

@@ -4,20 +4,14 @@ using TurboMft.Engine.Native;
 namespace TurboMft.Engine.Storage;
 
 /// <summary>
-/// Object store on the local file system: uploads are written in <c>staging/</c> and committed durably
-/// (fsync, no-replace rename, directory fsync) as immutable objects in <c>objects/ab/cd/&lt;key&gt;</c>.
+/// The <see cref="IObjectStore"/> on the local file system: uploads are written in <c>staging/&lt;id&gt;.part</c> and committed
+/// durably (fsync, no-replace rename, directory fsync) as immutable objects in <c>objects/ab/cd/&lt;key&gt;</c>; set-aside
+/// objects go to <c>orphaned/</c> (docs/operations.md, "Data directory").
 /// </summary>
-public sealed class LocalObjectStore
+public sealed class LocalObjectStore : IObjectStore
 {
-    /// <summary>Shortest valid object key.</summary>
-    public const int MinKeyLength = 8;
-
-    /// <summary>Longest valid object key.</summary>
-    public const int MaxKeyLength = 128;
-
     private const string StagingSuffix = ".part";
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>Opens the store at <paramref name="rootPath"/>, creating it and its <c>staging/</c> and <c>objects/</c> directories (0700 on Unix).</summary>
     public LocalObjectStore(string rootPath)
@@ -44,17 +38,21 @@ public sealed class LocalObjectStore
     /// <summary>Where committed objects live.</summary>
     public string ObjectsDirectory { get; }
 
-    /// <summary>Bytes free for this process on the store's file system, for disk-full checks before accepting an upload.</summary>
-    public long AvailableFreeSpace => new DriveInfo(RootDirectory).AvailableFreeSpace;
+    /// <inheritdoc />
+    /// <remarks>A local file is written at any offset and kept across a restart; a commit is one rename.</remarks>
+    public ObjectStoreCapabilities Capabilities => ObjectStoreCapabilities.PositionalResume | ObjectStoreCapabilities.AtomicRename;
 
-    /// <summary>True when <paramref name="key"/> is a valid object key: 8 to 128 of <c>0-9 a-z -</c>, not starting with '-'.</summary>
-    public static bool IsValidKey(string? key) => key is not null && DescribeInvalidKey(key) is null;
+    /// <summary>Bytes free for this process on the store's file system, for disk-full checks before accepting an upload.</summary>
+    public long? AvailableFreeSpace => new DriveInfo(RootDirectory).AvailableFreeSpace;
+
+    /// <inheritdoc />
+    public string SetAsideLocation => Path.Combine(RootDirectory, "orphaned");
 
     /// <summary>
-    /// The staging file path for an upload (the file is not created). The same id always gives the same path, so an
-    /// interrupted upload can be found and resumed after a restart.
+    /// The staging file path of upload <paramref name="uploadId"/> (which may not exist). The same id always gives the same
+    /// path, so an interrupted upload is found and resumed after a restart.
     /// </summary>
-    public string CreateStagingPath(Guid uploadId)
+    public string GetStagingPath(Guid uploadId)
     {
         if (uploadId == Guid.Empty)
         {
@@ -64,60 +62,44 @@ public sealed class LocalObjectStore
         return Path.Combine(StagingDirectory, uploadId.ToString("N") + StagingSuffix);
     }
 
-    /// <summary>
-    /// Opens (creating if needed, mode 0600) a staging file for positional reads and writes, exclusively: close it before
-    /// <see cref="Commit"/>. When <paramref name="reserveBytes"/> exceeds the file's length, the space is reserved now and the file
-    /// grows to that length, so a full disk fails here rather than half-way; set the final length before committing if it differs.
-    /// </summary>
-    /// <exception cref="StorageException">With <see cref="StorageError.DiskFull"/> when the space cannot be reserved.</exception>
-    public SafeFileHandle OpenStaging(string stagingPath, long reserveBytes = 0)
+    /// <inheritdoc />
+    /// <remarks>The file is created 0600, open for writing and shared for reading; on failure nothing is left.</remarks>
+    public IStagedObject CreateStaging(Guid id, long reserveBytes = 0) => LocalObjectFile.CreateNew(GetStagingPath(id), reserveBytes, id);
+
+    /// <inheritdoc />
+    public IStagedObject? OpenStaging(Guid id)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(reserveBytes);
-        var path = ResolveStagingPath(stagingPath);
-        var created = !File.Exists(path);
-        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var path = GetStagingPath(id);
         try
         {
-            if (created && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(handle, OwnerOnlyFile);
-            }
-
-            if (reserveBytes > RandomAccess.GetLength(handle))
-            {
-                FileHints.TryPreallocate(handle, reserveBytes);
-            }
-
-            return handle;
+            return LocalObjectFile.OpenForWriting(path, id);
         }
-        catch (DiskFullException e)
+        catch (FileNotFoundException)
         {
-            handle.Dispose();
-            if (created)
-            {
-                File.Delete(path);
-            }
-
-            throw new StorageException(
-                StorageError.DiskFull,
-                path,
-                $"{e.Message}; free space under {RootDirectory} ({AvailableFreeSpace} bytes available) or retry the upload later.",
-                e);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
+            return null;
         }
     }
 
-    /// <summary>The staging files of uploads in progress (full paths), for resume and cleanup after a restart.</summary>
-    public IEnumerable<string> ListStaging() => Directory.EnumerateFiles(StagingDirectory, "*" + StagingSuffix);
+    /// <inheritdoc />
+    public bool StagingExists(Guid id) => File.Exists(GetStagingPath(id));
 
-    /// <summary>Deletes a staging file (durably); returns false when it did not exist.</summary>
-    public bool AbortStaging(string stagingPath)
+    /// <inheritdoc />
+    /// <remarks>The files <c>staging/&lt;id&gt;.part</c> whose name is an upload id, as the store names them.</remarks>
+    public IEnumerable<StagingEntry> ListStaging()
     {
-        var path = ResolveStagingPath(stagingPath);
+        foreach (var path in Directory.EnumerateFiles(StagingDirectory, "*" + StagingSuffix))
+        {
+            if (Guid.TryParseExact(Path.GetFileNameWithoutExtension(path), "N", out var id))
+            {
+                yield return new StagingEntry(id, path, new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public bool AbortStaging(Guid id)
+    {
+        var path = GetStagingPath(id);
         if (!File.Exists(path))
         {
             return false;
@@ -128,19 +110,15 @@ public sealed class LocalObjectStore
         return true;
     }
 
-    /// <summary>
-    /// Makes a staging file the immutable object <paramref name="objectKey"/>: flushes the file, moves it into the objects tree
-    /// without replacing anything, and flushes the directories involved, so the object survives a crash or power loss.
-    /// </summary>
-    /// <returns>The object's path.</returns>
-    /// <exception cref="StorageException">
-    /// <see cref="StorageError.ObjectExists"/> when the key is taken (the staging file is left as it was);
-    /// <see cref="StorageError.StagingNotFound"/> when the staging file is gone.
-    /// </exception>
-    public string Commit(string stagingPath, string objectKey)
+    /// <inheritdoc />
+    /// <remarks>
+    /// Flushes the file, moves it into the objects tree without replacing anything, and flushes the directories involved, so
+    /// the object survives a crash or power loss. A file a writer still holds is refused (an <see cref="IOException"/>).
+    /// </remarks>
+    public void Commit(Guid stagingId, string objectKey)
     {
         var destination = GetObjectPath(objectKey);
-        var source = ResolveStagingPath(stagingPath);
+        var source = GetStagingPath(stagingId);
         if (File.Exists(destination))
         {
             throw ObjectExists(objectKey, destination);
@@ -150,17 +128,15 @@ public sealed class LocalObjectStore
         var shard = MoveIntoObjects(source, objectKey, destination);
         DurableFileSystem.FlushDirectory(shard);
         DurableFileSystem.FlushDirectory(StagingDirectory);
-        return destination;
     }
 
-    /// <summary>
-    /// <see cref="Commit"/> for many staging files at once (a batch of small files): one file-system flush makes every
-    /// staging file durable before any move, one more makes the moves durable, instead of four flushes per file. The
-    /// staging files must be closed (written with <c>flushToDisk: false</c> is fine). A failure part-way leaves the objects
-    /// moved so far in place and the rest in staging; the caller aborts what it no longer needs.
-    /// </summary>
-    /// <exception cref="StorageException">As <see cref="Commit"/>.</exception>
-    public void CommitMany(IReadOnlyList<(string StagingPath, string ObjectKey)> items)
+    /// <inheritdoc />
+    /// <remarks>
+    /// One file-system flush makes every staging file durable before any move, one more makes the moves durable, instead of
+    /// four flushes per file (staging written without a flush of its own is fine). Not atomic: a failure part-way leaves the
+    /// objects moved so far in place and the rest in staging.
+    /// </remarks>
+    public void CommitMany(IReadOnlyList<(Guid StagingId, string ObjectKey)> items)
     {
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0)
@@ -169,10 +145,10 @@ public sealed class LocalObjectStore
         }
 
         DurableFileSystem.FlushFileSystem(StagingDirectory);
-        foreach (var (stagingPath, objectKey) in items)
+        foreach (var (stagingId, objectKey) in items)
         {
             var destination = GetObjectPath(objectKey);
-            var source = ResolveStagingPath(stagingPath);
+            var source = GetStagingPath(stagingId);
             if (!File.Exists(source))
             {
                 throw StagingNotFound(source);
@@ -183,6 +159,9 @@ public sealed class LocalObjectStore
 
         DurableFileSystem.FlushFileSystem(StagingDirectory);
     }
+
+    /// <inheritdoc />
+    public IRandomAccessObject OpenRead(string key) => LocalObjectFile.OpenForReading(GetObjectPath(key));
 
     /// <summary>Moves a staging file to <paramref name="destination"/>, creating its shard directories; returns the shard.</summary>
     private string MoveIntoObjects(string source, string objectKey, string destination)
@@ -204,27 +183,33 @@ public sealed class LocalObjectStore
     /// <exception cref="ArgumentException">The key is not valid; no key can name a path outside the objects tree.</exception>
     public string GetObjectPath(string key)
     {
-        ThrowIfInvalidKey(key);
+        ObjectKeys.ThrowIfInvalid(key);
         return Path.Combine(ObjectsDirectory, key[..2], key[2..4], key);
     }
 
-    /// <summary>True when object <paramref name="key"/> is committed.</summary>
+    /// <inheritdoc />
     public bool Exists(string key) => File.Exists(GetObjectPath(key));
 
-    /// <summary>The keys of the committed objects (file names under <c>objects/xx/yy/</c>), in no order.</summary>
+    /// <inheritdoc />
+    public long? LengthOf(string key)
+    {
+        var file = new FileInfo(GetObjectPath(key));
+        return file.Exists ? file.Length : null;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The file names under <c>objects/xx/yy/</c> that are valid keys.</remarks>
     public IEnumerable<string> ListObjects() =>
         Directory.EnumerateFiles(ObjectsDirectory, "*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 2, AttributesToSkip = 0 })
             .Select(Path.GetFileName)
-            .Where(IsValidKey)!;
+            .Where(ObjectKeys.IsValid)!;
 
-    /// <summary>
-    /// Moves object <paramref name="key"/> out of the store into <c>orphaned/</c> beside <c>objects/</c> (kept, not
-    /// deleted: an operator decides), durably; returns the new path.
-    /// </summary>
+    /// <inheritdoc />
+    /// <remarks>Into <c>orphaned/</c> beside <c>objects/</c>; returns the new path.</remarks>
     public string SetAside(string key)
     {
         var source = GetObjectPath(key);
-        var orphaned = Path.Combine(RootDirectory, "orphaned");
+        var orphaned = SetAsideLocation;
         CreatePrivateDirectory(orphaned, RootDirectory);
         var destination = Path.Combine(orphaned, key);
         if (!DurableFileSystem.TryMoveNoReplace(source, destination))
@@ -237,7 +222,7 @@ public sealed class LocalObjectStore
         return destination;
     }
 
-    /// <summary>Deletes object <paramref name="key"/> durably; returns false when it did not exist.</summary>
+    /// <inheritdoc />
     public bool Delete(string key)
     {
         var path = GetObjectPath(key);
@@ -249,57 +234,6 @@ public sealed class LocalObjectStore
         File.Delete(path);
         DurableFileSystem.FlushDirectory(Path.GetDirectoryName(path)!);
         return true;
-    }
-
-    private static void ThrowIfInvalidKey(string key)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        var problem = DescribeInvalidKey(key);
-        if (problem is not null)
-        {
-            throw new ArgumentException(problem, nameof(key));
-        }
-    }
-
-    private static string? DescribeInvalidKey(string key)
-    {
-        for (var i = 0; i < key.Length; i++)
-        {
-            var c = key[i];
-            if (!char.IsAsciiDigit(c) && !char.IsAsciiLetterLower(c) && c != '-')
-            {
-                // The character is shown as a code point only, so a key cannot inject control characters into logs.
-                return $"object key has an invalid character U+{(int)c:X4} at position {i}; only 0-9, a-z and '-' are allowed.";
-            }
-        }
-
-        if (key.Length is < MinKeyLength or > MaxKeyLength)
-        {
-            return $"object key must be {MinKeyLength} to {MaxKeyLength} characters long, not {key.Length}.";
-        }
-
-        if (key[0] == '-')
-        {
-            // A leading '-' would turn object files into options for the operator's shell tools.
-            return "object key must not start with '-'.";
-        }
-
-        return null;
-    }
-
-    private string ResolveStagingPath(string stagingPath)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(stagingPath);
-        var path = Path.GetFullPath(stagingPath);
-        if (!string.Equals(Path.GetDirectoryName(path), StagingDirectory, StringComparison.Ordinal)
-            || !path.EndsWith(StagingSuffix, StringComparison.Ordinal))
-        {
-            throw new ArgumentException(
-                $"'{stagingPath}' is not a staging file of the store at {RootDirectory}; get one from CreateStagingPath.",
-                nameof(stagingPath));
-        }
-
-        return path;
     }
 
     private static StorageException StagingNotFound(string path, Exception? inner = null) =>

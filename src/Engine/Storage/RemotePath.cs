@@ -12,7 +12,7 @@ namespace TurboMft.Engine.Storage;
 /// <remarks>
 /// <para>
 /// A remote path is a name, not a local file name: "/etc/passwd" is a valid remote path and never touches the server's
-/// /etc. The store keeps file contents under generated object keys (<see cref="LocalObjectStore"/>) and never maps a
+/// /etc. The store keeps file contents under generated object keys (<see cref="IObjectStore"/>) and never maps a
 /// remote path to a local file name. The rules still reject anything that would be dangerous if some tool did so
 /// (traversal, separators, device names, control characters), so a path is safe to show, log and export.
 /// </para>

@@ -1,20 +1,16 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboMft.Engine.Container;
-using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Native;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Infrastructure;
+using TurboMft.Host.Delivery;
 using TurboMft.Host.Ingest;
 using TurboMft.Host.Metadata;
-using TurboMft.Host.Metrics;
 using TurboMft.Host.Release;
 
 namespace TurboMft.Host.Http;
@@ -22,9 +18,6 @@ namespace TurboMft.Host.Http;
 /// <summary>One-shot upload, download with Range, delete and listing: <c>/v1/files</c> (docs/protocol.md, "One-shot files").</summary>
 public static class FileEndpoints
 {
-    /// <summary>Bytes a download writes to the response at a time (Kestrel's default response buffer limit).</summary>
-    private const int ResponseSlice = 64 * 1024;
-
     private const string Prefix = "/v1/files/";
 
     /// <summary>Maps the endpoints.</summary>
@@ -80,39 +73,61 @@ public static class FileEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(
-        HttpContext context, LocalObjectStore store, KeyRing keys, ServerBuffers buffers, IMetadataStore metadata, IAuditTrail audit, TransferMetrics metrics, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext context, FileDelivery delivery, CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
             return Problems.BadPath(pathError);
         }
 
-        var version = await metadata.GetCurrentVersionAsync(remote.Value, cancellationToken).ConfigureAwait(false);
-        if (version is null)
+        var head = HttpMethods.IsHead(context.Request.Method);
+        using var download = await delivery.PlanAsync(
+            remote.Value, context.Request.Headers.Range.ToString(), head, AuditActors.For(context), context.TraceIdentifier, cancellationToken).ConfigureAwait(false);
+        if (download.Version is not { } version)
         {
             return FileNotFound(remote);
         }
 
-        // The newest version decides: while it is held, the path serves nothing (docs/content-security.md, "Release states").
-        if (version.State != ReleaseState.Released)
+        if (download.Verdict == DownloadVerdict.NotReleased)
         {
-            if (!HttpMethods.IsHead(context.Request.Method))
-            {
-                audit.Append(AuditActors.Event(context, "file.download", AuditOutcome.Denied, version.Path) with
-                {
-                    Size = version.Size,
-                    Digest = version.Digest,
-                    Detail = $"version {version.VersionId} is {version.State.ToName()}",
-                });
-                metrics.DownloadEnded(DownloadOutcome.Rejected, 0);
-            }
-
             return NotReleased(context, version);
         }
 
         var response = context.Response;
-        var headers = response.Headers;
+        WriteVersionHeaders(response.Headers, version, remote);
+        if (download.Verdict == DownloadVerdict.RangeNotSatisfiable)
+        {
+            response.Headers.ContentRange = $"bytes */{version.Size}";
+            return Problems.Result(StatusCodes.Status416RangeNotSatisfiable, "range-not-satisfiable", "Range not satisfiable", $"The file has {version.Size} bytes; only one range bytes=a-b inside it is served.");
+        }
+
+        if (download.Partial)
+        {
+            response.Headers.ContentRange = $"bytes {download.Start}-{download.End}/{version.Size}";
+        }
+
+        response.StatusCode = download.Partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
+        response.ContentType = "application/octet-stream";
+        response.ContentLength = version.Size == 0 ? 0 : download.End - download.Start + 1;
+        if (head)
+        {
+            return Results.Empty;
+        }
+
+        if (download.WholeChunk is { } chunk)
+        {
+            // Exactly one whole chunk: its stored CRC-64 and SHA-256 travel with it (docs/protocol.md, "Downloads").
+            response.Headers[ProtocolHeaders.ChunkCrc64] = ChunkCrc.Format(chunk.Crc64);
+            response.Headers[ProtocolHeaders.ContentDigest] = DigestFields.FormatSha256(chunk.Sha256);
+        }
+
+        await delivery.SendAsync(download, response.BodyWriter, cancellationToken).ConfigureAwait(false);
+        return Results.Empty;
+    }
+
+    /// <summary>The headers of a served version, in the order they have always been written.</summary>
+    private static void WriteVersionHeaders(IHeaderDictionary headers, FileVersion version, RemotePath remote)
+    {
         headers[ProtocolHeaders.ReleaseState] = ReleaseStateNames.Released;
         headers[ProtocolHeaders.Digest] = version.Digest;
         headers[ProtocolHeaders.ChunkSize] = version.ChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -126,112 +141,10 @@ public static class FileEndpoints
         }
 
         ProvenanceHeaders.Write(headers, version.Origin);
-
-        long start = 0, end = version.Size - 1;
-        var partial = false;
-        if (context.Request.Headers.Range.ToString() is { Length: > 0 } range)
-        {
-            if (!TryParseRange(range, version.Size, out start, out end))
-            {
-                headers.ContentRange = $"bytes */{version.Size}";
-                return Problems.Result(StatusCodes.Status416RangeNotSatisfiable, "range-not-satisfiable", "Range not satisfiable", $"The file has {version.Size} bytes; only one range bytes=a-b inside it is served.");
-            }
-
-            partial = true;
-            headers.ContentRange = $"bytes {start}-{end}/{version.Size}";
-        }
-
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            audit.Append(AuditActors.Event(context, "file.download", AuditOutcome.Success, version.Path) with
-            {
-                Size = version.Size,
-                Digest = version.Digest,
-                Detail = partial ? $"bytes {start}-{end}" : null,
-            });
-        }
-
-        response.StatusCode = partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
-        response.ContentType = "application/octet-stream";
-        response.ContentLength = version.Size == 0 ? 0 : end - start + 1;
-        if (HttpMethods.IsHead(context.Request.Method))
-        {
-            return Results.Empty;
-        }
-
-        if (version.Size == 0)
-        {
-            metrics.DownloadEnded(DownloadOutcome.Completed, 0);
-            return Results.Empty;
-        }
-
-        using var reader = ContainerReader.Open(store.GetObjectPath(version.ObjectKey), keys.Resolver());
-        using var opener = reader.CreateOpener();
-        var pool = buffers.For(version.ChunkSize);
-        var (record, plain) = await pool.RentPairAsync(cancellationToken).ConfigureAwait(false);
-        long sent = 0;
-        var completed = false;
-        try
-        {
-            var geometry = reader.Geometry;
-            var first = start / geometry.ChunkSize;
-            if (start == geometry.OffsetOf(first) && end - start + 1 == geometry.LengthOf(first))
-            {
-                // Exactly one whole chunk: its stored CRC-64 and SHA-256 travel with it, so that a client verifies it
-                // without hashing it again (docs/protocol.md, "Downloads").
-                headers[ProtocolHeaders.ChunkCrc64] = ChunkCrc.Format(reader.GetEntry(first).PlainCrc64);
-                headers[ProtocolHeaders.ContentDigest] = DigestFields.FormatSha256(reader.GetChunkDigest(first));
-            }
-
-            for (var index = start / geometry.ChunkSize; index <= end / geometry.ChunkSize; index++)
-            {
-                var started = Stopwatch.GetTimestamp();
-                var length = reader.ReadChunk(opener, index, record, plain.Span);
-                var chunkStart = geometry.OffsetOf(index);
-                var from = (int)Math.Max(0, start - chunkStart);
-                var to = (int)Math.Min(length, end - chunkStart + 1);
-                metrics.BytesHeld(TransferDirection.Download, to - from);
-                try
-                {
-                    // In slices: Kestrel buffers a whole write before applying backpressure, so one 4 MiB write would park a
-                    // whole chunk per slow reader. Each slice is one pipe segment (GetSpan), not sixteen 4 KiB pool blocks.
-                    var writer = response.BodyWriter;
-                    for (var at = from; at < to; at += ResponseSlice)
-                    {
-                        var count = Math.Min(to - at, ResponseSlice);
-                        plain.Span.Slice(at, count).CopyTo(writer.GetSpan(count));
-                        writer.Advance(count);
-                        var flushed = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                        if (flushed.IsCanceled || flushed.IsCompleted)
-                        {
-                            // The connection is gone: stop reading and decrypting for nobody; counted as a failed download.
-                            return Results.Empty;
-                        }
-                    }
-                }
-                finally
-                {
-                    metrics.BytesReleased(TransferDirection.Download, to - from);
-                }
-
-                sent += to - from;
-                metrics.ChunkHandled(TransferDirection.Download, started);
-            }
-
-            completed = true;
-        }
-        finally
-        {
-            metrics.DownloadEnded(completed ? DownloadOutcome.Completed : DownloadOutcome.Failed, sent);
-            pool.Return(record);
-            pool.Return(plain);
-        }
-
-        return Results.Empty;
     }
 
     private static async Task<IResult> DeleteAsync(
-        HttpContext context, LocalObjectStore store, IMetadataStore metadata, IAuditTrail audit, IEnumerable<IVersionObserver> observers, CancellationToken cancellationToken)
+        HttpContext context, IObjectStore store, IMetadataStore metadata, IAuditTrail audit, IEnumerable<IVersionObserver> observers, CancellationToken cancellationToken)
     {
         if (!RequestPaths.TryGet(context, Prefix, out var remote, out var pathError))
         {
@@ -340,56 +253,6 @@ public static class FileEndpoints
         }
 
         return Problems.Conflict(type, detail, new Dictionary<string, object?> { ["state"] = state, ["versionId"] = version.VersionId });
-    }
-
-    /// <summary>Parses one <c>bytes=a-b</c>, <c>bytes=a-</c> or <c>bytes=-n</c> range inside a file of <paramref name="size"/> bytes.</summary>
-    internal static bool TryParseRange(string header, long size, out long start, out long end)
-    {
-        start = end = 0;
-        if (!header.StartsWith("bytes=", StringComparison.Ordinal) || header.Contains(',', StringComparison.Ordinal) || size == 0)
-        {
-            return false;
-        }
-
-        var spec = header["bytes=".Length..].Trim();
-        var dash = spec.IndexOf('-', StringComparison.Ordinal);
-        if (dash < 0)
-        {
-            return false;
-        }
-
-        var first = spec[..dash];
-        var last = spec[(dash + 1)..];
-        if (first.Length == 0)
-        {
-            if (!long.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var suffix) || suffix <= 0)
-            {
-                return false;
-            }
-
-            start = Math.Max(0, size - suffix);
-            end = size - 1;
-            return true;
-        }
-
-        if (!long.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out start) || start >= size)
-        {
-            return false;
-        }
-
-        if (last.Length == 0)
-        {
-            end = size - 1;
-            return true;
-        }
-
-        if (!long.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out end) || end < start)
-        {
-            return false;
-        }
-
-        end = Math.Min(end, size - 1);
-        return true;
     }
 
     private static IResult FileNotFound(RemotePath path) => Problems.NotFound("file-not-found", $"No file at {path}.");

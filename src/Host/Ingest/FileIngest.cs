@@ -29,7 +29,7 @@ namespace TurboMft.Host.Ingest;
 public sealed class FileIngest(
     UploadRegistry uploads,
     IMetadataStore metadata,
-    LocalObjectStore store,
+    IObjectStore store,
     KeyRing keys,
     ServerBuffers buffers,
     ScanService scans,
@@ -178,7 +178,7 @@ public sealed class FileIngest(
             UploadedBy = caller.Identity ?? session.OpenedBy,
             Origin = session.Origin,
         };
-        var committed = await CommitAsync([new StagedVersion(version, session.StagingPath, session.Id)], records ?? (v => UploadRecords(caller, v)), waitForScan, cancellationToken).ConfigureAwait(false);
+        var committed = await CommitAsync([new StagedVersion(version, session.Id, session.Id)], records ?? (v => UploadRecords(caller, v)), waitForScan, cancellationToken).ConfigureAwait(false);
         return committed[0];
     }
 
@@ -221,7 +221,6 @@ public sealed class FileIngest(
         ArgumentNullException.ThrowIfNull(read);
         var chunkSize = settings.OneShotChunkSize;
         var id = Guid.CreateVersion7();
-        var staging = store.CreateStagingPath(id);
         using var key = DataKey.Generate();
         var header = ContainerHeader.Create(id, chunkSize, keys, key, time.GetUtcNow());
         var pool = buffers.For(chunkSize);
@@ -232,7 +231,8 @@ public sealed class FileIngest(
         {
             ContainerSummary summary;
             byte[] wholeSha;
-            using (var writer = ContainerWriter.Create(staging, header, key, declaredLength is { } n ? new ChunkGeometry(n, chunkSize).ChunkCount : 16, declaredLength is { } m ? ContainerWriter.MaxLength(m, chunkSize) : 0))
+            using (var writer = ContainerWriter.Create(
+                store.CreateStaging(id, declaredLength is { } m ? ContainerWriter.MaxLength(m, chunkSize) : 0), header, key, declaredLength is { } n ? new ChunkGeometry(n, chunkSize).ChunkCount : 16))
             using (var sealer = writer.CreateSealer())
             using (var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
@@ -282,7 +282,7 @@ public sealed class FileIngest(
                 UploadedBy = caller.Identity,
                 Origin = origin,
             };
-            staged = [new StagedVersion(version, staging, null)];
+            staged = [new StagedVersion(version, id, null)];
             await CommitStagedAsync(staged, cancellationToken).ConfigureAwait(false);
             committed = true;
         }
@@ -291,7 +291,7 @@ public sealed class FileIngest(
             if (!committed)
             {
                 // Nothing is left of it: a container moved before the metadata failed was removed by the commit.
-                store.AbortStaging(staging);
+                store.AbortStaging(id);
                 metrics.UploadEnded(UploadOutcome.Failed, received.Value);
             }
         }
@@ -371,13 +371,12 @@ public sealed class FileIngest(
         ArgumentNullException.ThrowIfNull(sha256);
         var chunkSize = settings.OneShotChunkSize;
         var id = Guid.CreateVersion7();
-        var staging = store.CreateStagingPath(id);
         using var key = DataKey.Generate();
         var containerHeader = ContainerHeader.Create(id, chunkSize, keys, key, time.GetUtcNow());
         try
         {
             ContainerSummary summary;
-            using (var writer = ContainerWriter.Create(staging, containerHeader, key, size == 0 ? 0 : 1, ContainerWriter.MaxLength(size, chunkSize)))
+            using (var writer = ContainerWriter.Create(store.CreateStaging(id, ContainerWriter.MaxLength(size, chunkSize)), containerHeader, key, size == 0 ? 0 : 1))
             using (var sealer = writer.CreateSealer())
             {
                 if (size > 0)
@@ -389,11 +388,11 @@ public sealed class FileIngest(
                 summary = writer.Complete(size, null, sha256, flushToDisk: false);
             }
 
-            return new StagedFile(path, id, staging, summary, sha256);
+            return new StagedFile(path, id, summary, sha256);
         }
         catch
         {
-            store.AbortStaging(staging);
+            store.AbortStaging(id);
             throw;
         }
     }
@@ -405,7 +404,7 @@ public sealed class FileIngest(
         ArgumentNullException.ThrowIfNull(caller);
 
         // A file already committed is no longer in staging: only what is removed here counts as discarded.
-        var discarded = staged.Count(file => store.AbortStaging(file.Staging));
+        var discarded = staged.Count(file => store.AbortStaging(file.Id));
         if (discarded > 0)
         {
             audit.Append(Event(caller, "batch.upload", AuditOutcome.Failure, null) with { Detail = $"{discarded} verified files discarded: the batch failed" });
@@ -426,7 +425,7 @@ public sealed class FileIngest(
                     State = ReleaseState.PendingScan,
                     UploadedBy = caller.Identity,
                 },
-                f.Staging,
+                f.Id,
                 null))],
             v => UploadRecords(caller, v),
             true,
@@ -449,7 +448,7 @@ public sealed class FileIngest(
     /// <summary>The commit proper: objects into the store, versions into the metadata, replaced containers removed.</summary>
     private async Task CommitStagedAsync(IReadOnlyList<StagedVersion> staged, CancellationToken cancellationToken)
     {
-        var moving = staged.Where(s => s.StagingPath is not null).Select(s => (s.StagingPath!, s.Version.ObjectKey)).ToList();
+        var moving = staged.Where(s => s.StagingId is not null).Select(s => (s.StagingId!.Value, s.Version.ObjectKey)).ToList();
         if (moving.Count == 1)
         {
             store.Commit(moving[0].Item1, moving[0].ObjectKey);
@@ -536,7 +535,7 @@ public sealed class FileIngest(
     {
         var objectKey = ObjectKey(session.Id);
         FileVersion version;
-        using (var reader = ContainerReader.Open(store.GetObjectPath(objectKey), keys.Resolver()))
+        using (var reader = ContainerReader.Open(store.OpenRead(objectKey), keys.Resolver()))
         {
             version = new FileVersion(session.Id, session.Path, reader.Geometry.FileSize, reader.Geometry.ChunkSize, reader.Digest.ToString(), null, objectKey, time.GetUtcNow())
             {
@@ -613,7 +612,7 @@ public sealed class FileIngest(
         }
     }
 
-    private sealed record StagedVersion(FileVersion Version, string? StagingPath, Guid? SessionId);
+    private sealed record StagedVersion(FileVersion Version, Guid? StagingId, Guid? SessionId);
 }
 
 /// <summary>Reads at least <c>minimum</c> bytes of a body into the buffer (fewer only at its end); 0 at the end.</summary>
@@ -628,5 +627,9 @@ public readonly record struct ChunkClaims(ulong? Crc64, byte[]? BodySha256, byte
 /// <summary>A committed version and its release state after the commit's scan wait.</summary>
 public sealed record CommittedFile(FileVersion Version, ReleaseState State);
 
-/// <summary>A small file of a batch sealed into staging, waiting for the batch's commit.</summary>
-public sealed record StagedFile(RemotePath Path, Guid Id, string Staging, ContainerSummary Summary, byte[] Sha256);
+/// <summary>A small file of a batch sealed into staging (the staging of upload <paramref name="Id"/>), waiting for the batch's commit.</summary>
+/// <param name="Path">Where it goes.</param>
+/// <param name="Id">Its version id, and the id of its staging in the object store.</param>
+/// <param name="Summary">Its container.</param>
+/// <param name="Sha256">Its SHA-256.</param>
+public sealed record StagedFile(RemotePath Path, Guid Id, ContainerSummary Summary, byte[] Sha256);

@@ -11,7 +11,7 @@ public static class IngestServices
     public static TurboMftBuilder UseLocalObjects(this TurboMftBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSingleton(new LocalObjectStore(builder.Data.StorePath));
+        builder.Services.AddSingleton<IObjectStore>(new LocalObjectStore(builder.Data.StorePath));
         return builder;
     }
 

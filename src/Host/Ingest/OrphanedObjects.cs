@@ -16,14 +16,14 @@ internal static class OrphanedObjects
     private const int LoggedByName = 20;
 
     /// <summary>Moves every unreferenced container aside; logs and audits what it moved. Returns how many.</summary>
-    public static async Task<int> SetAsideAsync(LocalObjectStore store, IMetadataStore metadata, IAuditTrail audit, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<int> SetAsideAsync(IObjectStore store, IMetadataStore metadata, IAuditTrail audit, ILogger logger, CancellationToken cancellationToken)
     {
         var referenced = await metadata.ListReferencedObjectKeysAsync(cancellationToken).ConfigureAwait(false);
         var moved = 0;
         var bytes = 0L;
         foreach (var key in store.ListObjects().Where(k => !referenced.Contains(k)).ToList())
         {
-            var length = new FileInfo(store.GetObjectPath(key)).Length;
+            var length = store.LengthOf(key) ?? 0;
             var destination = store.SetAside(key);
             if (moved < LoggedByName)
             {
@@ -36,7 +36,7 @@ internal static class OrphanedObjects
 
         if (moved > 0)
         {
-            var where = Path.Combine(store.RootDirectory, "orphaned");
+            var where = store.SetAsideLocation;
             logger.LogWarning("{Count} orphaned containers ({Bytes} bytes) moved to {Directory}; delete them once nothing is missing", moved, bytes, where);
             await audit.AppendDurableAsync(
                 new AuditEvent { Action = "storage.orphaned", Actor = AuditActor.System, Outcome = AuditOutcome.Success, Size = bytes, Detail = $"{moved} containers that no version or open upload names moved to {where}" },

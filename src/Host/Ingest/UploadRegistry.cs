@@ -18,7 +18,7 @@ namespace TurboMft.Host.Ingest;
 /// <see cref="FileIngest"/>'s, like every commit.
 /// </summary>
 public sealed class UploadRegistry(
-    IMetadataStore metadata, LocalObjectStore store, KeyRing keys, UploadSettings settings, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
+    IMetadataStore metadata, IObjectStore store, KeyRing keys, UploadSettings settings, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<Guid, OpenUpload> _open = ObservedSessions(metrics);
     private readonly SemaphoreSlim _opening = new(1, 1);
@@ -27,19 +27,30 @@ public sealed class UploadRegistry(
     public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken, Provenance? origin = null)
     {
         var id = Guid.CreateVersion7();
-        var staging = store.CreateStagingPath(id);
         var now = DateTimeOffset.UtcNow;
-        var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staging, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open)
-        {
-            OpenedBy = openedBy,
-            Origin = origin,
-        };
         var key = DataKey.Generate();
         try
         {
             var header = ContainerHeader.Create(id, chunkSize, keys, key, now);
             var geometry = new ChunkGeometry(size, chunkSize);
-            var writer = ContainerWriter.Create(staging, header, key, geometry.ChunkCount, ContainerWriter.MaxLength(size, chunkSize));
+            ContainerWriter writer;
+            var staged = store.CreateStaging(id, ContainerWriter.MaxLength(size, chunkSize));
+            try
+            {
+                writer = ContainerWriter.Create(staged, header, key, geometry.ChunkCount);
+            }
+            catch
+            {
+                store.AbortStaging(id);
+                throw;
+            }
+
+            // The session records where the store keeps its staging (for an operator); the store finds it by the id.
+            var session = new UploadSession(id, path.Value, size, chunkSize, verify, expected?.ToString(), staged.Name, now, now.AddHours(settings.UploadExpiryHours), UploadState.Open)
+            {
+                OpenedBy = openedBy,
+                Origin = origin,
+            };
             var upload = new OpenUpload(session, writer, key);
             try
             {
@@ -48,7 +59,7 @@ public sealed class UploadRegistry(
             catch
             {
                 upload.Dispose();
-                store.AbortStaging(staging);
+                store.AbortStaging(id);
                 throw;
             }
 
@@ -88,13 +99,29 @@ public sealed class UploadRegistry(
                 return (open, open.Session);
             }
 
-            if (!File.Exists(session.StagingPath) && store.Exists(session.Id.ToString("N")))
+            var staging = store.StagingExists(id);
+
+            // With an atomic rename a container and its staging never exist together; without one, a commit cut short may
+            // leave both, and the object is the whole container.
+            if (store.Exists(session.Id.ToString("N")) && (!staging || !store.Capabilities.HasFlag(ObjectStoreCapabilities.AtomicRename)))
             {
                 await finishCommit(session, cancellationToken).ConfigureAwait(false);
+                if (staging)
+                {
+                    store.AbortStaging(id);
+                }
+
                 return (null, session with { State = UploadState.Completed });
             }
 
-            if (!File.Exists(session.StagingPath))
+            if (staging && !store.Capabilities.HasFlag(ObjectStoreCapabilities.PositionalResume))
+            {
+                logger.LogWarning("Upload {Id}: the object store cannot reopen staging after a restart; marking the session aborted", id);
+                return await AbortReopenedAsync(session, cancellationToken).ConfigureAwait(false);
+            }
+
+            var staged = staging ? store.OpenStaging(id) : null;
+            if (staged is null)
             {
                 logger.LogWarning("Upload {Id}: staging container is gone; marking the session aborted", id);
                 await metadata.SetUploadStateAsync(id, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
@@ -102,9 +129,21 @@ public sealed class UploadRegistry(
             }
 
             var resolve = keys.Resolver();
-            var recovered = ContainerRecovery.Scan(session.StagingPath, resolve);
-            var key = resolve(recovered.Header.FileId, recovered.Header.WrappedKey);
-            var writer = ContainerWriter.Resume(session.StagingPath, key, recovered);
+            ContainerWriter writer;
+            DataKey key;
+            RecoveredContainer recovered;
+            try
+            {
+                recovered = ContainerRecovery.Scan(staged, resolve);
+                key = resolve(recovered.Header.FileId, recovered.Header.WrappedKey);
+                writer = ContainerWriter.Resume(staged, key, recovered);
+            }
+            catch
+            {
+                staged.Dispose();
+                throw;
+            }
+
             open = new OpenUpload(session, writer, key);
             _open[id] = open;
             logger.LogInformation("Upload {Id}: reopened with {Chunks} chunks recovered", id, recovered.Records.Count);
@@ -158,7 +197,7 @@ public sealed class UploadRegistry(
             held = (await metadata.ListChunksAsync(session.Id, cancellationToken).ConfigureAwait(false)).Sum(chunk => (long)chunk.PlainLength);
         }
 
-        store.AbortStaging(session.StagingPath);
+        store.AbortStaging(session.Id);
         await metadata.SetUploadStateAsync(session.Id, state, cancellationToken).ConfigureAwait(false);
         if (held is { } bytes)
         {
@@ -187,28 +226,34 @@ public sealed class UploadRegistry(
     public async Task<int> RemoveOrphanedStagingAsync(DateTimeOffset now, TimeSpan idle, CancellationToken cancellationToken)
     {
         var removed = 0;
-        foreach (var path in store.ListStaging())
+        foreach (var staging in store.ListStaging())
         {
-            var written = File.GetLastWriteTimeUtc(path);
-            if (now - new DateTimeOffset(written, TimeSpan.Zero) < idle)
+            if (now - staging.LastWritten < idle)
             {
                 continue;
             }
 
-            if (Guid.TryParseExact(Path.GetFileNameWithoutExtension(path), "N", out var id)
-                && (_open.ContainsKey(id) || await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) is { State: UploadState.Open }))
+            if (_open.ContainsKey(staging.Id) || await metadata.GetUploadAsync(staging.Id, cancellationToken).ConfigureAwait(false) is { State: UploadState.Open })
             {
                 continue;
             }
 
-            if (store.AbortStaging(path))
+            if (store.AbortStaging(staging.Id))
             {
                 removed++;
-                logger.LogInformation("Removed staging file {File}: no open upload owns it and it was last written at {Written:u}", Path.GetFileName(path), written);
+                logger.LogInformation("Removed staging file {File}: no open upload owns it and it was last written at {Written:u}", Path.GetFileName(staging.Name), staging.LastWritten.UtcDateTime);
             }
         }
 
         return removed;
+    }
+
+    /// <summary>A session found open after a restart whose staging the store cannot continue: staging removed, session aborted.</summary>
+    private async Task<(OpenUpload? Upload, UploadSession? Session)> AbortReopenedAsync(UploadSession session, CancellationToken cancellationToken)
+    {
+        store.AbortStaging(session.Id);
+        await metadata.SetUploadStateAsync(session.Id, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+        return (null, session with { State = UploadState.Aborted });
     }
 
     /// <inheritdoc />

@@ -15,7 +15,7 @@ namespace TurboMft.Host.Release;
 /// offline CLI alike.
 /// </summary>
 public sealed class ReleaseDecisions(
-    IMetadataStore metadata, LocalObjectStore store, IAuditTrail audit, TimeProvider time, ILogger<ReleaseDecisions> logger, IEnumerable<IVersionObserver>? observers = null)
+    IMetadataStore metadata, IObjectStore store, IAuditTrail audit, TimeProvider time, ILogger<ReleaseDecisions> logger, IEnumerable<IVersionObserver>? observers = null)
 {
     /// <summary>Most versions a listing returns.</summary>
     public const int ListLimit = 10_000;

@@ -42,7 +42,7 @@ public sealed class ScanService : BackgroundService
     private const int ReleaseBatch = 64;
 
     private readonly IMetadataStore _metadata;
-    private readonly LocalObjectStore _store;
+    private readonly IObjectStore _store;
     private readonly KeyRing _keys;
     private readonly IAuditTrail _audit;
     private readonly ReleaseDecisions _decisions;
@@ -62,7 +62,7 @@ public sealed class ScanService : BackgroundService
     /// <summary>Creates the service; the chain and notifier are taken from <paramref name="services"/> if registered.</summary>
     public ScanService(
         IMetadataStore metadata,
-        LocalObjectStore store,
+        IObjectStore store,
         KeyRing keys,
         IAuditTrail audit,
         ReleaseDecisions decisions,

@@ -19,7 +19,7 @@ public sealed record JobOutcome(string State, string? Note);
 /// the job kept one), with its provenance, and finish only when the peer's committed digest equals the source's.
 /// </summary>
 public sealed class PushReplicator(
-    IMetadataStore metadata, LocalObjectStore objects, KeyRing keys, IAuditTrail audit, ReplicationStore store, ReplicationSettings settings) : IDisposable
+    IMetadataStore metadata, IObjectStore objects, KeyRing keys, IAuditTrail audit, ReplicationStore store, ReplicationSettings settings) : IDisposable
 {
     // Record buffers per chunk size, shared by all jobs: bounded by the job and connection limits, allocated on demand.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Engine.Buffers.ChunkBufferPool> _scratch = new();
@@ -53,10 +53,12 @@ public sealed class PushReplicator(
         }
 
         var scratch = _scratch.GetOrAdd(version.ChunkSize, size => new Engine.Buffers.ChunkBufferPool(ContainerFormat.BufferSizeFor(size), settings.MaxConcurrentJobs * settings.Connections));
-        using var source = ContainerChunkSource.Open(objects.GetObjectPath(version.ObjectKey), keys.Resolver(), scratch);
+        var container = objects.OpenRead(version.ObjectKey);
+        var containerName = container.Name;
+        using var source = ContainerChunkSource.Open(container, keys.Resolver(), scratch);
         if (source.Digest.ToString() != job.Digest)
         {
-            throw new ContainerException(ContainerFault.FileDigestMismatch, objects.GetObjectPath(version.ObjectKey), null, $"the container's digest {source.Digest} is not the version's {job.Digest}.");
+            throw new ContainerException(ContainerFault.FileDigestMismatch, containerName, null, $"the container's digest {source.Digest} is not the version's {job.Digest}.");
         }
 
         var provenance = new Provenance(job.OriginSite!, job.OriginPath!, job.OriginTime ?? version.CommittedAt, job.Digest!, job.CorrelationId);

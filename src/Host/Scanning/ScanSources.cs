@@ -23,14 +23,15 @@ public static class ScanSources
     /// it is open, never from the requests' pool, so a chain opening several streams can never wait on uploads (or on
     /// itself): from <paramref name="pool"/> when given (<c>ServerBuffers.ForScans</c>, which reuses them), else newly allocated.
     /// </summary>
-    public static Func<Stream> PlaintextOf(FileVersion version, LocalObjectStore store, KeyRing keys, ChunkBufferPool? pool = null)
+    public static Func<Stream> PlaintextOf(FileVersion version, IObjectStore store, KeyRing keys, ChunkBufferPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(keys);
-        var path = store.GetObjectPath(version.ObjectKey);
+        var key = version.ObjectKey;
+        ObjectKeys.ThrowIfInvalid(key);
         // Each chunk is authenticated by its AES-GCM tag and its decoding checked by CRC-64; hashing it again with SHA-256
         // for every scanner cost more than the scan itself on small files (the tree was computed from these bytes on receipt).
-        return () => ContainerPlaintextStream.Open(path, keys.Resolver(), pool, verifyChunkDigests: false);
+        return () => ContainerPlaintextStream.Open(store.OpenRead(key), keys.Resolver(), pool, verifyChunkDigests: false);
     }
 }

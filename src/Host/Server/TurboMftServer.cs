@@ -12,6 +12,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Delivery;
 using TurboMft.Host.Http;
 using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Ingest;
@@ -171,6 +172,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             .AddContentScanning(settings.Content)
             .AddRelease()
             .AddIngest(settings.Uploads)
+            .AddDelivery()
             .AddReplication(settings.Replication, node)
             .AddHttpApi();
         builder.Services.AddSingleton(keys);
@@ -214,7 +216,7 @@ public sealed class TurboMftServer : IAsyncDisposable
 
         // Before listening and before the background services start: no commit can be between its rename and its row.
         await OrphanedObjects.SetAsideAsync(
-            _app.Services.GetRequiredService<LocalObjectStore>(), _app.Services.GetRequiredService<IMetadataStore>(), _audit, _app.Logger, cancellationToken).ConfigureAwait(false);
+            _app.Services.GetRequiredService<IObjectStore>(), _app.Services.GetRequiredService<IMetadataStore>(), _audit, _app.Logger, cancellationToken).ConfigureAwait(false);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,10 @@ using TurboMft.Engine.Tests.Native;
 
 namespace TurboMft.Engine.Tests.Storage;
 
+/// <summary>
+/// What only the local store does: its directories, paths and file modes, and the local file system's locking. What every
+/// store does is the contract, tests/TurboMft.Host.Tests/Storage/ObjectStoreContract.cs.
+/// </summary>
 public sealed class LocalObjectStoreTests : IDisposable
 {
     private const string Key = "3f2a9c0e1b7d4e55a6c8f0d2b4e6a8c0";
@@ -33,7 +37,7 @@ public sealed class LocalObjectStoreTests : IDisposable
     }
 
     [Fact]
-    public void Reopening_a_store_keeps_its_objects()
+    public void A_store_opened_with_a_trailing_separator_is_the_same_store()
     {
         var data = CommitRandomObject(Key, 1000);
 
@@ -48,36 +52,37 @@ public sealed class LocalObjectStoreTests : IDisposable
     {
         var id = Guid.NewGuid();
 
-        var path = _store.CreateStagingPath(id);
+        var path = _store.GetStagingPath(id);
 
-        Assert.Equal(_store.StagingDirectory, Path.GetDirectoryName(path));
-        Assert.Equal(path, _store.CreateStagingPath(id));
-        Assert.NotEqual(path, _store.CreateStagingPath(Guid.NewGuid()));
+        Assert.Equal(Path.Combine(_store.StagingDirectory, id.ToString("N") + ".part"), path);
+        Assert.Equal(path, _store.GetStagingPath(id));
+        Assert.NotEqual(path, _store.GetStagingPath(Guid.NewGuid()));
         Assert.False(File.Exists(path));
-        Assert.Throws<ArgumentException>(() => _store.CreateStagingPath(Guid.Empty));
+        Assert.Throws<ArgumentException>(() => _store.GetStagingPath(Guid.Empty));
     }
 
     [Fact]
-    public void Commit_moves_the_file_intact_into_its_shard_and_empties_staging()
+    public void A_committed_object_lives_in_its_shard_owner_only_and_staging_is_empty()
     {
-        var data = RandomNumberGenerator.GetBytes((3 << 20) + 17);
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-        using (var handle = _store.OpenStaging(staging))
+        var data = RandomNumberGenerator.GetBytes(4096);
+        var id = Guid.NewGuid();
+        using (var staged = _store.CreateStaging(id))
         {
-            // Chunks land in any order, as the receiver writes them.
-            RandomAccess.Write(handle, data.AsSpan(1 << 20), 1 << 20);
-            RandomAccess.Write(handle, data.AsSpan(0, 1 << 20), 0);
+            staged.Write(data, 0);
+            Assert.Equal(_store.GetStagingPath(id), staged.Name);
         }
 
-        var objectPath = _store.Commit(staging, Key);
+        _store.Commit(id, Key);
 
+        var objectPath = _store.GetObjectPath(Key);
         Assert.Equal(Path.Combine(_store.ObjectsDirectory, "3f", "2a", Key), objectPath);
-        Assert.Equal(objectPath, _store.GetObjectPath(Key));
-        Assert.True(_store.Exists(Key));
         Assert.Equal(data, File.ReadAllBytes(objectPath));
-        Assert.False(File.Exists(staging));
-        Assert.Empty(_store.ListStaging());
         Assert.Empty(Directory.EnumerateFileSystemEntries(_store.StagingDirectory));
+        using (var read = _store.OpenRead(Key))
+        {
+            Assert.Equal(objectPath, read.Name);
+        }
+
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(OwnerOnlyDirectory, File.GetUnixFileMode(Path.GetDirectoryName(objectPath)!));
@@ -86,78 +91,20 @@ public sealed class LocalObjectStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_second_commit_of_the_same_key_throws_and_keeps_both_files()
+    public void A_refused_commit_names_the_file_in_the_way()
     {
-        var first = CommitRandomObject(Key, 4096);
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-        File.WriteAllBytes(staging, [1, 2, 3]);
+        CommitRandomObject(Key, 10);
+        var id = Guid.NewGuid();
+        File.WriteAllBytes(_store.GetStagingPath(id), [1, 2, 3]);
 
-        var error = Assert.Throws<StorageException>(() => _store.Commit(staging, Key));
+        var error = Assert.Throws<StorageException>(() => _store.Commit(id, Key));
 
-        Assert.Equal(StorageError.ObjectExists, error.Error);
         Assert.StartsWith("object already exists", error.Message, StringComparison.Ordinal);
         Assert.Equal(_store.GetObjectPath(Key), error.Path);
-        Assert.Equal(first, File.ReadAllBytes(_store.GetObjectPath(Key)));
-        Assert.Equal([1, 2, 3], File.ReadAllBytes(staging));
-    }
-
-    [Fact]
-    public void Concurrent_commits_of_one_key_let_exactly_one_win()
-    {
-        var stagings = Enumerable.Range(0, 16).Select(i =>
-        {
-            var path = _store.CreateStagingPath(Guid.NewGuid());
-            File.WriteAllBytes(path, [(byte)i]);
-            return path;
-        }).ToArray();
-
-        var outcomes = stagings.AsParallel().Select(path =>
-        {
-            try
-            {
-                _store.Commit(path, Key);
-                return "committed";
-            }
-            catch (StorageException e) when (e.Error == StorageError.ObjectExists)
-            {
-                return "exists";
-            }
-        }).ToArray();
-
-        Assert.Single(outcomes, o => o == "committed");
-        Assert.Equal(15, _store.ListStaging().Count());
-        var winner = File.ReadAllBytes(_store.GetObjectPath(Key));
-        Assert.Single(winner);
-    }
-
-    [Theory]
-    [InlineData("../x")]
-    [InlineData("A")]
-    [InlineData("")]
-    [InlineData("a/b")]
-    [InlineData("../../../../etc/passwd")]
-    [InlineData("..%2f..%2fabcdef")]
-    [InlineData("abcd/efgh")]
-    [InlineData("abcd\\efgh")]
-    [InlineData("ABCDEFGH")]
-    [InlineData("abcdefg\0")]
-    [InlineData("abcdefg\n")]
-    [InlineData("abcdefgé")]
-    [InlineData("abcd efgh")]
-    [InlineData("abcdefg")]
-    [InlineData("-abcdefgh")]
-    public void Invalid_keys_are_rejected_everywhere(string key)
-    {
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-        File.WriteAllBytes(staging, [7]);
-
-        Assert.False(LocalObjectStore.IsValidKey(key));
-        Assert.Throws<ArgumentException>(() => _store.GetObjectPath(key));
-        Assert.Throws<ArgumentException>(() => _store.Exists(key));
-        Assert.Throws<ArgumentException>(() => _store.Delete(key));
-        Assert.Throws<ArgumentException>(() => _store.Commit(staging, key));
-        Assert.True(File.Exists(staging));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_store.ObjectsDirectory));
+        var missing = Guid.NewGuid();
+        var gone = Assert.Throws<StorageException>(() => _store.Commit(missing, "abcdefgh"));
+        Assert.Equal(_store.GetStagingPath(missing), gone.Path);
+        Assert.Contains("start a new upload", gone.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,122 +125,73 @@ public sealed class LocalObjectStoreTests : IDisposable
     [InlineData("a-------")]
     public void Keys_at_the_edges_are_accepted(string key)
     {
-        Assert.True(LocalObjectStore.IsValidKey(key));
+        Assert.True(ObjectKeys.IsValid(key));
         Assert.StartsWith(_store.ObjectsDirectory, _store.GetObjectPath(key), StringComparison.Ordinal);
-        Assert.True(LocalObjectStore.IsValidKey(new string('z', 128)));
-    }
-
-    [Fact]
-    public void Staging_paths_outside_staging_are_refused()
-    {
-        var outside = _temp.File("evil.part");
-        File.WriteAllBytes(outside, [1]);
-        var traversal = Path.Combine(_store.StagingDirectory, "..", "evil.part");
-        var wrongSuffix = Path.Combine(_store.StagingDirectory, "x.txt");
-
-        Assert.Throws<ArgumentException>(() => _store.Commit(outside, Key));
-        Assert.Throws<ArgumentException>(() => _store.Commit(traversal, Key));
-        Assert.Throws<ArgumentException>(() => _store.OpenStaging(wrongSuffix));
-        Assert.Throws<ArgumentException>(() => _store.AbortStaging(outside));
-        Assert.True(File.Exists(outside));
-        Assert.False(_store.Exists(Key));
-    }
-
-    [Fact]
-    public void Commit_of_a_missing_staging_file_is_a_storage_error()
-    {
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-
-        var error = Assert.Throws<StorageException>(() => _store.Commit(staging, Key));
-
-        Assert.Equal(StorageError.StagingNotFound, error.Error);
-        Assert.Equal(staging, error.Path);
-        Assert.Contains("start a new upload", error.Message, StringComparison.Ordinal);
-        Assert.False(_store.Exists(Key));
+        Assert.True(ObjectKeys.IsValid(new string('z', 128)));
     }
 
     [Fact]
     public void Commit_refuses_a_staging_file_that_is_still_open()
     {
         Assert.SkipWhen(Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING") is "1" or "true", "file locking disabled");
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-        using var handle = _store.OpenStaging(staging);
+        var id = Guid.NewGuid();
+        using var staged = _store.CreateStaging(id);
 
-        Assert.ThrowsAny<IOException>(() => _store.Commit(staging, Key));
+        Assert.ThrowsAny<IOException>(() => _store.Commit(id, Key));
 
-        Assert.True(File.Exists(staging));
+        Assert.True(File.Exists(_store.GetStagingPath(id)));
         Assert.False(_store.Exists(Key));
     }
 
     [Fact]
-    public void OpenStaging_creates_an_owner_only_file_and_reserves_space()
+    public void CreateStaging_makes_an_owner_only_file_and_reserves_space()
     {
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
+        var id = Guid.NewGuid();
 
-        using (var handle = _store.OpenStaging(staging, reserveBytes: 1 << 20))
+        using (var staged = _store.CreateStaging(id, reserveBytes: 1 << 20))
         {
-            Assert.Equal(OperatingSystem.IsLinux() ? 1 << 20 : 0, RandomAccess.GetLength(handle));
+            Assert.Equal(OperatingSystem.IsLinux() ? 1 << 20 : 0, staged.Length);
         }
 
-        Assert.Equal([staging], _store.ListStaging());
+        Assert.Equal([id], _store.ListStaging().Select(s => s.Id));
         if (!OperatingSystem.IsWindows())
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(staging));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_store.GetStagingPath(id)));
         }
     }
 
     [Fact]
-    public void Reopening_staging_keeps_what_was_written_for_resume()
+    public void Listing_staging_ignores_files_the_store_did_not_name()
     {
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-        using (var handle = _store.OpenStaging(staging))
-        {
-            RandomAccess.Write(handle, "first"u8, 0);
-        }
-
-        using (var handle = _store.OpenStaging(staging, reserveBytes: 3))
-        {
-            RandomAccess.Write(handle, "+second"u8, 5);
-        }
-
-        Assert.Equal("first+second", File.ReadAllText(staging));
-    }
-
-    [Fact]
-    public void AbortStaging_removes_the_upload()
-    {
-        var keep = _store.CreateStagingPath(Guid.NewGuid());
-        var drop = _store.CreateStagingPath(Guid.NewGuid());
-        File.WriteAllBytes(keep, [1]);
-        File.WriteAllBytes(drop, [2]);
+        var id = Guid.NewGuid();
+        File.WriteAllBytes(_store.GetStagingPath(id), [1]);
         File.WriteAllBytes(Path.Combine(_store.StagingDirectory, "notes.txt"), [3]);
+        File.WriteAllBytes(Path.Combine(_store.StagingDirectory, "notes.part"), [3]);
 
-        Assert.Equal(new[] { drop, keep }.Order(StringComparer.Ordinal), _store.ListStaging().Order(StringComparer.Ordinal));
-        Assert.True(_store.AbortStaging(drop));
-        Assert.False(_store.AbortStaging(drop));
+        var entry = Assert.Single(_store.ListStaging());
 
-        Assert.Equal([keep], _store.ListStaging());
+        Assert.Equal(id, entry.Id);
+        Assert.Equal(_store.GetStagingPath(id), entry.Name);
+        Assert.Equal(File.GetLastWriteTimeUtc(entry.Name), entry.LastWritten.UtcDateTime);
     }
 
     [Fact]
-    public void Delete_removes_the_object_once()
+    public void Set_aside_objects_go_to_orphaned_beside_objects()
     {
         CommitRandomObject(Key, 10);
 
-        Assert.True(_store.Delete(Key));
-        Assert.False(_store.Exists(Key));
-        Assert.False(File.Exists(_store.GetObjectPath(Key)));
-        Assert.False(_store.Delete(Key));
+        var aside = _store.SetAside(Key);
 
-        // The key is free again: a new version may be committed under it.
-        CommitRandomObject(Key, 10);
-        Assert.True(_store.Exists(Key));
+        Assert.Equal(Path.Combine(_store.RootDirectory, "orphaned", Key), aside);
+        Assert.Equal(Path.Combine(_store.RootDirectory, "orphaned"), _store.SetAsideLocation);
+        Assert.True(File.Exists(aside));
+        Assert.False(File.Exists(_store.GetObjectPath(Key)));
     }
 
     [Fact]
     public void Available_free_space_is_that_of_the_file_system()
     {
-        var free = _store.AvailableFreeSpace;
+        var free = _store.AvailableFreeSpace!.Value;
         var expected = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace;
 
         Assert.True(free > 0);
@@ -302,12 +200,18 @@ public sealed class LocalObjectStoreTests : IDisposable
         Assert.InRange(free, expected - (1L << 30), expected + (1L << 30));
     }
 
+    [Fact]
+    public void It_resumes_and_renames()
+    {
+        Assert.Equal(ObjectStoreCapabilities.PositionalResume | ObjectStoreCapabilities.AtomicRename, _store.Capabilities);
+    }
+
     private byte[] CommitRandomObject(string key, int length)
     {
         var data = RandomNumberGenerator.GetBytes(length);
-        var staging = _store.CreateStagingPath(Guid.NewGuid());
-        File.WriteAllBytes(staging, data);
-        _store.Commit(staging, key);
+        var id = Guid.NewGuid();
+        File.WriteAllBytes(_store.GetStagingPath(id), data);
+        _store.Commit(id, key);
         return data;
     }
 }

@@ -5,8 +5,8 @@ using TurboMft.Engine.Crypto;
 namespace TurboMft.Fuzz.Targets;
 
 /// <summary>
-/// The container reader (src/Engine/Container): <see cref="ContainerReader.Open"/>, every chunk read, authenticated and
-/// checked, the file digest checked, then <see cref="ContainerRecovery.Scan"/> on the same bytes. Expected: <see cref="ContainerException"/>.
+/// The container reader (src/Engine/Container): <see cref="ContainerReader.Open(string, DataKeyResolver)"/>, every chunk read, authenticated and
+/// checked, the file digest checked, then <see cref="ContainerRecovery.Scan(string, DataKeyResolver)"/> on the same bytes. Expected: <see cref="ContainerException"/>.
 /// </summary>
 public sealed class ContainerTarget : FuzzTarget
 {

@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
-using TurboMft.Host.Http;
+using TurboMft.Host.Delivery;
 
 namespace TurboMft.Fuzz.Targets;
 
 /// <summary>
-/// The <c>Range</c> header of a download (src/Host/Server/FileEndpoints.cs, <c>TryParseRange</c>). Input: the file size in
+/// The <c>Range</c> header of a download (src/Host/Delivery/FileDelivery.cs, <c>TryParseRange</c>). Input: the file size in
 /// decimal, a newline, then the header value. Expected: false. Accepted ranges must lie inside the file.
 /// </summary>
 public sealed class RangeTarget : FuzzTarget
@@ -30,7 +30,7 @@ public sealed class RangeTarget : FuzzTarget
         }
 
         var header = text[(newline + 1)..];
-        if (!FileEndpoints.TryParseRange(header, size, out var start, out var end))
+        if (!FileDelivery.TryParseRange(header, size, out var start, out var end))
         {
             return FuzzOutcome.Refuse("not a satisfiable single range");
         }

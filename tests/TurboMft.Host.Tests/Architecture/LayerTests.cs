@@ -1,4 +1,5 @@
 using NetArchTest.Rules;
+using TurboMft.Engine.Storage;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Architecture;
@@ -12,7 +13,7 @@ public sealed class LayerTests
     /// <summary>The folders of src/Host from the bottom up; each may use only those before it.</summary>
     public static readonly string[] Layers =
     [
-        "Infrastructure", "Metrics", "Metadata", "Notifications", "Audit", "Scanning", "Access", "Release", "Ingest", "Replication", "Http", "Server", "Cli",
+        "Infrastructure", "Metrics", "Metadata", "Notifications", "Audit", "Scanning", "Access", "Release", "Ingest", "Delivery", "Replication", "Http", "Server", "Cli",
     ];
 
     /// <summary>Folders whose code may touch ASP.NET Core's HTTP types: the edge and what composes it.</summary>
@@ -70,6 +71,28 @@ public sealed class LayerTests
         var http = Types.InAssembly(typeof(TurboMftServer).Assembly).That().ResideInNamespace(Namespace("Http"))
             .ShouldNot().HaveDependencyOnAny("Microsoft.AspNetCore.Http").GetResult();
         Assert.False(http.IsSuccessful);
+    }
+
+    [Fact]
+    public void Only_the_composition_names_the_local_object_store()
+    {
+        // Everything else holds the port (IObjectStore, docs/architecture.md, "Ports"), so that issue 17's stores plug in
+        // beside it. The composition is Server and the Use… extensions of the *Services builders; Cli composes its offline
+        // commands on the data directory the same way.
+        var result = Types.InAssembly(typeof(TurboMftServer).Assembly)
+            .That().DoNotResideInNamespace(Namespace("Server"))
+            .And().DoNotResideInNamespace(Namespace("Cli"))
+            .And().DoNotHaveNameEndingWith("Services")
+            .ShouldNot().HaveDependencyOnAny(typeof(LocalObjectStore).FullName!).GetResult();
+        Assert.True(result.IsSuccessful, $"named outside the composition: {string.Join(", ", result.FailingTypes?.Select(t => t.FullName) ?? [])}");
+        var engine = Types.InAssembly(typeof(LocalObjectStore).Assembly).That().DoNotResideInNamespace(typeof(LocalObjectStore).Namespace!)
+            .ShouldNot().HaveDependencyOnAny(typeof(LocalObjectStore).FullName!).GetResult();
+        Assert.True(engine.IsSuccessful, $"named in the Engine outside its provider: {string.Join(", ", engine.FailingTypes?.Select(t => t.FullName) ?? [])}");
+
+        // Positive control: the rule sees the composition's use of it.
+        var composition = Types.InAssembly(typeof(TurboMftServer).Assembly).That().HaveNameEndingWith("Services")
+            .ShouldNot().HaveDependencyOnAny(typeof(LocalObjectStore).FullName!).GetResult();
+        Assert.False(composition.IsSuccessful);
     }
 
     private static string Namespace(string folder) => "TurboMft.Host." + folder;

@@ -51,7 +51,7 @@ public class ScanServerTests
         var services = server.Server.Services;
         var version = await services.GetRequiredService<IMetadataStore>().GetCurrentVersionAsync("/ot/plant1/export.zip", TestContext.Current.CancellationToken);
         Assert.NotNull(version);
-        var open = ScanSources.PlaintextOf(version, services.GetRequiredService<LocalObjectStore>(), services.GetRequiredService<KeyRing>());
+        var open = ScanSources.PlaintextOf(version, services.GetRequiredService<IObjectStore>(), services.GetRequiredService<KeyRing>());
         var chain = services.GetRequiredService<IScannerChain>();
 
         using var probing = new CancellationTokenSource();

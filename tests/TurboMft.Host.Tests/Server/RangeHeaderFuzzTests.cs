@@ -2,7 +2,7 @@ using System.Globalization;
 using CsCheck;
 using TurboMft.Fuzz;
 using TurboMft.Fuzz.Targets;
-using TurboMft.Host.Http;
+using TurboMft.Host.Delivery;
 
 namespace TurboMft.Host.Tests.Server;
 
@@ -35,7 +35,7 @@ public class RangeHeaderFuzzTests
         {
             var start = a % size;
             var end = start + (b % (size - start));
-            Assert.True(FileEndpoints.TryParseRange(string.Create(CultureInfo.InvariantCulture, $"bytes={start}-{end}"), size, out var parsedStart, out var parsedEnd));
+            Assert.True(FileDelivery.TryParseRange(string.Create(CultureInfo.InvariantCulture, $"bytes={start}-{end}"), size, out var parsedStart, out var parsedEnd));
             Assert.Equal((start, end), (parsedStart, parsedEnd));
         }, iter: 4000);
 
@@ -43,7 +43,7 @@ public class RangeHeaderFuzzTests
     public void A_suffix_range_is_the_last_bytes_of_the_file() =>
         Gen.Select(Gen.Long[1, long.MaxValue], Gen.Long[1, long.MaxValue]).Sample((size, suffix) =>
         {
-            Assert.True(FileEndpoints.TryParseRange(string.Create(CultureInfo.InvariantCulture, $"bytes=-{suffix}"), size, out var start, out var end));
+            Assert.True(FileDelivery.TryParseRange(string.Create(CultureInfo.InvariantCulture, $"bytes=-{suffix}"), size, out var start, out var end));
             Assert.Equal((Math.Max(0, size - suffix), size - 1), (start, end));
         }, iter: 4000);
 }

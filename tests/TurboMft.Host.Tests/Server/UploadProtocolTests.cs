@@ -170,7 +170,7 @@ public class UploadProtocolTests : IAsyncLifetime
         {
             using var keys = TurboMft.Engine.Crypto.KeyRing.LoadKeyFile(Path.Combine(dataPath, "keys", "master.key"));
             var store = new TurboMft.Engine.Storage.LocalObjectStore(Path.Combine(dataPath, "store"));
-            var staging = store.CreateStagingPath(id);
+            var staging = store.GetStagingPath(id);
             TurboMft.Engine.Container.DataKeyResolver resolve = (fileId, wrapped) => keys.Unwrap(TurboMft.Engine.Crypto.WrappedKey.Read(wrapped), fileId);
             var recovered = TurboMft.Engine.Container.ContainerRecovery.Scan(staging, resolve);
             using (var key = resolve(recovered.Header.FileId, recovered.Header.WrappedKey))
@@ -179,7 +179,7 @@ public class UploadProtocolTests : IAsyncLifetime
                 writer.Complete(data.Length);
             }
 
-            store.Commit(staging, id.ToString("N"));
+            store.Commit(id, id.ToString("N"));
         });
 
         using (var status = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))))
