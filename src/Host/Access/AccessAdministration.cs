@@ -14,11 +14,11 @@ namespace TurboMft.Host.Access;
 /// </remarks>
 public sealed class AccessAdministration
 {
-    private readonly SqliteAccessStore _store;
+    private readonly IAccessStore _store;
     private readonly IAuditTrail _audit;
 
     /// <summary>Creates the service over <paramref name="store"/>, auditing to <paramref name="audit"/>.</summary>
-    public AccessAdministration(SqliteAccessStore store, IAuditTrail audit)
+    public AccessAdministration(IAccessStore store, IAuditTrail audit)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(audit);
@@ -27,7 +27,7 @@ public sealed class AccessAdministration
     }
 
     /// <summary>The store changed.</summary>
-    public SqliteAccessStore Store => _store;
+    public IAccessStore Store => _store;
 
     /// <summary>Adds a user, optionally with a password and grants. Audited as <c>user.add</c> (and <c>role.grant</c> per grant).</summary>
     public Task<UserInfo> AddUserAsync(AdminCaller caller, string name, string? password = null, IReadOnlyList<RoleAssignment>? roles = null, CancellationToken cancellationToken = default)
@@ -327,7 +327,7 @@ public sealed class AccessAdministration
         }, cancellationToken);
     }
 
-    private Task ChangeAsync(AdminCaller caller, string action, string? path, string? subject, Action? prepare, Func<AccessTransaction, Task<string?>> change, CancellationToken cancellationToken) =>
+    private Task ChangeAsync(AdminCaller caller, string action, string? path, string? subject, Action? prepare, Func<IAccessTransaction, Task<string?>> change, CancellationToken cancellationToken) =>
         ChangeAsync(caller, action, path, subject, prepare, change, cancellationToken, after: () => Task.FromResult(true));
 
     /// <summary>
@@ -336,7 +336,7 @@ public sealed class AccessAdministration
     /// is never committed unaudited. A refusal is audited as a failure without waiting for the fsync: nothing changed.
     /// </summary>
     private async Task<T> ChangeAsync<T>(
-        AdminCaller caller, string action, string? path, string? subject, Action? prepare, Func<AccessTransaction, Task<string?>> change, CancellationToken cancellationToken, Func<Task<T>> after)
+        AdminCaller caller, string action, string? path, string? subject, Action? prepare, Func<IAccessTransaction, Task<string?>> change, CancellationToken cancellationToken, Func<Task<T>> after)
     {
         ArgumentNullException.ThrowIfNull(caller);
         try
@@ -400,14 +400,14 @@ public sealed class AccessAdministration
         _ = binding.Area ?? throw new AccessException(AccessError.InvalidArea, "A grant needs an area.");
     }
 
-    private static async Task RequireRoleAsync(AccessTransaction tx, string role)
+    private static async Task RequireRoleAsync(IAccessTransaction tx, string role)
     {
         AccessNames.Validate(role, "Role");
         _ = await tx.GetRoleAsync(role).ConfigureAwait(false)
             ?? throw new AccessException(AccessError.RoleNotFound, $"Role '{role}' does not exist; see 'turbomft role list'.");
     }
 
-    private static async Task RequirePrincipalAsync(AccessTransaction tx, PrincipalKind kind, string name)
+    private static async Task RequirePrincipalAsync(IAccessTransaction tx, PrincipalKind kind, string name)
     {
         var exists = kind == PrincipalKind.User
             ? await tx.GetUserAsync(name).ConfigureAwait(false) is not null
@@ -418,7 +418,7 @@ public sealed class AccessAdministration
         }
     }
 
-    private static async Task GuardLastAdminAsync(AccessTransaction tx, long before, string what)
+    private static async Task GuardLastAdminAsync(IAccessTransaction tx, long before, string what)
     {
         if (before > 0 && await tx.CountRootAdminsAsync().ConfigureAwait(false) == 0)
         {

@@ -19,7 +19,20 @@ public enum AccessSource
 /// <param name="Permissions">What it allows.</param>
 /// <param name="BuiltIn">True for the built-in roles, which cannot be changed.</param>
 /// <param name="Source">Where a custom role came from.</param>
-public sealed record AccessRole(string Name, Permission Permissions, bool BuiltIn, AccessSource Source);
+public sealed record AccessRole(string Name, Permission Permissions, bool BuiltIn, AccessSource Source)
+{
+    /// <summary>The built-in roles (docs/security.md, "Roles"), which every access store holds from creation and which cannot be changed.</summary>
+    public static IReadOnlyList<AccessRole> BuiltIns { get; } =
+    [
+        new("admin", Permission.All, true, AccessSource.Local),
+        new("operator", Permission.List | Permission.Read | Permission.Write | Permission.Delete, true, AccessSource.Local),
+        new("uploader", Permission.List | Permission.Write, true, AccessSource.Local),
+        new("downloader", Permission.List | Permission.Read, true, AccessSource.Local),
+        new("auditor", Permission.List | Permission.Audit, true, AccessSource.Local),
+        new("approver", Permission.List | Permission.Read | Permission.Approve, true, AccessSource.Local),
+        new("monitor", Permission.Metrics, true, AccessSource.Local),
+    ];
+}
 
 /// <summary>A role held on an area.</summary>
 /// <param name="Role">The role's name.</param>
@@ -94,7 +107,7 @@ public sealed record PeerOutbound(Uri Url, string? ServerPin, string? ServerCa, 
 /// <param name="CreatedAt">When it was issued.</param>
 /// <param name="ExpiresAt">When it stops working, or null for never.</param>
 /// <param name="RevokedAt">When it was revoked, or null.</param>
-/// <param name="LastUsedAt">Last successful use, to within a minute (see <see cref="SqliteAccessStore.LastUsedInterval"/>).</param>
+/// <param name="LastUsedAt">Last successful use, to within a minute (a store writes it at most once a minute per token).</param>
 /// <param name="ScopePermissions">The permissions it may use (<see cref="Permission.All"/> when not narrowed).</param>
 /// <param name="ScopeAreas">The areas it may act in, or null for all of its user's areas.</param>
 public sealed record TokenInfo(

@@ -265,7 +265,7 @@ public static class AccessPolicyFile
         {
             var (name, nameAt) = entry.RequiredString("name", this);
             Check(nameAt, () => AccessNames.Validate(name, "Role"));
-            if (AccessTransaction.BuiltInRoles.Any(r => r.Name == name))
+            if (AccessRole.BuiltIns.Any(r => r.Name == name))
             {
                 throw Error(nameAt, $"'{name}' is a built-in role and cannot be redefined");
             }
@@ -349,9 +349,9 @@ public static class AccessPolicyFile
             var grants = new List<PolicyGrant>();
             foreach (var (role, roleAt, user, peer, principalAt, area, at) in _grants)
             {
-                if (!AccessTransaction.BuiltInRoles.Any(r => r.Name == role) && !_roles.Any(r => r.Name == role))
+                if (!AccessRole.BuiltIns.Any(r => r.Name == role) && !_roles.Any(r => r.Name == role))
                 {
-                    throw Error(roleAt, $"unknown role '{role}'; use a built-in role ({string.Join(", ", AccessTransaction.BuiltInRoles.Select(r => r.Name))}) or one declared under \"roles\"");
+                    throw Error(roleAt, $"unknown role '{role}'; use a built-in role ({string.Join(", ", AccessRole.BuiltIns.Select(r => r.Name))}) or one declared under \"roles\"");
                 }
 
                 if (user is not null && !_users.Any(u => u.Name == user))

@@ -9,10 +9,10 @@ namespace TurboMft.Host.Access;
 public static class AccessServices
 {
     /// <summary>
-    /// The access store (authentication and administration), peers' sealed secrets, the admin API, and the
-    /// failed-authentication throttle with <paramref name="throttle"/> and its metrics.
+    /// The open access store (<paramref name="access"/>, any provider of the port: authentication and administration),
+    /// peers' sealed secrets, the admin API, and the failed-authentication throttle with <paramref name="throttle"/> and its metrics.
     /// </summary>
-    public static TurboMftBuilder AddAccess(this TurboMftBuilder builder, SqliteAccessStore access, KeyRing keys, AuthenticationThrottleSettings throttle)
+    public static TurboMftBuilder AddAccess(this TurboMftBuilder builder, IAccessStore access, KeyRing keys, AuthenticationThrottleSettings throttle)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(access);

@@ -22,9 +22,10 @@ public sealed record AccessStoreOptions
 }
 
 /// <summary>
-/// Users, API tokens, roles, grants and peers in their own SQLite database, <c>DIR/access.db</c> (0600, WAL, STRICT tables),
-/// and the authenticator the server's one authentication middleware calls (docs/security.md). Thread-safe; every call takes a
-/// pooled connection of its own. Changes go through <see cref="AccessAdministration"/>, which checks the rules and audits them.
+/// The embedded provider of <see cref="IAccessStore"/>: users, API tokens, roles, grants and peers in their own SQLite
+/// database, <c>DIR/access.db</c> (0600, WAL, STRICT tables), and the authenticator the server's one authentication middleware
+/// calls (docs/security.md). Thread-safe; every call takes a pooled connection of its own. Changes go through
+/// <see cref="AccessAdministration"/>, which checks the rules and audits them.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -37,7 +38,7 @@ public sealed record AccessStoreOptions
 /// authenticating every chunk request does not turn into a write per request; listings are therefore up to a minute stale.
 /// </para>
 /// </remarks>
-public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
+public sealed class SqliteAccessStore : IAccessStore
 {
     /// <summary>The database file's name in the data directory.</summary>
     public const string FileName = "access.db";
@@ -160,7 +161,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
     /// <summary>The database file (absolute).</summary>
     public string DatabasePath { get; }
 
-    /// <summary>The store's settings.</summary>
+    /// <inheritdoc />
     public AccessStoreOptions Options => _options;
 
     /// <summary>
@@ -281,11 +282,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
             : AuthenticationOutcome.Failure("unknown-peer");
     }
 
-    /// <summary>
-    /// Checks a user's password and, when it matches, issues a token for that user (the login behind <c>POST /v1/auth/token</c>).
-    /// The PBKDF2 work is done whether or not the user exists or has a password, so timing does not reveal which users exist.
-    /// The caller audits the outcome.
-    /// </summary>
+    /// <inheritdoc />
     public async Task<LoginResult> LoginAsync(string user, string password, TokenRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
@@ -330,11 +327,11 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return new LoginResult(issued, null);
     }
 
-    /// <summary>A user's rights: the union over its grants of each role's permissions on the grant's area (deny by default).</summary>
+    /// <inheritdoc />
     public Task<AccessGrants> GrantsForUserAsync(string name, CancellationToken cancellationToken = default) =>
         GrantsForAsync(PrincipalKind.User, name, cancellationToken);
 
-    /// <summary>A peer's rights, computed as for users.</summary>
+    /// <inheritdoc />
     public Task<AccessGrants> GrantsForPeerAsync(string name, CancellationToken cancellationToken = default) =>
         GrantsForAsync(PrincipalKind.Peer, name, cancellationToken);
 
@@ -358,18 +355,20 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Runs <paramref name="work"/> in one write transaction (BEGIN IMMEDIATE); commits when it returns, rolls back when it throws.</summary>
-    internal async Task<T> WriteAsync<T>(Func<AccessTransaction, Task<T>> work, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    /// <remarks>BEGIN IMMEDIATE: SQLite takes the write lock at the start, so concurrent write transactions queue.</remarks>
+    public async Task<T> WriteAsync<T>(Func<IAccessTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(work);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        var result = await work(new AccessTransaction(connection, transaction, _options, cancellationToken)).ConfigureAwait(false);
+        var result = await work(new SqliteAccessTransaction(connection, transaction, _options, cancellationToken)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 
-    /// <summary>Every user with its grants.</summary>
-    internal async Task<IReadOnlyList<UserInfo>> ListUsersAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<UserInfo>> ListUsersAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var grants = await ReadAssignmentsAsync(connection, PrincipalKind.User, cancellationToken).ConfigureAwait(false);
@@ -392,8 +391,8 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return users;
     }
 
-    /// <summary>Every token, or those of <paramref name="user"/>; newest first. Never the secret or its hash.</summary>
-    internal async Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? user, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? user, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -421,8 +420,8 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return tokens;
     }
 
-    /// <summary>Every role, built-in ones first.</summary>
-    internal async Task<IReadOnlyList<AccessRole>> ListRolesAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AccessRole>> ListRolesAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -437,8 +436,8 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return roles;
     }
 
-    /// <summary>Every grant.</summary>
-    internal async Task<IReadOnlyList<GrantInfo>> ListGrantsAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<GrantInfo>> ListGrantsAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -455,8 +454,8 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return grants;
     }
 
-    /// <summary>Every peer with its grants.</summary>
-    internal async Task<IReadOnlyList<PeerInfo>> ListPeersAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PeerInfo>> ListPeersAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var grants = await ReadAssignmentsAsync(connection, PrincipalKind.Peer, cancellationToken).ConfigureAwait(false);
@@ -483,10 +482,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
         return peers;
     }
 
-    /// <summary>
-    /// The outbound side of peer <paramref name="name"/> (address, server trust, credential with its sealed token), or null
-    /// when the peer is unknown, disabled or has no address: what the replication worker connects with.
-    /// </summary>
+    /// <inheritdoc />
     public async Task<PeerOutbound?> GetOutboundPeerAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -688,7 +684,7 @@ public sealed class SqliteAccessStore : IAccessAuthenticator, IAsyncDisposable
             {
                 // A new database gets the built-in roles and the first-start admin token, in the same transaction; an older
                 // one the built-in roles added since (monitor).
-                var access = new AccessTransaction(connection, transaction, _options, cancellationToken);
+                var access = new SqliteAccessTransaction(connection, transaction, _options, cancellationToken);
                 if (current == 0)
                 {
                     await access.SeedAsync(File.Exists(data.AdminTokenPath) ? data.ReadAdminToken() : null).ConfigureAwait(false);

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Threading.Channels;
-using TurboMft.Engine.Native;
 using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Audit;
@@ -16,78 +14,56 @@ public sealed record AuditLogOptions
 }
 
 /// <summary>
-/// The hash-chained, HMAC-keyed audit log of a data directory (docs/audit.md): <c>audit-NNNNNN.jsonl</c> files under
-/// one exclusive writer. A single writer task drains a queue in call order, assigns <c>seq</c>, chains and signs each
-/// record, and commits groups with one fsync; the head anchor follows each commit. Rotates by size and by UTC day.
-/// Fails closed: after a write or fsync error every append throws <see cref="AuditUnavailableException"/>.
+/// The hash-chained, HMAC-keyed audit log (docs/audit.md): the chain over an <see cref="IAuditStore"/>. A single writer task
+/// drains a queue in call order, assigns <c>seq</c>, chains and signs each record, hands them to the store, and commits
+/// groups with one store commit (one fsync for the local files, <see cref="AuditFileStore"/>). Fails closed: after a write
+/// or commit error every append throws <see cref="AuditUnavailableException"/>.
 /// </summary>
 public sealed class AuditLog : IAuditTrail, IAsyncDisposable
 {
     private const int MaxBatch = 4096;
 
-    private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-
+    private readonly IAuditStore _store;
     private readonly AuditKey _key;
     private readonly bool _ownsKey;
     private readonly AuditLogOptions _options;
     private readonly TimeProvider _time;
-    private readonly FileStream _lock;
-    private readonly FileStream _head;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly List<SealedAuditRecord> _sealed = [];
     private readonly List<TaskCompletionSource> _waiting = [];
     private readonly Task _writer;
 
     // Owned by the writer (the constructor before the writer starts).
-    private FileStream? _file;
-    private long _fileNumber;
-    private long _fileLength;
-    private DateOnly? _fileDay;
-    private long _lastRecordFile;
     private long _seq;
     private long _appended;
-    private string _prev = AuditChain.GenesisPrev;
-    private long _headSeq = -1;
+    private string _prev;
     private long? _unsyncedSince;
+    private bool _uncommitted = true;
 
     private volatile AuditUnavailableException? _failure;
     private int _disposed;
 
-    private AuditLog(string directory, AuditKey key, bool ownsKey, AuditLogOptions options, TimeProvider time, FileStream lockFile)
+    private AuditLog(IAuditStore store, AuditKey key, bool ownsKey, AuditLogOptions options, TimeProvider time)
     {
-        Directory = directory;
+        _store = store;
         _key = key;
         _ownsKey = ownsKey;
         _options = options;
         _time = time;
-        _lock = lockFile;
-        try
-        {
-            var startup = Recover();
-            var headPath = Path.Combine(directory, AuditFiles.HeadName);
-            CheckHead(headPath, startup);
-            _head = new FileStream(headPath, OwnerOnly(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read));
-            if (_head.Length != AuditHead.Size)
-            {
-                _head.SetLength(AuditHead.Size);
-            }
-
-            WriteBatch([.. startup.Select(e => new Pending(e, null))]);
-            Commit();
-            DurableFileSystem.FlushDirectory(directory);
-        }
-        catch
-        {
-            _file?.Dispose();
-            _head?.Dispose();
-            throw;
-        }
-
+        (_seq, _prev) = (store.Head.Seq, store.Head.Hash);
+        WriteBatch([.. store.Recovered.Select(e => new Pending(e, null))]);
+        Commit();
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    /// <summary>The audit directory (<c>DIR/audit</c>).</summary>
-    public string Directory { get; }
+    /// <summary>The audit directory (<c>DIR/audit</c>) when the records are in local files (<see cref="AuditFileStore"/>).</summary>
+    /// <exception cref="InvalidOperationException">The log's store is not the local files.</exception>
+    public string Directory => _store is AuditFileStore files
+        ? files.Directory
+        : throw new InvalidOperationException("this audit log's records are not in local files; read them through its Store");
+
+    /// <summary>Where the records are kept.</summary>
+    public IAuditStore Store => _store;
 
     /// <summary>The seq of the last record written (durable or about to be).</summary>
     public long LastSeq => Interlocked.Read(ref _seq);
@@ -117,6 +93,31 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
     /// <exception cref="AuditUnavailableException">Another process holds the log (a running server), or it cannot be opened.</exception>
     public static AuditLog Open(string directory, AuditKey key, AuditLogOptions? options = null, TimeProvider? time = null) =>
         Open(directory, key, ownsKey: false, options, time);
+
+    /// <summary>
+    /// Opens the audit chain over <paramref name="store"/>, which the log owns from now on (it is disposed with it, also when
+    /// this fails); the caller keeps owning <paramref name="key"/>, which must be the one the stored records were sealed with.
+    /// </summary>
+    /// <exception cref="AuditUnavailableException">The store's recovery records cannot be written.</exception>
+    public static AuditLog Open(IAuditStore store, AuditKey key, AuditLogOptions? options = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(key);
+        try
+        {
+            return new AuditLog(store, key, ownsKey: false, options ?? new AuditLogOptions(), time ?? TimeProvider.System);
+        }
+        catch (Exception e)
+        {
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (e is IOException and not AuditUnavailableException)
+            {
+                throw new AuditUnavailableException($"cannot open the audit log: {e.Message}", e);
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>
     /// Appends <paramref name="auditEvent"/> and completes once it is on disk (one fsync per group of concurrent callers).
@@ -149,7 +150,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         return done.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Writes and fsyncs what is queued, then closes the files and releases the lock.</summary>
+    /// <summary>Writes and commits what is queued, then closes the store (for the local files: releases the lock).</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -159,9 +160,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
 
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
-        _file?.Dispose();
-        _head.Dispose();
-        _lock.Dispose();
+        await _store.DisposeAsync().ConfigureAwait(false);
         if (_ownsKey)
         {
             _key.Dispose();
@@ -172,57 +171,35 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(key);
-        directory = Path.GetFullPath(directory);
-        FileStream lockFile;
+        options ??= new AuditLogOptions();
+        var store = OpenFiles(directory, key, options);
         try
         {
-            DataDirectory.CreateOwnerOnlyDirectory(directory);
-            lockFile = new FileStream(Path.Combine(directory, AuditFiles.LockName), OwnerOnly(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
-        }
-        catch (IOException e)
-        {
-            throw new AuditUnavailableException(
-                $"the audit log in {directory} is in use by a running server (or another turbomft command): use the server's API, or stop the server first ({e.Message})", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new AuditUnavailableException($"cannot open the audit log in {directory}: {e.Message}", e);
-        }
-
-        try
-        {
-            return new AuditLog(directory, key, ownsKey, options ?? new AuditLogOptions(), time ?? TimeProvider.System, lockFile);
+            return new AuditLog(store, key, ownsKey, options, time ?? TimeProvider.System);
         }
         catch (Exception e)
         {
-            lockFile.Dispose();
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
             if (e is IOException and not AuditUnavailableException)
             {
-                throw new AuditUnavailableException($"cannot open the audit log in {directory}: {e.Message}", e);
+                throw new AuditUnavailableException($"cannot open the audit log in {store.Directory}: {e.Message}", e);
             }
 
             throw;
         }
     }
 
-    private static FileStreamOptions OwnerOnly(FileMode mode, FileAccess access, FileShare share)
+    private static AuditFileStore OpenFiles(string directory, AuditKey key, AuditLogOptions options)
     {
-        var options = new FileStreamOptions { Mode = mode, Access = access, Share = share, BufferSize = 0 };
-        if (!OperatingSystem.IsWindows())
+        try
         {
-            options.UnixCreateMode = OwnerReadWrite;
+            return AuditFileStore.Open(directory, key, options.MaxFileBytes);
         }
-
-        return options;
+        catch (IOException e) when (e is not AuditUnavailableException)
+        {
+            throw new AuditUnavailableException($"cannot open the audit log in {Path.GetFullPath(directory)}: {e.Message}", e);
+        }
     }
-
-    private static AuditEvent SystemEvent(string action, string detail) => new()
-    {
-        Action = action,
-        Actor = AuditActor.System,
-        Outcome = AuditOutcome.Failure,
-        Detail = detail,
-    };
 
     private void Enqueue(Pending pending)
     {
@@ -235,90 +212,11 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         {
             throw _failure is { } failed
                 ? new AuditUnavailableException(failed.Message, failed.InnerException)
-                : new AuditUnavailableException($"the audit log in {Directory} is closed");
+                : new AuditUnavailableException($"the audit log{Where} is closed");
         }
     }
 
-    /// <summary>
-    /// Brings the log to a clean end after an unclean stop and finds where the chain continues (docs/audit.md,
-    /// "Recovery"). Returns the records that say what was repaired.
-    /// </summary>
-    private List<AuditEvent> Recover()
-    {
-        var startup = new List<AuditEvent>();
-        var files = AuditFiles.List(Directory);
-        if (files.Count == 0)
-        {
-            return startup;
-        }
-
-        var (lastNumber, lastPath) = files[^1];
-        var dropped = TruncatePartialLine(lastPath);
-        if (dropped > 0)
-        {
-            startup.Add(SystemEvent("audit.recovered", $"dropped {dropped} bytes of a partial record at the end of {AuditFiles.Name(lastNumber)} after an unclean stop"));
-        }
-
-        for (var i = files.Count - 1; i >= 0 && _seq == 0; i--)
-        {
-            if (ReadLastLine(files[i].Path) is not { } line)
-            {
-                continue;
-            }
-
-            var record = AuditRecord.TryParse(line, out var error)
-                ?? throw new AuditUnavailableException($"the last record of {files[i].Path} is malformed ({error}); run `turbomft audit verify` and move the damaged file aside");
-            if (!AuditChain.HasValidHmac(line, _key))
-            {
-                throw new AuditUnavailableException(
-                    $"the last record of {files[i].Path} (seq {record.Seq}) does not verify with this audit key: the key (keys/audit.key or {AuditKey.EnvironmentVariable}) is not the log's, or the record was edited; run `turbomft audit verify`");
-            }
-
-            _seq = record.Seq;
-            _prev = AuditChain.Hash(line);
-            _lastRecordFile = files[i].Number;
-        }
-
-        _fileNumber = lastNumber;
-        _file = new FileStream(lastPath, OwnerOnly(FileMode.Append, FileAccess.Write, FileShare.Read));
-        _fileLength = _file.Length;
-        if (_fileLength > 0 && AuditFiles.ReadLines(lastPath).FirstOrDefault() is { Terminated: true } first
-            && AuditRecord.TryParse(first.Bytes, out _) is { } firstRecord)
-        {
-            _fileDay = DateOnly.FromDateTime(firstRecord.Time.UtcDateTime);
-        }
-
-        return startup;
-    }
-
-    /// <summary>Compares the head anchor with the log's end; anything but "at or behind the end" is recorded as <c>audit.gap</c>.</summary>
-    private void CheckHead(string headPath, List<AuditEvent> startup)
-    {
-        var head = AuditHead.Read(headPath, _key, out var error);
-        string? gap = null;
-        if (error is not null)
-        {
-            // All zeros: a first start stopped between creating the anchor and writing it.
-            gap = _seq == 0 && File.ReadAllBytes(headPath).AsSpan().IndexOfAnyExcept((byte)0) < 0 ? null : error;
-        }
-        else if (head is null)
-        {
-            gap = _seq > 0 ? $"the head anchor is missing; the log ends at seq {_seq}" : null;
-        }
-        else if (head.Seq > _seq)
-        {
-            gap = $"the head anchor is at seq {head.Seq} in {AuditFiles.Name(head.File)} but the log ends at seq {_seq}: {head.Seq - _seq} records are missing";
-        }
-        else if (head.Seq == _seq && head.Hash != _prev)
-        {
-            gap = $"the head anchor's hash of seq {head.Seq} differs from the log's record: the end of the log was replaced";
-        }
-
-        if (gap is not null)
-        {
-            startup.Add(SystemEvent("audit.gap", gap));
-        }
-    }
+    private string Where => _store is AuditFileStore files ? " in " + files.Directory : string.Empty;
 
     private async Task WriteLoopAsync()
     {
@@ -385,28 +283,19 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Encodes, chains and writes the records (rotating as needed); the fsync is <see cref="Commit"/>'s.</summary>
+    /// <summary>Encodes, chains and seals the records and hands them to the store; making them durable is <see cref="Commit"/>'s.</summary>
     private void WriteBatch(List<Pending> batch)
     {
+        var seq = _seq;
+        var prev = _prev;
         foreach (var pending in batch)
         {
             if (pending.Event is { } auditEvent)
             {
                 var now = _time.GetUtcNow();
-                var line = AuditChain.Encode(_seq + 1, now, auditEvent, _prev, _key);
-                if (MustRotate(now, line.Length + 1))
-                {
-                    Rotate();
-                }
-
-                _buffer.Write(line);
-                _buffer.Write("\n"u8);
-                _fileLength += line.Length + 1;
-                _fileDay ??= DateOnly.FromDateTime(now.UtcDateTime);
-                _prev = AuditChain.Hash(line);
-                _lastRecordFile = _fileNumber;
-                Interlocked.Increment(ref _seq);
-                Interlocked.Increment(ref _appended);
+                var line = AuditChain.Encode(seq + 1, now, auditEvent, prev, _key);
+                prev = AuditChain.Hash(line);
+                _sealed.Add(new SealedAuditRecord(++seq, now, line, prev));
             }
 
             if (pending.Done is { } done)
@@ -415,61 +304,31 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
             }
         }
 
-        WriteOut();
-    }
-
-    private bool MustRotate(DateTimeOffset now, int bytes) =>
-        _file is null
-        || (_fileLength > 0 && _fileLength + bytes > _options.MaxFileBytes)
-        || (_fileDay is { } day && day != DateOnly.FromDateTime(now.UtcDateTime));
-
-    /// <summary>Closes the current file durably, then starts the next: a later file never holds records whose predecessors could be lost.</summary>
-    private void Rotate()
-    {
-        if (_file is not null)
-        {
-            WriteOut();
-            _file.Flush(flushToDisk: true);
-            _file.Dispose();
-        }
-
-        _fileNumber++;
-        _file = new FileStream(Path.Combine(Directory, AuditFiles.Name(_fileNumber)), OwnerOnly(FileMode.CreateNew, FileAccess.Write, FileShare.Read));
-        DurableFileSystem.FlushDirectory(Directory);
-        _fileLength = 0;
-        _fileDay = null;
-    }
-
-    private void WriteOut()
-    {
-        if (_buffer.WrittenCount == 0)
+        if (_sealed.Count == 0)
         {
             return;
         }
 
-        _file!.Write(_buffer.WrittenSpan);
-        _buffer.ResetWrittenCount();
+        _store.Write(_sealed);
+        _prev = prev;
+        Interlocked.Exchange(ref _seq, seq);
+        Interlocked.Add(ref _appended, _sealed.Count);
+        _sealed.Clear();
         _unsyncedSince ??= _time.GetTimestamp();
+        _uncommitted = true;
     }
 
-    /// <summary>One fsync for everything written, then the head anchor moves, then the waiters are released.</summary>
+    /// <summary>One store commit for everything written (for the local files: one fsync, then the head anchor), then the waiters are released.</summary>
     private void Commit()
     {
-        if (_unsyncedSince is not null)
+        if (_uncommitted)
         {
-            _file!.Flush(flushToDisk: true);
+            _store.Commit();
             _unsyncedSince = null;
+            _uncommitted = false;
         }
 
-        if (_headSeq != _seq)
-        {
-            _head.Position = 0;
-            _head.Write(new AuditHead(_seq, _seq == 0 ? 0 : _lastRecordFile, _prev).Encode(_key));
-            _head.Flush(flushToDisk: true);
-            _headSeq = _seq;
-        }
-
-        // After the anchor: a caller that saw its record durable also sees the anchor cover it.
+        // After the commit: a caller that saw its record durable also sees the store's anchor cover it.
         foreach (var done in _waiting)
         {
             done.TrySetResult();
@@ -481,7 +340,7 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
     private void Fail(Exception e, List<Pending> batch)
     {
         var failure = new AuditUnavailableException(
-            $"the audit log in {Directory} could not be written ({e.Message}); audited operations fail until it is repaired and the server restarted",
+            $"the audit log{Where} could not be written ({e.Message}); audited operations fail until it is repaired and the server restarted",
             e);
         _failure = failure;
         _queue.Writer.TryComplete(failure);
@@ -500,63 +359,6 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         {
             pending.Done?.TrySetException(failure);
         }
-    }
-
-    /// <summary>Cuts a last line that has no newline (a crash mid-append); returns the bytes dropped.</summary>
-    private static long TruncatePartialLine(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1);
-        var length = stream.Length;
-        var end = EndOfLastLine(stream);
-        if (end == length)
-        {
-            return 0;
-        }
-
-        stream.SetLength(end);
-        stream.Flush(flushToDisk: true);
-        return length - end;
-    }
-
-    /// <summary>The offset just after the last newline (0 when there is none).</summary>
-    private static long EndOfLastLine(FileStream stream) => LastNewlineBefore(stream, stream.Length) + 1;
-
-    /// <summary>The offset of the last newline before <paramref name="end"/>, or -1.</summary>
-    private static long LastNewlineBefore(FileStream stream, long end)
-    {
-        var block = new byte[64 * 1024];
-        var position = end;
-        while (position > 0)
-        {
-            var count = (int)Math.Min(block.Length, position);
-            position -= count;
-            stream.Position = position;
-            stream.ReadExactly(block, 0, count);
-            var index = block.AsSpan(0, count).LastIndexOf((byte)'\n');
-            if (index >= 0)
-            {
-                return position + index;
-            }
-        }
-
-        return -1;
-    }
-
-    /// <summary>The last newline-terminated line of a file (without the newline), or null when it has none.</summary>
-    private static byte[]? ReadLastLine(string path)
-    {
-        using var stream = AuditFiles.OpenForReading(path);
-        var end = EndOfLastLine(stream);
-        if (end == 0)
-        {
-            return null;
-        }
-
-        var start = LastNewlineBefore(stream, end - 1) + 1;
-        var line = new byte[end - 1 - start];
-        stream.Position = start;
-        stream.ReadExactly(line);
-        return line;
     }
 
     /// <summary>A queued record (or, with no event, a flush barrier) and who waits for its fsync.</summary>

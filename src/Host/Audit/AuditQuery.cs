@@ -3,9 +3,9 @@ using TurboMft.Engine.Storage;
 namespace TurboMft.Host.Audit;
 
 /// <summary>
-/// A filter over the stored audit records, read in seq order straight from the files (docs/audit.md, "Query"). It does
-/// not verify (that is <see cref="AuditVerifier"/>'s job) and takes no lock: a file being appended to is read up to its
-/// last complete line.
+/// A filter over the stored audit records, read in seq order from a store or straight from the files (docs/audit.md,
+/// "Query"). It does not verify (that is <see cref="AuditVerifier"/>'s job) and takes no lock: a file being appended to is
+/// read up to its last complete line.
 /// </summary>
 public sealed record AuditQuery
 {
@@ -55,37 +55,20 @@ public sealed record AuditQuery
     }
 
     /// <summary>The matching records of the log in <paramref name="directory"/> that <paramref name="visible"/> admits, in seq order, up to <see cref="Limit"/>.</summary>
-    public IEnumerable<AuditRecord> Run(string directory, Func<AuditRecord, bool>? visible = null)
+    public IEnumerable<AuditRecord> Run(string directory, Func<AuditRecord, bool>? visible = null) => Filter(ReadAll(directory, After), visible);
+
+    /// <summary>The matching records of <paramref name="store"/> that <paramref name="visible"/> admits, in seq order, up to <see cref="Limit"/>.</summary>
+    public IEnumerable<AuditRecord> Run(IAuditStore store, Func<AuditRecord, bool>? visible = null)
     {
-        var matching = ReadAll(directory, After).Where(r => Matches(r) && (visible is null || visible(r)));
-        return Limit is { } limit ? matching.Take(limit) : matching;
+        ArgumentNullException.ThrowIfNull(store);
+        return Filter(store.Read(After), visible);
     }
 
     /// <summary>
     /// Every complete, well-formed record of the log in <paramref name="directory"/> in file order; with
     /// <paramref name="after"/>, files that hold only records up to that seq are skipped unread.
     /// </summary>
-    public static IEnumerable<AuditRecord> ReadAll(string directory, long? after = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        var files = AuditFiles.List(directory);
-        for (var i = 0; i < files.Count; i++)
-        {
-            if (after is { } seq && i + 1 < files.Count && FirstSeq(files[i + 1].Path) is { } next && next <= seq + 1)
-            {
-                continue;
-            }
-
-            // A file moved away (archived) between the listing and the read counts as empty.
-            foreach (var line in AuditFiles.ReadLines(files[i].Path, missingIsEmpty: true))
-            {
-                if (line.Terminated && AuditRecord.TryParse(line.Bytes, out _) is { } record)
-                {
-                    yield return record;
-                }
-            }
-        }
-    }
+    public static IEnumerable<AuditRecord> ReadAll(string directory, long? after = null) => AuditFileStore.ReadRecords(directory, after);
 
     /// <summary>
     /// The records a principal may read: those whose path lies in one of <paramref name="areas"/>, the areas where it holds
@@ -101,10 +84,9 @@ public sealed record AuditQuery
     private static RemotePath? ParsePath(AuditRecord record) =>
         record.Path is not null && RemotePath.TryParse(record.Path, out var path, out _, allowRoot: true) ? path : null;
 
-    private static long? FirstSeq(string path)
+    private IEnumerable<AuditRecord> Filter(IEnumerable<AuditRecord> records, Func<AuditRecord, bool>? visible)
     {
-        return AuditFiles.ReadLines(path, missingIsEmpty: true).FirstOrDefault() is { Terminated: true } line && AuditRecord.TryParse(line.Bytes, out _) is { } record
-            ? record.Seq
-            : null;
+        var matching = records.Where(r => Matches(r) && (visible is null || visible(r)));
+        return Limit is { } limit ? matching.Take(limit) : matching;
     }
 }

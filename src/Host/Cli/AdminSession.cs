@@ -3,6 +3,7 @@ using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;
+using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli;
 
@@ -87,13 +88,13 @@ internal sealed class OnlineAdminSession(TurboMftAdminClient client) : IAdminSes
 /// <summary>A data directory's <c>access.db</c>, through <see cref="AccessAdminApi"/> as the server would, acting as <see cref="AdminCaller.System"/>.</summary>
 internal sealed class OfflineAdminSession : IAdminSession
 {
-    private readonly SqliteAccessStore _store;
+    private readonly IAccessStore _store;
     private readonly IAuditTrail _audit;
     private readonly AccessAdminApi _api;
 
     private readonly Engine.Crypto.KeyRing? _keys;
 
-    private OfflineAdminSession(SqliteAccessStore store, IAuditTrail audit, Engine.Crypto.KeyRing? keys)
+    private OfflineAdminSession(IAccessStore store, IAuditTrail audit, Engine.Crypto.KeyRing? keys)
     {
         _store = store;
         _audit = audit;
@@ -113,7 +114,7 @@ internal sealed class OfflineAdminSession : IAdminSession
         }
 
         var data = DataDirectory.Open(directory);
-        var store = await SqliteAccessStore.OpenAsync(data, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var store = await OfflineStores.OpenAccessAsync(data, cancellationToken).ConfigureAwait(false);
         try
         {
             return new OfflineAdminSession(store, await openAudit(data, cancellationToken).ConfigureAwait(false), data.LoadKeyRing());

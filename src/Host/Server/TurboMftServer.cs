@@ -176,6 +176,9 @@ public sealed class TurboMftServer : IAsyncDisposable
             .AddReplication(settings.Replication, node)
             .AddHttpApi();
         builder.Services.AddSingleton(keys);
+
+        // Replication (PeerConnections, ReplicationAdministration) still asks for the provider rather than IAccessStore.
+        builder.Services.AddSingleton(access);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
         {

@@ -138,7 +138,7 @@ public sealed class AccessCommandsTests : IDisposable
         Assert.Equal(0, add.ExitCode);
         Assert.Equal(0, create.ExitCode);
         using var issued = JsonDocument.Parse(create.Output);
-        var principal = (await server.Services.GetRequiredService<SqliteAccessStore>().AuthenticateTokenAsync(issued.RootElement.GetProperty("token").GetString()!)).Principal!;
+        var principal = (await server.Services.GetRequiredService<IAccessStore>().AuthenticateTokenAsync(issued.RootElement.GetProperty("token").GetString()!)).Principal!;
         Assert.Equal("erin", principal.Name);
         Assert.Equal(1, duplicate.ExitCode);
         Assert.Contains("409 user-exists", duplicate.Error, StringComparison.Ordinal);

@@ -66,7 +66,7 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         var token = Assert.Single(await _client.ListTokensAsync("alice"));
         Assert.Equal((issued.Id, "ci", "list,write", "/ot/plant1/inbox"), (token.Id, token.Label, token.Permissions, Assert.Single(token.Areas!)));
         Assert.InRange((token.ExpiresAt!.Value - token.CreatedAt).TotalHours, 11.99, 12.01);
-        var principal = (await _server.Services.GetRequiredService<SqliteAccessStore>().AuthenticateTokenAsync(issued.Token)).Principal!;
+        var principal = (await _server.Services.GetRequiredService<IAccessStore>().AuthenticateTokenAsync(issued.Token)).Principal!;
         Assert.True(principal.Grants.Allows(Permission.Write, Engine.Storage.RemotePath.Parse("/ot/plant1/inbox/a")));
         Assert.False(principal.Grants.HoldsAnywhere(Permission.Read));
         Assert.Contains(new GrantView("downloader", "alice", null, "/it", "local"), await _client.ListGrantsAsync());
@@ -168,7 +168,7 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
             await using (var first = TurboMftServer.Create(settings, data, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit)))
             {
                 await first.StartAsync();
-                Assert.True((await first.Services.GetRequiredService<SqliteAccessStore>().GrantsForUserAsync("ops")).Allows(Permission.Delete, Engine.Storage.RemotePath.Parse("/ot/x")));
+                Assert.True((await first.Services.GetRequiredService<IAccessStore>().GrantsForUserAsync("ops")).Allows(Permission.Delete, Engine.Storage.RemotePath.Parse("/ot/x")));
             }
 
             await File.WriteAllTextAsync(policy, "{}");

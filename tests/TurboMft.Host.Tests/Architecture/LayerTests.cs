@@ -1,5 +1,6 @@
 using NetArchTest.Rules;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Access;
 using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Tests.Architecture;
@@ -94,6 +95,28 @@ public sealed class LayerTests
             .ShouldNot().HaveDependencyOnAny(typeof(LocalObjectStore).FullName!).GetResult();
         Assert.False(composition.IsSuccessful);
     }
+
+    /// <summary>
+    /// The embedded access store is a provider of <see cref="IAccessStore"/>: only the composition (Server) chooses it, and only
+    /// its own types (SqliteAccessStore, SqliteAccessTransaction) know it; everything else holds the port.
+    /// </summary>
+    [Fact]
+    public void Only_the_composition_and_the_provider_name_the_sqlite_access_store()
+    {
+        // Replication still takes the provider (PeerConnections, ReplicationAdministration); they go when they take IAccessStore.
+        string[] allowed = ["TurboMft.Host.Access.SqliteAccess", "TurboMft.Host.Replication.PeerConnections", "TurboMft.Host.Replication.ReplicationAdministration"];
+        var failing = DependentsOf(typeof(SqliteAccessStore), "Server").Where(name => !allowed.Any(a => name.StartsWith(a, StringComparison.Ordinal)));
+        Assert.Empty(failing);
+
+        // The check would pass vacuously if it saw no use: the composition is seen using the provider.
+        Assert.Contains(typeof(TurboMftServer).FullName!, DependentsOf(typeof(SqliteAccessStore), "Cli"));
+    }
+
+    /// <summary>Full names of the types outside <paramref name="exceptFolder"/> that depend on <paramref name="type"/>.</summary>
+    private static IEnumerable<string> DependentsOf(Type type, string exceptFolder) =>
+        Types.InAssembly(typeof(TurboMftServer).Assembly).That().DoNotResideInNamespace(Namespace(exceptFolder))
+            .ShouldNot().HaveDependencyOnAny(type.FullName!).GetResult()
+            .FailingTypes?.Select(t => t.FullName) ?? [];
 
     private static string Namespace(string folder) => "TurboMft.Host." + folder;
 }

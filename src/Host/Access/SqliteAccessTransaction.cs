@@ -7,22 +7,11 @@ namespace TurboMft.Host.Access;
 /// The SQL of access changes, inside one write transaction of <see cref="SqliteAccessStore"/>. Only parameterised statements;
 /// no rule checks here beyond what the schema enforces: <see cref="AccessAdministration"/> decides what may change.
 /// </summary>
-internal sealed class AccessTransaction(SqliteConnection connection, SqliteTransaction transaction, AccessStoreOptions options, CancellationToken cancellationToken)
+internal sealed class SqliteAccessTransaction(SqliteConnection connection, SqliteTransaction transaction, AccessStoreOptions options, CancellationToken cancellationToken)
+    : IAccessTransaction
 {
     private const string Local = "local";
     private const string Policy = "policy";
-
-    /// <summary>The built-in roles (docs/security.md, "Roles"), seeded on creation and not editable.</summary>
-    public static IReadOnlyList<AccessRole> BuiltInRoles { get; } =
-    [
-        new("admin", Permission.All, true, AccessSource.Local),
-        new("operator", Permission.List | Permission.Read | Permission.Write | Permission.Delete, true, AccessSource.Local),
-        new("uploader", Permission.List | Permission.Write, true, AccessSource.Local),
-        new("downloader", Permission.List | Permission.Read, true, AccessSource.Local),
-        new("auditor", Permission.List | Permission.Audit, true, AccessSource.Local),
-        new("approver", Permission.List | Permission.Read | Permission.Approve, true, AccessSource.Local),
-        new("monitor", Permission.Metrics, true, AccessSource.Local),
-    ];
 
     /// <summary>
     /// Inserts the built-in roles <c>access.db</c> lacks (all of them when new; those added since an older build made it).
@@ -31,7 +20,7 @@ internal sealed class AccessTransaction(SqliteConnection connection, SqliteTrans
     /// <exception cref="IOException">A custom role has the name of a built-in role.</exception>
     public async Task AddBuiltInRolesAsync(string? databasePath)
     {
-        foreach (var role in BuiltInRoles)
+        foreach (var role in AccessRole.BuiltIns)
         {
             var existing = await GetRoleAsync(role.Name).ConfigureAwait(false);
             if (existing is { BuiltIn: false })
@@ -340,12 +329,4 @@ internal sealed class AccessTransaction(SqliteConnection connection, SqliteTrans
         var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return value is null or DBNull ? default! : (T)value;
     }
-}
-
-/// <summary>The tables whose rows the policy file can declare by name.</summary>
-internal enum PolicyTable
-{
-    Users,
-    Roles,
-    Peers,
 }
