@@ -38,6 +38,15 @@ public sealed class ReplicationSettings
     /// <summary>Per-request timeout towards a peer in seconds (one chunk), so a peer that stops answering fails the attempt.</summary>
     public double RequestTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Seconds a claimed job stays leased to this node's worker without a renewal (renewed every third of it while the job
+    /// runs); after that another worker on the same outbox may take it over.
+    /// </summary>
+    public double LeaseSeconds { get; set; } = 60;
+
+    /// <summary><see cref="LeaseSeconds"/> as a time span.</summary>
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
+
     /// <summary>The waits before a failed job's next attempt: doubling from <see cref="RetryBaseSeconds"/> up to <see cref="RetryMaxSeconds"/>, full jitter.</summary>
     public Backoff RetryBackoff() => new(TimeSpan.FromSeconds(RetryBaseSeconds), TimeSpan.FromSeconds(RetryMaxSeconds), jitter: Backoff.FullJitter);
 
@@ -50,6 +59,7 @@ public sealed class ReplicationSettings
         Check(Connections is >= 1 and <= 64, $"Replication:Connections is {Connections}; give 1 to 64.");
         Check(RetryBaseSeconds > 0 && RetryMaxSeconds >= RetryBaseSeconds, $"Replication:RetryBaseSeconds ({RetryBaseSeconds}) must be positive and at most RetryMaxSeconds ({RetryMaxSeconds}).");
         Check(PollSeconds > 0 && SweepSeconds > 0 && IdleSeconds > 0 && RequestTimeoutSeconds > 0, "Replication:PollSeconds, SweepSeconds, IdleSeconds and RequestTimeoutSeconds must be positive.");
+        Check(LeaseSeconds >= 3, $"Replication:LeaseSeconds is {LeaseSeconds}; give at least 3 (the lease is renewed every third of it).");
     }
 
     private static void Check(bool ok, string message)
