@@ -72,5 +72,35 @@ public sealed class LayerTests
         Assert.False(http.IsSuccessful);
     }
 
+    /// <summary>The embedded store providers, which only the composition names; everything else holds their ports.</summary>
+    private static readonly string[] StoreProviders = ["TurboMft.Host.Metadata.SqliteMetadataStore", "TurboMft.Host.Replication.SqliteReplicationStore"];
+
+    /// <summary>Types that may name a provider beside the Server folder: the providers and the <c>Use…</c> extension registering each.</summary>
+    private static readonly string[] ProviderHomes = [.. StoreProviders, "TurboMft.Host.Metadata.MetadataServices", "TurboMft.Host.Replication.ReplicationServices"];
+
+    [Fact]
+    public void Only_the_composition_names_a_store_provider()
+    {
+        var outside = TypesNaming(StoreProviders).Where(t => !t.StartsWith(Namespace("Server") + ".", StringComparison.Ordinal) && !ProviderHomes.Any(home => IsOrNestedIn(t, home)));
+        Assert.True(!outside.Any(), $"Types naming a store provider instead of its port: {string.Join(", ", outside)}");
+    }
+
+    [Fact]
+    public void The_provider_rule_sees_the_composition_naming_them()
+    {
+        // The rule above would pass vacuously if the search saw nothing: the offline stores and the Use… extensions must be seen.
+        var naming = TypesNaming(StoreProviders).ToArray();
+        Assert.Contains(naming, t => IsOrNestedIn(t, typeof(OfflineStores).FullName!));
+        Assert.Contains(naming, t => IsOrNestedIn(t, "TurboMft.Host.Metadata.MetadataServices"));
+        Assert.Contains(naming, t => IsOrNestedIn(t, "TurboMft.Host.Replication.ReplicationServices"));
+    }
+
+    private static IEnumerable<string> TypesNaming(string[] types) =>
+        Types.InAssembly(typeof(TurboMftServer).Assembly).ShouldNot().HaveDependencyOnAny(types).GetResult().FailingTypes?.Select(t => t.FullName) ?? [];
+
+    // Compiler-made types (async state machines, closures) are nested in the type whose code they hold.
+    private static bool IsOrNestedIn(string type, string outer) =>
+        type == outer || type.StartsWith(outer + "/", StringComparison.Ordinal) || type.StartsWith(outer + "+", StringComparison.Ordinal);
+
     private static string Namespace(string folder) => "TurboMft.Host." + folder;
 }
