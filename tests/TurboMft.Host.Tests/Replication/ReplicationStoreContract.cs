@@ -367,7 +367,10 @@ public abstract class ReplicationStoreContract : IAsyncLifetime
             Digest: "sha256-tree:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
             Sha256: null,
             ObjectKey: Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-            CommittedAt: T0) { State = state };
+            CommittedAt: T0)
+        {
+            State = state,
+        };
         await Metadata.CommitVersionAsync(version, null, TestContext.Current.CancellationToken);
         return version;
     }
