@@ -2,11 +2,11 @@ using System.CommandLine;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Protocol;
-using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Release;
+using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli;
 
@@ -199,7 +199,7 @@ internal static class ReleaseCommands
     }
 
     /// <summary>The data directory's metadata and objects through <see cref="ReleaseDecisions"/>, as the server would, acting as system.</summary>
-    private sealed class OfflineQuarantineSession(SqliteMetadataStore metadata, IAuditTrail? audit, ReleaseDecisions decisions) : IQuarantineSession
+    private sealed class OfflineQuarantineSession(IMetadataStore metadata, IAuditTrail? audit, ReleaseDecisions decisions) : IQuarantineSession
     {
         public static async Task<OfflineQuarantineSession> OpenAsync(string directory, OfflineAuditOpener? openAudit, bool needsAudit, CancellationToken cancellationToken)
         {
@@ -213,8 +213,8 @@ internal static class ReleaseCommands
             var audit = needsAudit ? await openAudit!(data, cancellationToken).ConfigureAwait(false) : null;
             try
             {
-                var metadata = await SqliteMetadataStore.OpenAsync(data.Root, cancellationToken).ConfigureAwait(false);
-                var decisions = new ReleaseDecisions(metadata, new LocalObjectStore(data.StorePath), audit ?? NoAudit.Instance, TimeProvider.System,
+                var metadata = await OfflineStores.OpenMetadataAsync(data, cancellationToken).ConfigureAwait(false);
+                var decisions = new ReleaseDecisions(metadata, OfflineStores.Objects(data), audit ?? NoAudit.Instance, TimeProvider.System,
                     Microsoft.Extensions.Logging.Abstractions.NullLogger<ReleaseDecisions>.Instance);
                 return new OfflineQuarantineSession(metadata, audit, decisions);
             }

@@ -4,8 +4,8 @@ namespace TurboMft.Host.Infrastructure;
 
 /// <summary>
 /// What every TurboMft SQLite database shares (metadata.db, access.db): an owner-only file, WAL mode, pooled connections
-/// opened with a synchronous level and busy timeout, and a <c>schema_version</c> table migrated forward by an append-only
-/// list of scripts in one transaction.
+/// opened with a synchronous level and busy timeout, and a version table (<c>schema_version</c>, or one per store sharing
+/// the file) migrated forward by an append-only list of scripts in one transaction.
 /// </summary>
 internal static class SqliteSchema
 {
@@ -70,9 +70,24 @@ internal static class SqliteSchema
     /// <paramref name="afterMigrations"/> runs inside that transaction with the version the file had (0 = new), before
     /// the new version is recorded. A file newer than this build is refused through <paramref name="tooNew"/>.
     /// </summary>
+    public static Task MigrateAsync(
+        SqliteConnection connection,
+        string description,
+        string[] migrations,
+        Func<long, Exception> tooNew,
+        Func<SqliteTransaction, long, Task>? afterMigrations,
+        CancellationToken cancellationToken) =>
+        MigrateAsync(connection, description, "schema_version", migrations, tooNew, afterMigrations, cancellationToken);
+
+    /// <summary>
+    /// As the overload without <paramref name="versionTable"/>, recording the version in <paramref name="versionTable"/>
+    /// (a constant name): a second store in the same file (the replication store in <c>metadata.db</c>) keeps its own
+    /// version and migrations beside the first's.
+    /// </summary>
     public static async Task MigrateAsync(
         SqliteConnection connection,
         string description,
+        string versionTable,
         string[] migrations,
         Func<long, Exception> tooNew,
         Func<SqliteTransaction, long, Task>? afterMigrations,
@@ -93,7 +108,7 @@ internal static class SqliteSchema
         await using (var create = connection.CreateCommand())
         {
             create.Transaction = transaction;
-            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT";
+            create.CommandText = $"CREATE TABLE IF NOT EXISTS {versionTable} (version INTEGER NOT NULL) STRICT";
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -101,7 +116,7 @@ internal static class SqliteSchema
         await using (var read = connection.CreateCommand())
         {
             read.Transaction = transaction;
-            read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
+            read.CommandText = $"SELECT coalesce(max(version), 0) FROM {versionTable}";
             current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
 
@@ -131,7 +146,7 @@ internal static class SqliteSchema
         await using (var record = connection.CreateCommand())
         {
             record.Transaction = transaction;
-            record.CommandText = "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ($version)";
+            record.CommandText = $"DELETE FROM {versionTable}; INSERT INTO {versionTable} (version) VALUES ($version)";
             record.Parameters.AddWithValue("$version", migrations.Length);
             await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -36,8 +36,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         "id, path, size, chunk_size, verify_mode, expected_digest, staging_path, created_at, expires_at, state, opened_by, " + OriginColumns;
     private const string ChunkColumns =
         "upload_id, chunk_index, byte_offset, stored_length, plain_length, encoding, crc64, sha256, received_at";
-    /// <summary>The columns <see cref="ReadVersion"/> reads, in order (for queries elsewhere on this database).</summary>
-    internal const string VersionColumns =
+    private const string VersionColumns =
         "version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, release_state, uploaded_by, released_at, "
         + "approval_expires_at, decision, decided_by, decision_reason, decided_at, is_current, " + OriginColumns;
 
@@ -124,7 +123,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
         ) STRICT, WITHOUT ROWID;
         """,
 
-        // 3: replication (docs/replication.md): provenance on sessions and versions, the rules, and the durable outbox.
+        // 3: replication (docs/replication.md): provenance on sessions and versions. The rules and the outbox that shipped
+        // in this entry are the replication store's now (SqliteReplicationStore creates them when missing, and keeps those
+        // of databases that got them here), so the entry changed without changing what a migrated database holds.
         """
         ALTER TABLE uploads ADD COLUMN origin_site TEXT;
         ALTER TABLE uploads ADD COLUMN origin_path TEXT;
@@ -136,50 +137,6 @@ public sealed class SqliteMetadataStore : IMetadataStore
         ALTER TABLE versions ADD COLUMN origin_time INTEGER;
         ALTER TABLE versions ADD COLUMN origin_digest TEXT;
         ALTER TABLE versions ADD COLUMN correlation_id TEXT;
-
-        CREATE TABLE replication_rules (
-            name              TEXT    NOT NULL PRIMARY KEY,
-            area              TEXT    NOT NULL,
-            peer              TEXT    NOT NULL,
-            mode              TEXT    NOT NULL CHECK (mode IN ('push', 'pull')),
-            target            TEXT    NOT NULL,
-            propagate_deletes INTEGER NOT NULL CHECK (propagate_deletes IN (0, 1)),
-            interval_seconds  INTEGER NOT NULL CHECK (interval_seconds >= 0),
-            bandwidth_bps     INTEGER NOT NULL CHECK (bandwidth_bps >= 0),
-            include_globs     TEXT,
-            exclude_globs     TEXT,
-            enabled           INTEGER NOT NULL CHECK (enabled IN (0, 1)),
-            created_at        INTEGER NOT NULL
-        ) STRICT;
-
-        CREATE TABLE replication_jobs (
-            id               INTEGER NOT NULL PRIMARY KEY,
-            rule             TEXT    NOT NULL,
-            peer             TEXT    NOT NULL,
-            direction        TEXT    NOT NULL CHECK (direction IN ('push', 'pull', 'delete')),
-            subject          TEXT    NOT NULL,
-            version_id       TEXT,
-            source_path      TEXT    NOT NULL,
-            target_path      TEXT    NOT NULL,
-            digest           TEXT,
-            size             INTEGER NOT NULL DEFAULT 0,
-            state            TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed-permanent', 'skipped')),
-            attempts         INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at  INTEGER NOT NULL,
-            last_error       TEXT,
-            remote_upload_id TEXT,
-            bytes_sent       INTEGER NOT NULL DEFAULT 0,
-            correlation_id   TEXT    NOT NULL,
-            origin_site      TEXT,
-            origin_path      TEXT,
-            origin_time      INTEGER,
-            created_at       INTEGER NOT NULL,
-            updated_at       INTEGER NOT NULL,
-            completed_at     INTEGER,
-            UNIQUE (subject, peer, direction)
-        ) STRICT;
-        CREATE INDEX replication_jobs_due ON replication_jobs (next_attempt_at, id) WHERE state = 'pending';
-        CREATE INDEX replication_jobs_by_peer ON replication_jobs (peer, state, next_attempt_at, id);
         """,
     ];
 
@@ -838,7 +795,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     }
 
     /// <summary>A version from a row of <see cref="VersionColumns"/>.</summary>
-    internal static FileVersion ReadVersion(SqliteDataReader reader) => new(
+    private static FileVersion ReadVersion(SqliteDataReader reader) => new(
         Guid.Parse(reader.GetString(0)),
         reader.GetString(1),
         reader.GetInt64(2),

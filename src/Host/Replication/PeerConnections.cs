@@ -18,7 +18,7 @@ public sealed class PeerNotConfiguredException(string peer)
 /// trust (pin or CA), and this node's certificate (mTLS) or the peer's token opened from its seal. A changed peer record
 /// gets a new client; clients live until the server stops (a job may still use an older one).
 /// </summary>
-public sealed class PeerConnections(SqliteAccessStore access, NodeIdentity node, PeerSecrets secrets, ReplicationSettings settings, DataDirectory data) : IDisposable
+public sealed class PeerConnections(IAccessStore access, NodeIdentity node, PeerSecrets secrets, ReplicationSettings settings, DataDirectory data) : IDisposable
 {
     private readonly ConcurrentDictionary<string, (string Key, TurboMftClient Client)> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<TurboMftClient> _retired = [];

@@ -21,7 +21,7 @@ namespace TurboMft.Host.Replication;
 /// the job, so an interrupted pull resumes by chunk. The peer never connects to this node.
 /// </summary>
 public sealed class PullReplicator(
-    ReplicationStore store,
+    IReplicationStore store,
     PeerConnections peers,
     FileIngest ingest,
     IMetadataStore metadata,

@@ -19,7 +19,7 @@ public sealed record JobOutcome(string State, string? Note);
 /// the job kept one), with its provenance, and finish only when the peer's committed digest equals the source's.
 /// </summary>
 public sealed class PushReplicator(
-    IMetadataStore metadata, IObjectStore objects, KeyRing keys, IAuditTrail audit, ReplicationStore store, ReplicationSettings settings) : IDisposable
+    IMetadataStore metadata, IObjectStore objects, KeyRing keys, IAuditTrail audit, IReplicationStore store, ReplicationSettings settings) : IDisposable
 {
     // Record buffers per chunk size, shared by all jobs: bounded by the job and connection limits, allocated on demand.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Engine.Buffers.ChunkBufferPool> _scratch = new();

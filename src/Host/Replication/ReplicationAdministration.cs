@@ -21,7 +21,7 @@ public sealed class ReplicationException(string type, int status, string message
 /// (names, areas, the peer's outbound side, patterns), stores it, audits the change durably, and reports per peer.
 /// </summary>
 public sealed class ReplicationAdministration(
-    ReplicationStore store, ReplicationOutbox outbox, SqliteAccessStore access, ReplicationActivity activity, NodeIdentity node, IAuditTrail audit, TimeProvider time)
+    IReplicationStore store, ReplicationOutbox outbox, IAccessStore access, ReplicationActivity activity, NodeIdentity node, IAuditTrail audit, TimeProvider time)
 {
     /// <summary>Every rule.</summary>
     public async Task<ReplicationRuleList> ListAsync(CancellationToken cancellationToken) =>

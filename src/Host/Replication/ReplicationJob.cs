@@ -19,7 +19,7 @@ public static class ReplicationJobState
     /// <summary>Waiting for its next attempt.</summary>
     public const string Pending = "pending";
 
-    /// <summary>Being worked on (set back to pending at start: an attempt in progress when the node stopped).</summary>
+    /// <summary>Claimed and being worked on under a lease; due again once the lease expires (its holder stopped or died).</summary>
     public const string Running = "running";
 
     /// <summary>The peer committed the same digest.</summary>
@@ -34,7 +34,7 @@ public static class ReplicationJobState
 
 /// <summary>
 /// One job of the durable outbox (docs/replication.md, "Outbox"): one per (file version or remote digest and path, peer,
-/// direction), in <c>metadata.db</c>.
+/// direction), in the <see cref="IReplicationStore"/>.
 /// </summary>
 /// <param name="Id">Row id.</param>
 /// <param name="Rule">The rule that made it.</param>
@@ -80,6 +80,12 @@ public sealed record ReplicationJob(
     DateTimeOffset? OriginTime,
     DateTimeOffset CreatedAt)
 {
+    /// <summary>Who holds the job's lease while it runs (the claimer's owner name), or null.</summary>
+    public string? LeaseOwner { get; init; }
+
+    /// <summary>When the lease of a running job expires and the job is due again, or null.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+
     /// <summary>The direction's stored name.</summary>
     public static string DirectionName(ReplicationDirection direction) => direction switch
     {

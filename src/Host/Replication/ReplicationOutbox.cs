@@ -11,13 +11,13 @@ namespace TurboMft.Host.Replication;
 /// enqueues released versions lacking a job (a crash between release and enqueue, or a rule added later). Only released
 /// versions ever leave the node. Wakes the worker.
 /// </summary>
-public sealed class ReplicationOutbox(ReplicationStore store, NodeIdentity node, ILogger<ReplicationOutbox> logger) : IVersionObserver
+public sealed class ReplicationOutbox(IReplicationStore store, NodeIdentity node, ILogger<ReplicationOutbox> logger) : IVersionObserver
 {
     private const int SweepPage = 500;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>The store behind the outbox.</summary>
-    public ReplicationStore Store => store;
+    public IReplicationStore Store => store;
 
     /// <summary>Tells the worker there may be work.</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -53,7 +53,7 @@ public sealed class ReplicationOutbox(ReplicationStore store, NodeIdentity node,
 
             Wake();
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
         {
             // The release stands; the sweep enqueues it later.
             logger.LogWarning("Version {Version} of {Path}: replication jobs not enqueued now ({Reason}); the sweep will", version.VersionId, version.Path, e.Message);
@@ -76,7 +76,7 @@ public sealed class ReplicationOutbox(ReplicationStore store, NodeIdentity node,
 
             Wake();
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
         {
             logger.LogWarning("Deletion of {Path}: replication delete jobs not enqueued ({Reason})", version.Path, e.Message);
         }

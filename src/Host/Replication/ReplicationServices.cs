@@ -9,17 +9,16 @@ public static class ReplicationServices
 {
     /// <summary>
     /// Replication with <paramref name="settings"/> as <paramref name="node"/>: rules and the outbox in the metadata
-    /// database, the outbox as the observer of released versions, peers, push and pull, and the worker (a hosted service).
+    /// database (<see cref="UseSqliteReplication"/>), the outbox as the observer of released versions, peers, push and pull, and the worker (a hosted service).
     /// </summary>
     public static TurboMftBuilder AddReplication(this TurboMftBuilder builder, ReplicationSettings settings, NodeIdentity node)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(node);
-        var metadataPath = builder.Data.MetadataPath;
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(provider => new ReplicationStore(metadataPath, provider.GetRequiredService<TimeProvider>()));
+        builder.UseSqliteReplication();
         builder.Services.AddSingleton<ReplicationOutbox>();
         builder.Services.AddSingleton<IVersionObserver>(provider => provider.GetRequiredService<ReplicationOutbox>());
         builder.Services.AddSingleton<ReplicationActivity>();
@@ -30,6 +29,19 @@ public static class ReplicationServices
         builder.Services.AddSingleton<ReplicationWorker>();
         builder.Services.AddSingleton<ReplicationAdministration>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<ReplicationWorker>());
+        return builder;
+    }
+
+    /// <summary>
+    /// The SQLite replication store: rules and the outbox as tables of the data directory's <c>metadata.db</c>, created
+    /// or migrated when the server first asks for it (at start, by the worker). A replacement registered after it wins.
+    /// </summary>
+    public static TurboMftBuilder UseSqliteReplication(this TurboMftBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var path = builder.Data.MetadataPath;
+        builder.Services.AddSingleton<IReplicationStore>(provider =>
+            SqliteReplicationStore.OpenAsync(path, provider.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
         return builder;
     }
 }

@@ -40,6 +40,15 @@ public sealed class ReplicationSettings
     /// <summary>Per-request timeout towards a peer in seconds (one chunk), so a peer that stops answering fails the attempt.</summary>
     public double RequestTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Seconds a claimed job stays leased to this node's worker without a renewal (renewed every third of it while the job
+    /// runs); after that another worker on the same outbox may take it over.
+    /// </summary>
+    public double LeaseSeconds { get; set; } = 60;
+
+    /// <summary><see cref="LeaseSeconds"/> as a time span.</summary>
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
+
     /// <summary>The waits before a failed job's next attempt: doubling from <see cref="RetryBaseSeconds"/> up to <see cref="RetryMaxSeconds"/>, full jitter.</summary>
     public Backoff RetryBackoff() => new(TimeSpan.FromSeconds(RetryBaseSeconds), TimeSpan.FromSeconds(RetryMaxSeconds), jitter: Backoff.FullJitter);
 
@@ -62,6 +71,7 @@ public sealed class ReplicationSettingsValidation : IValidateOptions<Replication
         Check(failures, o.Connections is >= 1 and <= 64, $"Replication:Connections is {o.Connections}; give 1 to 64.");
         Check(failures, o.RetryBaseSeconds > 0 && o.RetryMaxSeconds >= o.RetryBaseSeconds, $"Replication:RetryBaseSeconds ({o.RetryBaseSeconds}) must be positive and at most RetryMaxSeconds ({o.RetryMaxSeconds}).");
         Check(failures, o.PollSeconds > 0 && o.SweepSeconds > 0 && o.IdleSeconds > 0 && o.RequestTimeoutSeconds > 0, "Replication:PollSeconds, SweepSeconds, IdleSeconds and RequestTimeoutSeconds must be positive.");
+        Check(failures, o.LeaseSeconds >= 3, $"Replication:LeaseSeconds is {o.LeaseSeconds}; give at least 3 (the lease is renewed every third of it).");
         return SettingsValidation.Result(failures);
     }
 

@@ -7,13 +7,14 @@ using TurboMft.Host.Audit;
 namespace TurboMft.Host.Replication;
 
 /// <summary>
-/// Works the durable outbox (docs/replication.md, "Outbox"): claims due jobs from SQLite a few at a time (so memory stays
-/// bounded whatever the backlog), runs them in parallel across peers with a per-peer limit, and records each attempt:
-/// done or skipped, or failed with exponential backoff and full jitter (forbidden and not-found answers fail for good).
-/// Also runs the sweep, the pull polls and the backlog metrics.
+/// Works the durable outbox (docs/replication.md, "Outbox"): claims due jobs from the <see cref="IReplicationStore"/> a few
+/// at a time under a lease held as <see cref="LeaseOwner"/> (so memory stays bounded whatever the backlog, and another
+/// node's worker on the same store never runs the same job), runs them in parallel across peers with a per-peer limit,
+/// and records each attempt: done or skipped, or failed with exponential backoff and full jitter (forbidden and not-found
+/// answers fail for good). Also renews its leases, and runs the sweep, the pull polls and the backlog metrics.
 /// </summary>
 public sealed class ReplicationWorker(
-    ReplicationStore store,
+    IReplicationStore store,
     ReplicationOutbox outbox,
     PeerConnections peers,
     PushReplicator pusher,
@@ -22,6 +23,7 @@ public sealed class ReplicationWorker(
     ReplicationSettings settings,
     ReplicationActivity activity,
     ReplicationMetrics metrics,
+    NodeIdentity node,
     TimeProvider time,
     ILogger<ReplicationWorker> logger) : BackgroundService
 {
@@ -31,6 +33,12 @@ public sealed class ReplicationWorker(
 
     /// <summary>Jobs held in memory now (running): never more than <c>Replication:MaxConcurrentJobs</c>.</summary>
     public int InMemoryJobs => _running.Count;
+
+    /// <summary>
+    /// The name this worker's leases are held under: the site and the host, the same after a restart, so that a starting
+    /// worker takes back at once the jobs its previous run left running.
+    /// </summary>
+    public string LeaseOwner { get; } = $"{node.Site}@{Environment.MachineName}";
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -42,7 +50,7 @@ public sealed class ReplicationWorker(
         }
 
         await Task.Yield();
-        await store.RequeueRunningAsync(stoppingToken).ConfigureAwait(false);
+        await store.ReleaseLeasesAsync(LeaseOwner, stoppingToken).ConfigureAwait(false);
         var background = Task.Run(() => HousekeepingAsync(stoppingToken), CancellationToken.None);
         try
         {
@@ -71,7 +79,7 @@ public sealed class ReplicationWorker(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: jobs still running stay 'running' and are requeued at the next start (their sessions resume).
+            // Stopping: jobs still running keep their leases and are taken back at the next start (their sessions resume).
         }
 
         await Task.WhenAll(_running.Values.Append(background)).ConfigureAwait(false);
@@ -104,8 +112,14 @@ public sealed class ReplicationWorker(
                 continue;
             }
 
-            foreach (var job in await store.ClaimDueAsync(peer, free, cancellationToken).ConfigureAwait(false))
+            foreach (var job in await store.ClaimDueAsync(peer, LeaseOwner, free, options.Lease, cancellationToken).ConfigureAwait(false))
             {
+                if (_running.ContainsKey(job.Id))
+                {
+                    // Its lease lapsed while it ran here (renewals failed) and this claim renewed it: it is running already.
+                    continue;
+                }
+
                 activity.Track(job.Peer, starting: true);
                 _running[job.Id] = Task.Run(() => RunAsync(job, cancellationToken), CancellationToken.None);
             }
@@ -135,12 +149,16 @@ public sealed class ReplicationWorker(
                 ReplicationDirection.Delete => await pusher.DeleteAsync(job, client, cancellationToken).ConfigureAwait(false),
                 _ => await pusher.PushAsync(job, client, bandwidth, Moved, cancellationToken).ConfigureAwait(false),
             };
-            await store.FinishAsync(job.Id, outcome.State, Interlocked.Read(ref bytes), outcome.Note, CancellationToken.None).ConfigureAwait(false);
+            if (!await store.FinishAsync(job.Id, LeaseOwner, outcome.State, Interlocked.Read(ref bytes), outcome.Note, CancellationToken.None).ConfigureAwait(false))
+            {
+                logger.LogInformation("Replication job {Job}: finished after its lease was lost (its rule was removed, or another worker took it over)", job.Id);
+            }
+
             metrics.Jobs.WithLabels(job.Peer, outcome.State).Inc();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopping mid-transfer: the job stays 'running' and resumes its session after the restart.
+            // Stopping mid-transfer: the job stays 'running' under this lease and resumes its session after the restart.
         }
         catch (Exception e)
         {
@@ -162,7 +180,11 @@ public sealed class ReplicationWorker(
         var reason = Describe(error);
         try
         {
-            await store.FailAsync(job.Id, reason, bytes, next, permanent, CancellationToken.None).ConfigureAwait(false);
+            if (!await store.FailAsync(job.Id, LeaseOwner, reason, bytes, next, permanent, CancellationToken.None).ConfigureAwait(false))
+            {
+                logger.LogInformation("Replication job {Job}: failed after its lease was lost (its rule was removed, or another worker took it over)", job.Id);
+            }
+
             audit.Append(PushReplicator.Event(job, "replication.failed", AuditOutcome.Failure) with
             {
                 Detail = $"peer {job.Peer}, attempt {job.Attempts + 1}: {reason}" + (permanent ? " (permanent: fix the configuration, then add the rule again)" : $" (retry after {next:O})"),
@@ -211,11 +233,19 @@ public sealed class ReplicationWorker(
     {
         var options = settings;
         var nextSweep = DateTimeOffset.MinValue;
+        var nextRenewal = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 var now = time.GetUtcNow();
+                if (now >= nextRenewal)
+                {
+                    // A third of the lease apart, so that two failed renewals in a row still leave it held.
+                    await store.RenewLeasesAsync(LeaseOwner, options.Lease, cancellationToken).ConfigureAwait(false);
+                    nextRenewal = now + (options.Lease / 3);
+                }
+
                 if (now >= nextSweep)
                 {
                     await outbox.SweepAsync(cancellationToken).ConfigureAwait(false);

@@ -1,11 +1,14 @@
+using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Infrastructure;
+using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Server;
 
 /// <summary>
-/// The stores of a data directory for commands that act on it without a running server (<c>turbomft … --data DIR</c>):
-/// the composition's choice of provider, so that the commands see only the ports.
+/// The stores of a stopped server's data directory for the command line's offline commands (<c>turbomft … --data DIR</c>):
+/// the composition's choice of providers, as <see cref="TurboMftServer"/> makes it for a running server, handed out as
+/// ports.
 /// </summary>
 public static class OfflineStores
 {
@@ -15,4 +18,18 @@ public static class OfflineStores
     /// </summary>
     public static async Task<IAccessStore> OpenAccessAsync(DataDirectory data, CancellationToken cancellationToken = default) =>
         await SqliteAccessStore.OpenAsync(data, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Opens the data directory's metadata store, migrated as a server would; the caller disposes it.</summary>
+    public static async Task<IMetadataStore> OpenMetadataAsync(DataDirectory data, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return await SqliteMetadataStore.OpenAsync(data.Root, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The data directory's object store (the committed containers).</summary>
+    public static IObjectStore Objects(DataDirectory data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new LocalObjectStore(data.StorePath);
+    }
 }

@@ -177,8 +177,6 @@ public sealed class TurboMftServer : IAsyncDisposable
             .AddHttpApi();
         builder.Services.AddSingleton(keys);
 
-        // Replication (PeerConnections, ReplicationAdministration) still asks for the provider rather than IAccessStore.
-        builder.Services.AddSingleton(access);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
         {

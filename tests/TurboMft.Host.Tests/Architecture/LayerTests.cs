@@ -78,11 +78,10 @@ public sealed class LayerTests
     public void Only_the_composition_names_the_local_object_store()
     {
         // Everything else holds the port (IObjectStore, docs/architecture.md, "Ports"), so that issue 17's stores plug in
-        // beside it. The composition is Server and the Use… extensions of the *Services builders; Cli composes its offline
-        // commands on the data directory the same way.
+        // beside it. The composition is Server (with OfflineStores for the CLI's offline commands) and the Use… extensions
+        // of the *Services builders.
         var result = Types.InAssembly(typeof(TurboMftServer).Assembly)
             .That().DoNotResideInNamespace(Namespace("Server"))
-            .And().DoNotResideInNamespace(Namespace("Cli"))
             .And().DoNotHaveNameEndingWith("Services")
             .ShouldNot().HaveDependencyOnAny(typeof(LocalObjectStore).FullName!).GetResult();
         Assert.True(result.IsSuccessful, $"named outside the composition: {string.Join(", ", result.FailingTypes?.Select(t => t.FullName) ?? [])}");
@@ -103,8 +102,7 @@ public sealed class LayerTests
     [Fact]
     public void Only_the_composition_and_the_provider_name_the_sqlite_access_store()
     {
-        // Replication still takes the provider (PeerConnections, ReplicationAdministration); they go when they take IAccessStore.
-        string[] allowed = ["TurboMft.Host.Access.SqliteAccess", "TurboMft.Host.Replication.PeerConnections", "TurboMft.Host.Replication.ReplicationAdministration"];
+        string[] allowed = ["TurboMft.Host.Access.SqliteAccess"];
         var failing = DependentsOf(typeof(SqliteAccessStore), "Server").Where(name => !allowed.Any(a => name.StartsWith(a, StringComparison.Ordinal)));
         Assert.Empty(failing);
 
@@ -117,6 +115,36 @@ public sealed class LayerTests
         Types.InAssembly(typeof(TurboMftServer).Assembly).That().DoNotResideInNamespace(Namespace(exceptFolder))
             .ShouldNot().HaveDependencyOnAny(type.FullName!).GetResult()
             .FailingTypes?.Select(t => t.FullName) ?? [];
+
+    /// <summary>The embedded store providers, which only the composition names; everything else holds their ports.</summary>
+    private static readonly string[] StoreProviders = ["TurboMft.Host.Metadata.SqliteMetadataStore", "TurboMft.Host.Replication.SqliteReplicationStore"];
+
+    /// <summary>Types that may name a provider beside the Server folder: the providers and the <c>Use…</c> extension registering each.</summary>
+    private static readonly string[] ProviderHomes = [.. StoreProviders, "TurboMft.Host.Metadata.MetadataServices", "TurboMft.Host.Replication.ReplicationServices"];
+
+    [Fact]
+    public void Only_the_composition_names_a_store_provider()
+    {
+        var outside = TypesNaming(StoreProviders).Where(t => !t.StartsWith(Namespace("Server") + ".", StringComparison.Ordinal) && !ProviderHomes.Any(home => IsOrNestedIn(t, home)));
+        Assert.True(!outside.Any(), $"Types naming a store provider instead of its port: {string.Join(", ", outside)}");
+    }
+
+    [Fact]
+    public void The_provider_rule_sees_the_composition_naming_them()
+    {
+        // The rule above would pass vacuously if the search saw nothing: the offline stores and the Use… extensions must be seen.
+        var naming = TypesNaming(StoreProviders).ToArray();
+        Assert.Contains(naming, t => IsOrNestedIn(t, typeof(OfflineStores).FullName!));
+        Assert.Contains(naming, t => IsOrNestedIn(t, "TurboMft.Host.Metadata.MetadataServices"));
+        Assert.Contains(naming, t => IsOrNestedIn(t, "TurboMft.Host.Replication.ReplicationServices"));
+    }
+
+    private static IEnumerable<string> TypesNaming(string[] types) =>
+        Types.InAssembly(typeof(TurboMftServer).Assembly).ShouldNot().HaveDependencyOnAny(types).GetResult().FailingTypes?.Select(t => t.FullName) ?? [];
+
+    // Compiler-made types (async state machines, closures) are nested in the type whose code they hold.
+    private static bool IsOrNestedIn(string type, string outer) =>
+        type == outer || type.StartsWith(outer + "/", StringComparison.Ordinal) || type.StartsWith(outer + "+", StringComparison.Ordinal);
 
     private static string Namespace(string folder) => "TurboMft.Host." + folder;
 }

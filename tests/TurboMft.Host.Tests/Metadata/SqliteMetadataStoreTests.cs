@@ -4,6 +4,10 @@ using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Tests.Metadata;
 
+/// <summary>
+/// What is SQLite's own in the metadata store: the database file, reopening it, the schema version and the migration of
+/// databases older builds wrote (the port's behaviour: <see cref="SqliteMetadataStoreContractTests"/>).
+/// </summary>
 public sealed class SqliteMetadataStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_123);
@@ -44,299 +48,6 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
         await using var store = await SqliteMetadataStore.OpenAsync(nested);
 
         Assert.True(File.Exists(Path.Combine(nested, SqliteMetadataStore.FileName)));
-    }
-
-    [Fact]
-    public async Task Upload_round_trips()
-    {
-        var upload = Upload("/inbox/report.pdf") with { ExpectedDigest = "sha256-tree:" + new string('a', 64), VerifyMode = "sha256" };
-        var bare = Upload("/inbox/other.bin");
-
-        await _store.CreateUploadAsync(upload);
-        await _store.CreateUploadAsync(bare);
-
-        Assert.Equal(upload, await _store.GetUploadAsync(upload.Id));
-        Assert.Equal(bare, await _store.GetUploadAsync(bare.Id));
-        Assert.Null((await _store.GetUploadAsync(bare.Id))!.ExpectedDigest);
-        Assert.Null(await _store.GetUploadAsync(Guid.NewGuid()));
-    }
-
-    [Fact]
-    public async Task Times_are_kept_to_the_millisecond_in_utc()
-    {
-        var local = new DateTimeOffset(2025, 6, 1, 12, 0, 0, 456, TimeSpan.FromHours(2)).AddTicks(7);
-        var upload = Upload("/a") with { CreatedAt = local, ExpiresAt = local.AddDays(1) };
-
-        await _store.CreateUploadAsync(upload);
-        var read = (await _store.GetUploadAsync(upload.Id))!;
-
-        Assert.Equal(TimeSpan.Zero, read.CreatedAt.Offset);
-        Assert.Equal(local.ToUnixTimeMilliseconds(), read.CreatedAt.ToUnixTimeMilliseconds());
-        Assert.Equal(local.UtcDateTime.AddTicks(-7), read.CreatedAt.UtcDateTime);
-    }
-
-    [Fact]
-    public async Task Creating_an_upload_twice_is_a_typed_error()
-    {
-        var upload = Upload("/a");
-        await _store.CreateUploadAsync(upload);
-
-        var ex = await Assert.ThrowsAsync<MetadataException>(() => _store.CreateUploadAsync(upload with { Path = "/b" }));
-
-        Assert.Equal(MetadataError.UploadExists, ex.Error);
-        Assert.Contains(upload.Id.ToString(), ex.Message, StringComparison.Ordinal);
-        Assert.Equal("/a", (await _store.GetUploadAsync(upload.Id))!.Path);
-    }
-
-    [Theory]
-    [InlineData("a/b")]
-    [InlineData("/a/b/")]
-    [InlineData("/a/../b")]
-    public async Task Non_canonical_paths_are_refused(string path)
-    {
-        await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.CreateUploadAsync(Upload(path)));
-        await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.GetCurrentVersionAsync(path));
-        await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.CommitVersionAsync(Version(path), null));
-    }
-
-    [Fact]
-    public async Task Chunks_round_trip_in_index_order_with_the_full_crc_range()
-    {
-        var upload = await CreateOpenUploadAsync("/big.bin");
-        var chunks = new[]
-        {
-            Chunk(upload.Id, 2, crc: ulong.MaxValue),
-            Chunk(upload.Id, 0, crc: 0),
-            Chunk(upload.Id, 1, crc: 0x8000_0000_0000_0001),
-        };
-
-        foreach (var chunk in chunks)
-        {
-            await _store.RecordChunkAsync(chunk);
-        }
-
-        var listed = await _store.ListChunksAsync(upload.Id);
-
-        Assert.Equal([0L, 1L, 2L], listed.Select(c => c.Index));
-        foreach (var chunk in chunks)
-        {
-            AssertSameChunk(chunk, listed[(int)chunk.Index]);
-        }
-
-        Assert.Empty(await _store.ListChunksAsync(Guid.NewGuid()));
-    }
-
-    [Fact]
-    public async Task A_resent_chunk_replaces_the_earlier_receipt()
-    {
-        var upload = await CreateOpenUploadAsync("/big.bin");
-        await _store.RecordChunkAsync(Chunk(upload.Id, 0));
-        var first = Chunk(upload.Id, 1, crc: 1);
-        await _store.RecordChunkAsync(first);
-
-        var resent = Chunk(upload.Id, 1, crc: 2) with { StoredLength = 999, Encoding = 1, ReceivedAt = T0.AddMinutes(5) };
-        await _store.RecordChunkAsync(resent);
-
-        var listed = await _store.ListChunksAsync(upload.Id);
-        Assert.Equal(2, listed.Count);
-        AssertSameChunk(resent, listed[1]);
-        Assert.NotEqual(first.Sha256, listed[1].Sha256);
-    }
-
-    [Fact]
-    public async Task Chunks_for_unknown_or_closed_uploads_are_refused()
-    {
-        var missing = await Assert.ThrowsAsync<MetadataException>(() => _store.RecordChunkAsync(Chunk(Guid.NewGuid(), 0)));
-        Assert.Equal(MetadataError.UploadNotFound, missing.Error);
-
-        var upload = await CreateOpenUploadAsync("/a");
-        Assert.True(await _store.SetUploadStateAsync(upload.Id, UploadState.Aborted));
-
-        var closed = await Assert.ThrowsAsync<MetadataException>(() => _store.RecordChunkAsync(Chunk(upload.Id, 3)));
-        Assert.Equal(MetadataError.UploadNotOpen, closed.Error);
-        Assert.Contains("Aborted", closed.Message, StringComparison.Ordinal);
-        Assert.Contains("chunk 3", closed.Message, StringComparison.Ordinal);
-        Assert.Empty(await _store.ListChunksAsync(upload.Id));
-    }
-
-    [Fact]
-    public async Task Upload_state_changes_only_from_open()
-    {
-        var upload = await CreateOpenUploadAsync("/a");
-
-        Assert.True(await _store.SetUploadStateAsync(upload.Id, UploadState.Expired));
-        Assert.False(await _store.SetUploadStateAsync(upload.Id, UploadState.Aborted));
-        Assert.Equal(UploadState.Expired, (await _store.GetUploadAsync(upload.Id))!.State);
-
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.SetUploadStateAsync(upload.Id, UploadState.Completed));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.SetUploadStateAsync(upload.Id, UploadState.Open));
-        var missing = await Assert.ThrowsAsync<MetadataException>(() => _store.SetUploadStateAsync(Guid.NewGuid(), UploadState.Aborted));
-        Assert.Equal(MetadataError.UploadNotFound, missing.Error);
-    }
-
-    [Fact]
-    public async Task Commit_makes_the_version_current_and_completes_the_upload()
-    {
-        var upload = await CreateOpenUploadAsync("/inbox/report.pdf");
-        var version = Version("/inbox/report.pdf") with { Sha256 = "sha256:" + new string('b', 64) };
-
-        var previous = await _store.CommitVersionAsync(version, upload.Id);
-
-        Assert.Null(previous);
-        Assert.Equal(version, await _store.GetCurrentVersionAsync("/inbox/report.pdf"));
-        Assert.Equal(UploadState.Completed, (await _store.GetUploadAsync(upload.Id))!.State);
-        Assert.DoesNotContain(await _store.ListOpenUploadsAsync(), u => u.Id == upload.Id);
-    }
-
-    [Fact]
-    public async Task A_failed_commit_changes_nothing()
-    {
-        var original = Version("/a");
-        await _store.CommitVersionAsync(original, null);
-        var upload = await CreateOpenUploadAsync("/a");
-
-        var mismatch = await Assert.ThrowsAsync<MetadataException>(() => _store.CommitVersionAsync(Version("/b"), upload.Id));
-        var duplicate = await Assert.ThrowsAsync<MetadataException>(() => _store.CommitVersionAsync(original, upload.Id));
-        var missing = await Assert.ThrowsAsync<MetadataException>(() => _store.CommitVersionAsync(Version("/a"), Guid.NewGuid()));
-
-        Assert.Equal(MetadataError.UploadPathMismatch, mismatch.Error);
-        Assert.Equal(MetadataError.VersionExists, duplicate.Error);
-        Assert.Equal(MetadataError.UploadNotFound, missing.Error);
-        Assert.Null(await _store.GetCurrentVersionAsync("/b"));
-        Assert.Equal(original, await _store.GetCurrentVersionAsync("/a"));
-        Assert.Equal(UploadState.Open, (await _store.GetUploadAsync(upload.Id))!.State);
-        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM versions"));
-    }
-
-    [Fact]
-    public async Task A_completed_upload_cannot_be_committed_twice()
-    {
-        var upload = await CreateOpenUploadAsync("/a");
-        var first = Version("/a");
-        await _store.CommitVersionAsync(first, upload.Id);
-
-        var ex = await Assert.ThrowsAsync<MetadataException>(() => _store.CommitVersionAsync(Version("/a"), upload.Id));
-
-        Assert.Equal(MetadataError.UploadNotOpen, ex.Error);
-        Assert.Equal(first, await _store.GetCurrentVersionAsync("/a"));
-    }
-
-    [Fact]
-    public async Task Each_commit_returns_the_version_it_replaces()
-    {
-        var v1 = Version("/a/file") with { CommittedAt = T0 };
-        var v2 = Version("/a/file") with { CommittedAt = T0.AddSeconds(1) };
-        var v3 = Version("/a/file") with { CommittedAt = T0.AddSeconds(2) };
-
-        Assert.Null(await _store.CommitVersionAsync(v1, null));
-        Assert.Equal(v1, await _store.CommitVersionAsync(v2, null));
-        Assert.Equal(v2, await _store.CommitVersionAsync(v3, null));
-
-        Assert.Equal(v3, await _store.GetCurrentVersionAsync("/a/file"));
-        Assert.Equal([v3], await _store.ListCurrentVersionsAsync("/a", 100));
-    }
-
-    [Fact]
-    public async Task Prefix_listing_is_segment_wise_and_treats_percent_and_underscore_literally()
-    {
-        string[] paths =
-        [
-            "/a/b", "/a/b/c", "/a/b/d/e", "/a/bc", "/a/b.txt", "/a/b0", "/a/B/z", "/a/ab",
-            "/a/b%", "/a/b%/x", "/a/b_", "/a/b_/y", "/a/bx_", "/a/b%x", "/x/it's; DROP TABLE versions; --",
-        ];
-        foreach (var path in paths)
-        {
-            await _store.CommitVersionAsync(Version(path), null);
-        }
-
-        Assert.Equal(["/a/b", "/a/b/c", "/a/b/d/e"], await ListPathsAsync("/a/b"));
-        Assert.Equal(["/a/b%", "/a/b%/x"], await ListPathsAsync("/a/b%"));
-        Assert.Equal(["/a/b_", "/a/b_/y"], await ListPathsAsync("/a/b_"));
-        Assert.Equal(["/a/B/z"], await ListPathsAsync("/a/B"));
-        Assert.Equal(["/a/b/d/e"], await ListPathsAsync("/a/b/d"));
-        Assert.Empty(await ListPathsAsync("/a/b/c/d"));
-        Assert.Empty(await ListPathsAsync("/nothing"));
-        Assert.Equal(["/x/it's; DROP TABLE versions; --"], await ListPathsAsync("/x"));
-        Assert.Equal(paths.Order(StringComparer.Ordinal), await ListPathsAsync("/"));
-        Assert.Equal(paths.Where(p => p.StartsWith("/a/", StringComparison.Ordinal)).Order(StringComparer.Ordinal), await ListPathsAsync("/a"));
-    }
-
-    [Fact]
-    public async Task Prefix_listing_stops_at_the_limit_in_path_order()
-    {
-        foreach (var name in new[] { "d", "a", "c", "b", "e" })
-        {
-            await _store.CommitVersionAsync(Version("/dir/" + name), null);
-        }
-
-        Assert.Equal(["/dir/a", "/dir/b"], (await _store.ListCurrentVersionsAsync("/dir", 2)).Select(v => v.Path));
-        Assert.Equal(["/dir/a", "/dir/b", "/dir/c"], (await _store.ListCurrentVersionsAsync("/", 3)).Select(v => v.Path));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.ListCurrentVersionsAsync("/dir", 0));
-        await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.ListCurrentVersionsAsync("/dir/", 10));
-        await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.ListCurrentVersionsAsync("dir", 10));
-    }
-
-    [Fact]
-    public async Task Delete_removes_the_current_version_and_returns_it()
-    {
-        var old = Version("/a/file");
-        var current = Version("/a/file");
-        await _store.CommitVersionAsync(old, null);
-        await _store.CommitVersionAsync(current, null);
-        await _store.CommitVersionAsync(Version("/a/other"), null);
-
-        var deleted = await _store.DeleteCurrentVersionAsync("/a/file");
-
-        Assert.Equal(current, deleted);
-        Assert.Null(await _store.GetCurrentVersionAsync("/a/file"));
-        Assert.Equal(["/a/other"], await ListPathsAsync("/a"));
-        Assert.Null(await _store.DeleteCurrentVersionAsync("/a/file"));
-        Assert.Null(await _store.DeleteCurrentVersionAsync("/never/existed"));
-        Assert.NotNull(await ScalarAsync($"SELECT deleted_at FROM versions WHERE version_id = '{current.VersionId}'"));
-
-        // Deleting does not bring back the older version; a new commit starts afresh.
-        Assert.Null(await _store.CommitVersionAsync(Version("/a/file"), null));
-    }
-
-    [Fact]
-    public async Task Find_by_digest_sees_only_current_versions()
-    {
-        var digest = "sha256-tree:" + new string('c', 64);
-        var superseded = Version("/a") with { Digest = digest };
-        await _store.CommitVersionAsync(superseded, null);
-        await _store.CommitVersionAsync(Version("/a"), null);
-        Assert.Null(await _store.FindByDigestAsync(digest));
-
-        var current = Version("/b") with { Digest = digest };
-        await _store.CommitVersionAsync(current, null);
-        Assert.Equal(current, await _store.FindByDigestAsync(digest));
-
-        await _store.DeleteCurrentVersionAsync("/b");
-        Assert.Null(await _store.FindByDigestAsync(digest));
-    }
-
-    [Fact]
-    public async Task Expired_uploads_are_the_open_ones_past_their_expiry()
-    {
-        var now = T0.AddHours(1);
-        var past = await CreateOpenUploadAsync("/past", expiresAt: now.AddMinutes(-5));
-        var exactlyNow = await CreateOpenUploadAsync("/now", expiresAt: now);
-        var future = await CreateOpenUploadAsync("/future", expiresAt: now.AddMilliseconds(1));
-        var aborted = await CreateOpenUploadAsync("/aborted", expiresAt: now.AddMinutes(-10));
-        await _store.SetUploadStateAsync(aborted.Id, UploadState.Aborted);
-        var committed = await CreateOpenUploadAsync("/committed", expiresAt: now.AddMinutes(-10));
-        await _store.CommitVersionAsync(Version("/committed"), committed.Id);
-
-        var expired = await _store.ListExpiredUploadsAsync(now);
-
-        Assert.Equal([past.Id, exactlyNow.Id], expired.Select(u => u.Id));
-        Assert.Equal(past, expired[0]);
-        Assert.Equal(
-            new[] { past.Id, exactlyNow.Id, future.Id }.Order(),
-            (await _store.ListOpenUploadsAsync()).Select(u => u.Id).Order());
-
-        await _store.SetUploadStateAsync(past.Id, UploadState.Expired);
-        Assert.Equal([exactlyNow.Id], (await _store.ListExpiredUploadsAsync(now)).Select(u => u.Id));
     }
 
     [Fact]
@@ -382,38 +93,37 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Concurrent_chunk_receipts_from_eight_tasks_all_land()
+    public async Task A_schema_1_database_migrates_with_its_versions_released_and_new_commits_pending()
     {
-        const int Tasks = 8;
-        const int ChunksPerTask = 40;
-        var upload = await CreateOpenUploadAsync("/parallel.bin");
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        var writers = Enumerable.Range(0, Tasks).Select(t => Task.Run(async () =>
+        var dir = Path.Combine(_dir, "old");
+        Directory.CreateDirectory(dir);
+        var versionId = Guid.NewGuid();
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(dir, SqliteMetadataStore.FileName)};Pooling=False"))
         {
-            await start.Task;
-            for (var i = 0; i < ChunksPerTask; i++)
-            {
-                await _store.RecordChunkAsync(Chunk(upload.Id, (i * Tasks) + t, crc: (ulong)t));
-            }
-        })).ToArray();
-        start.SetResult();
-        await Task.WhenAll(writers);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = SchemaOne + $"""
+                CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
+                INSERT INTO schema_version (version) VALUES (1);
+                INSERT INTO uploads VALUES ('{Guid.NewGuid()}', '/old/open.bin', 10, 4194304, 'fast', NULL, '/s/x.part', 1, 2, 0);
+                INSERT INTO versions (seq, version_id, path, size, chunk_size, digest, sha256, object_key, committed_at, upload_id, is_current, deleted_at)
+                VALUES (1, '{versionId}', '/old/file.csv', 5, 4194304, 'sha256-tree:{new string('a', 64)}', NULL, 'objectkey1', {T0.ToUnixTimeMilliseconds()}, NULL, 1, NULL);
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
 
-        var listed = await _store.ListChunksAsync(upload.Id);
-        Assert.Equal(Enumerable.Range(0, Tasks * ChunksPerTask).Select(i => (long)i), listed.Select(c => c.Index));
-        Assert.All(listed, c => Assert.Equal((ulong)(c.Index % Tasks), c.Crc64));
+        await using var store = await SqliteMetadataStore.OpenAsync(dir);
+
+        var migrated = await store.GetVersionAsync(versionId);
+        Assert.NotNull(migrated);
+        Assert.Equal(ReleaseState.Released, migrated.State);
+        Assert.Equal(T0, migrated.ReleasedAt);
+        Assert.Null(migrated.UploadedBy);
+        Assert.Null(Assert.Single(await store.ListOpenUploadsAsync()).OpenedBy);
+        var fresh = Version("/old/new.csv");
+        await store.CommitVersionAsync(fresh, null);
+        Assert.Equal(ReleaseState.PendingScan, (await store.GetCurrentVersionAsync("/old/new.csv"))!.State);
     }
-
-    private async Task<UploadSession> CreateOpenUploadAsync(string path, DateTimeOffset? expiresAt = null)
-    {
-        var upload = Upload(path) with { ExpiresAt = expiresAt ?? T0.AddDays(1) };
-        await _store.CreateUploadAsync(upload);
-        return upload;
-    }
-
-    private async Task<IReadOnlyList<string>> ListPathsAsync(string prefix) =>
-        [.. (await _store.ListCurrentVersionsAsync(prefix, 1000)).Select(v => v.Path)];
 
     private async Task<object?> ScalarAsync(string sql)
     {
@@ -422,6 +132,13 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteScalarAsync();
+    }
+
+    private async Task<UploadSession> CreateOpenUploadAsync(string path, DateTimeOffset? expiresAt = null)
+    {
+        var upload = Upload(path) with { ExpiresAt = expiresAt ?? T0.AddDays(1) };
+        await _store.CreateUploadAsync(upload);
+        return upload;
     }
 
     private static UploadSession Upload(string path) => new(
@@ -464,4 +181,52 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
         Assert.Equal(expected.Sha256, actual.Sha256);
         Assert.Equal(expected with { Sha256 = none }, actual with { Sha256 = none });
     }
+
+    // The schema a build before release states created (migration 1, verbatim).
+    private const string SchemaOne = """
+        CREATE TABLE uploads (
+            id              TEXT    NOT NULL PRIMARY KEY,
+            path            TEXT    NOT NULL,
+            size            INTEGER NOT NULL CHECK (size >= 0),
+            chunk_size      INTEGER NOT NULL CHECK (chunk_size > 0),
+            verify_mode     TEXT    NOT NULL CHECK (verify_mode IN ('fast', 'sha256')),
+            expected_digest TEXT,
+            staging_path    TEXT    NOT NULL,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            state           INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3)
+        ) STRICT;
+        CREATE INDEX uploads_by_state_expiry ON uploads (state, expires_at);
+
+        CREATE TABLE chunks (
+            upload_id     TEXT    NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+            chunk_index   INTEGER NOT NULL CHECK (chunk_index >= 0),
+            byte_offset   INTEGER NOT NULL CHECK (byte_offset >= 0),
+            stored_length INTEGER NOT NULL CHECK (stored_length >= 0),
+            plain_length  INTEGER NOT NULL CHECK (plain_length >= 0),
+            encoding      INTEGER NOT NULL,
+            crc64         INTEGER NOT NULL,
+            sha256        BLOB    NOT NULL CHECK (length(sha256) = 32),
+            received_at   INTEGER NOT NULL,
+            PRIMARY KEY (upload_id, chunk_index)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE versions (
+            seq          INTEGER NOT NULL PRIMARY KEY,
+            version_id   TEXT    NOT NULL UNIQUE,
+            path         TEXT    NOT NULL,
+            size         INTEGER NOT NULL CHECK (size >= 0),
+            chunk_size   INTEGER NOT NULL CHECK (chunk_size > 0),
+            digest       TEXT    NOT NULL,
+            sha256       TEXT,
+            object_key   TEXT    NOT NULL,
+            committed_at INTEGER NOT NULL,
+            upload_id    TEXT    REFERENCES uploads (id) ON DELETE SET NULL,
+            is_current   INTEGER NOT NULL CHECK (is_current IN (0, 1)),
+            deleted_at   INTEGER
+        ) STRICT;
+        CREATE UNIQUE INDEX versions_current_by_path ON versions (path) WHERE is_current = 1;
+        CREATE INDEX versions_current_by_digest ON versions (digest) WHERE is_current = 1;
+
+        """;
 }

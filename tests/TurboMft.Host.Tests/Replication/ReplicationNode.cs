@@ -122,7 +122,7 @@ internal sealed class ReplicationNode : IAsyncDisposable
         ResumeDirectory = resume ?? Path.Combine(DataPath, "client-resume"),
     });
 
-    public ReplicationStore Outbox => Running.Services.GetRequiredService<ReplicationStore>();
+    public IReplicationStore Outbox => Running.Services.GetRequiredService<IReplicationStore>();
 
     public Task<ReplicationRuleView> AddRuleAsync(AddReplicationRuleRequest request) =>
         Running.Services.GetRequiredService<ReplicationAdministration>().AddAsync(AdminCaller.System, request, CancellationToken.None);
