@@ -10,7 +10,7 @@ namespace TurboMft.Host.Tests.Metadata;
 /// </summary>
 public abstract class MetadataStoreContract : IAsyncLifetime
 {
-    protected static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_123);
+    internal static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_123);
 
     /// <summary>The store under test, empty at the start of each test.</summary>
     protected IMetadataStore Store { get; private set; } = null!;
@@ -531,7 +531,7 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     private async Task<IReadOnlyList<string>> ListPathsAsync(string prefix) =>
         [.. (await Store.ListCurrentVersionsAsync(prefix, 1000)).Select(v => v.Path)];
 
-    private static UploadSession Upload(string path) => new(
+    internal static UploadSession Upload(string path) => new(
         Guid.NewGuid(),
         path,
         Size: 10 << 20,
@@ -543,7 +543,7 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         ExpiresAt: T0.AddDays(1),
         State: UploadState.Open);
 
-    private static FileVersion Version(string path) => new(
+    internal static FileVersion Version(string path) => new(
         Guid.NewGuid(),
         path,
         Size: 1234,
@@ -553,7 +553,7 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         ObjectKey: Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
         CommittedAt: T0);
 
-    private static ChunkReceipt Chunk(Guid uploadId, long index, ulong crc = 42) => new(
+    internal static ChunkReceipt Chunk(Guid uploadId, long index, ulong crc = 42) => new(
         uploadId,
         index,
         Offset: index * (4L << 20),
@@ -565,7 +565,7 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         ReceivedAt: T0.AddSeconds(index));
 
     // Records compare byte[] by reference, so the digest is compared by content.
-    private static void AssertSameChunk(ChunkReceipt expected, ChunkReceipt actual)
+    internal static void AssertSameChunk(ChunkReceipt expected, ChunkReceipt actual)
     {
         var none = Array.Empty<byte>();
         Assert.Equal(expected.Sha256, actual.Sha256);

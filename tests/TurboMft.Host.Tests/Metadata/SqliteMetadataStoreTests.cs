@@ -1,6 +1,6 @@
-using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using TurboMft.Host.Metadata;
+using static TurboMft.Host.Tests.Metadata.MetadataStoreContract;
 
 namespace TurboMft.Host.Tests.Metadata;
 
@@ -10,7 +10,6 @@ namespace TurboMft.Host.Tests.Metadata;
 /// </summary>
 public sealed class SqliteMetadataStoreTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_123);
 
     private readonly string _dir = Directory.CreateTempSubdirectory("tmf-meta-").FullName;
     private SqliteMetadataStore _store = null!;
@@ -139,47 +138,6 @@ public sealed class SqliteMetadataStoreTests : IAsyncLifetime
         var upload = Upload(path) with { ExpiresAt = expiresAt ?? T0.AddDays(1) };
         await _store.CreateUploadAsync(upload);
         return upload;
-    }
-
-    private static UploadSession Upload(string path) => new(
-        Guid.NewGuid(),
-        path,
-        Size: 10 << 20,
-        ChunkSize: 4 << 20,
-        VerifyMode: UploadSession.FastVerify,
-        ExpectedDigest: null,
-        StagingPath: $"/data/staging/{Guid.NewGuid():N}.part",
-        CreatedAt: T0,
-        ExpiresAt: T0.AddDays(1),
-        State: UploadState.Open);
-
-    private static FileVersion Version(string path) => new(
-        Guid.NewGuid(),
-        path,
-        Size: 1234,
-        ChunkSize: 4 << 20,
-        Digest: "sha256-tree:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
-        Sha256: null,
-        ObjectKey: Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-        CommittedAt: T0);
-
-    private static ChunkReceipt Chunk(Guid uploadId, long index, ulong crc = 42) => new(
-        uploadId,
-        index,
-        Offset: index * (4L << 20),
-        StoredLength: 4 << 20,
-        PlainLength: 4 << 20,
-        Encoding: 0,
-        Crc64: crc,
-        Sha256: RandomNumberGenerator.GetBytes(32),
-        ReceivedAt: T0.AddSeconds(index));
-
-    // Records compare byte[] by reference, so the digest is compared by content.
-    private static void AssertSameChunk(ChunkReceipt expected, ChunkReceipt actual)
-    {
-        var none = Array.Empty<byte>();
-        Assert.Equal(expected.Sha256, actual.Sha256);
-        Assert.Equal(expected with { Sha256 = none }, actual with { Sha256 = none });
     }
 
     // The schema a build before release states created (migration 1, verbatim).
