@@ -95,7 +95,7 @@ public sealed partial class TurboMftClient
             if (withSha)
             {
                 var sha = sent!.Sha256Of(i);
-                var localSha = "sha256:" + Convert.ToHexStringLower(sha);
+                var localSha = WholeFileSha256.Format(sha);
                 var local = TreeDigestBuilder.Compute(new ChunkGeometry(file.Size, commit.ChunkSize), file.Size == 0 ? [] : sha);
                 if (!string.Equals(commit.Sha256, localSha, StringComparison.OrdinalIgnoreCase) || local != digest)
                 {

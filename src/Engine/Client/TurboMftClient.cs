@@ -524,7 +524,7 @@ public sealed partial class TurboMftClient : IDisposable
                 ReadJsonAsync<CommittedVersion>,
                 cancellationToken).ConfigureAwait(false);
 
-            var localSha = "sha256:" + Convert.ToHexStringLower(sha);
+            var localSha = WholeFileSha256.Format(sha);
             if (commit.Sha256 is not null && !string.Equals(commit.Sha256, localSha, StringComparison.OrdinalIgnoreCase))
             {
                 throw new TransferVerificationException(full, localSha, commit.Sha256, $"the server committed '{remote}' with a different SHA-256");

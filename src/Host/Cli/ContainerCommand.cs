@@ -2,6 +2,7 @@ using System.CommandLine;
 using TurboMft.Engine.Compression;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Pipeline;
 
 namespace TurboMft.Host.Cli;
@@ -61,7 +62,7 @@ internal static class ContainerCommand
                     chunksCompressed = c.ChunksCompressed,
                     storedBytes = c.ContainerLength,
                     digest = c.Digest.ToString(),
-                    sha256 = result.WholeFileSha256 is { } s ? "sha256:" + Convert.ToHexStringLower(s) : null,
+                    sha256 = result.WholeFileSha256 is { } s ? WholeFileSha256.Format(s) : null,
                     seconds,
                     bytesPerSecond = seconds > 0 ? c.FileSize / seconds : 0,
                 })).ConfigureAwait(false);

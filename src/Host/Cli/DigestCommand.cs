@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Pipeline;
 
 namespace TurboMft.Host.Cli;
@@ -30,7 +31,7 @@ internal static class DigestCommand
             var size = File.Exists(path) ? new FileInfo(path).Length : 0;
             var result = await ProgressDisplay.RunAsync("digest", size, !asJson, progress =>
                 FileDigester.ComputeAsync(path, options with { Progress = progress }, cancellationToken)).ConfigureAwait(false);
-            var plain = result.WholeFileSha256 is { } bytes ? "sha256:" + Convert.ToHexStringLower(bytes) : null;
+            var plain = result.WholeFileSha256 is { } bytes ? WholeFileSha256.Format(bytes) : null;
             if (asJson)
             {
                 var seconds = result.Elapsed.TotalSeconds;

@@ -135,9 +135,9 @@ public static class FileEndpoints
         headers.AcceptRanges = "bytes";
         headers.XContentTypeOptions = "nosniff";
         headers.ContentDisposition = $"attachment; filename*=UTF-8''{Uri.EscapeDataString(remote.Name)}";
-        if (version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal))
+        if (WholeFileSha256.Bytes(version.Sha256) is { } sha)
         {
-            headers[ProtocolHeaders.ReprDigest] = DigestFields.FormatSha256(Convert.FromHexString(sha["sha256:".Length..]));
+            headers[ProtocolHeaders.ReprDigest] = DigestFields.FormatSha256(sha);
         }
 
         ProvenanceHeaders.Write(headers, version.Origin);

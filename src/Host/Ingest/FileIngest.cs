@@ -276,7 +276,7 @@ public sealed class FileIngest(
                 }
             }
 
-            var version = new FileVersion(id, path.Value, summary.FileSize, chunkSize, summary.Digest.ToString(), Sha256Field(wholeSha), ObjectKey(id), time.GetUtcNow())
+            var version = new FileVersion(id, path.Value, summary.FileSize, chunkSize, summary.Digest.ToString(), WholeFileSha256.Format(wholeSha), ObjectKey(id), time.GetUtcNow())
             {
                 State = ReleaseState.PendingScan,
                 UploadedBy = caller.Identity,
@@ -420,7 +420,7 @@ public sealed class FileIngest(
         var chunkSize = settings.OneShotChunkSize;
         return CommitAsync(
             [.. staged.Select(f => new StagedVersion(
-                new FileVersion(f.Id, f.Path.Value, f.Summary.FileSize, chunkSize, f.Summary.Digest.ToString(), Sha256Field(f.Sha256), ObjectKey(f.Id), now)
+                new FileVersion(f.Id, f.Path.Value, f.Summary.FileSize, chunkSize, f.Summary.Digest.ToString(), WholeFileSha256.Format(f.Sha256), ObjectKey(f.Id), now)
                 {
                     State = ReleaseState.PendingScan,
                     UploadedBy = caller.Identity,
@@ -601,8 +601,6 @@ public sealed class FileIngest(
     };
 
     private static string ObjectKey(Guid id) => id.ToString("N");
-
-    private static string Sha256Field(byte[] sha256) => "sha256:" + Convert.ToHexStringLower(sha256);
 
     private static IEnumerable<long> LongRange(long count)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Infrastructure;
@@ -920,7 +921,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
             throw new ArgumentException($"The digest of '{version.Path}' must be a \"sha256-tree:…\" digest.", nameof(version));
         }
 
-        if (version.Sha256 is not null && !version.Sha256.StartsWith("sha256:", StringComparison.Ordinal))
+        if (version.Sha256 is not null && !version.Sha256.StartsWith(WholeFileSha256.Prefix, StringComparison.Ordinal))
         {
             throw new ArgumentException($"The SHA-256 of '{version.Path}' must be a \"sha256:…\" digest or null.", nameof(version));
         }

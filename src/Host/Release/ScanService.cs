@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;
@@ -378,7 +379,7 @@ public sealed class ScanService : BackgroundService
             RemotePath.Parse(version.Path),
             version.Size,
             version.Digest,
-            version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha["sha256:".Length..] : null);
+            WholeFileSha256.Hex(version.Sha256));
         ScanReport report;
         var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

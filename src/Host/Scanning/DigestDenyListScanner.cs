@@ -3,6 +3,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using TurboMft.Engine.Integrity;
 using TurboMft.Host.Metadata;
 
 namespace TurboMft.Host.Scanning;
@@ -57,7 +58,7 @@ public sealed class DigestDenyListScanner : IContentScanner
             return new ScanVerdict(Name, "unavailable", ScanOutcome.Error, Detail: e.Message);
         }
 
-        var digest = NormalizeDigest(subject.Sha256) ?? await HashAsync(openPlaintext, cancellationToken).ConfigureAwait(false);
+        var digest = WholeFileSha256.Hex(subject.Sha256) ?? await HashAsync(openPlaintext, cancellationToken).ConfigureAwait(false);
         return list.Entries.TryGetValue(digest, out var label)
             ? new ScanVerdict(Name, list.Version, ScanOutcome.Infected, "sha256-deny-list:" + (label ?? digest), $"SHA-256 {digest} is on the deny list {ListPath}")
             : new ScanVerdict(Name, list.Version, ScanOutcome.Clean);
@@ -108,17 +109,6 @@ public sealed class DigestDenyListScanner : IContentScanner
         }
     }
 
-    private static string? NormalizeDigest(string? sha256)
-    {
-        if (sha256 is null)
-        {
-            return null;
-        }
-
-        var hex = sha256.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase) ? sha256[7..] : sha256;
-        return hex.Length == 64 && IsHex(hex) ? hex.ToLowerInvariant() : null;
-    }
-
     private static async Task<string> HashAsync(Func<Stream> openPlaintext, CancellationToken cancellationToken)
     {
         var stream = openPlaintext();
@@ -141,19 +131,6 @@ public sealed class DigestDenyListScanner : IContentScanner
 
             return Convert.ToHexStringLower(sha.GetHashAndReset());
         }
-    }
-
-    private static bool IsHex(ReadOnlySpan<char> text)
-    {
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiHexDigit(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>One loaded copy of the list file.</summary>
@@ -192,14 +169,14 @@ public sealed class DigestDenyListScanner : IContentScanner
 
                 var space = line.IndexOfAny([' ', '\t']);
                 var hex = space < 0 ? line : line[..space];
-                if (hex.Length != 64 || !IsHex(hex))
+                if (hex.Length != 64 || WholeFileSha256.Hex(hex) is not { } digest)
                 {
                     throw new DenyListException($"{info.FullName}:{lineNumber.ToString(CultureInfo.InvariantCulture)}: '{Shorten(hex)}' is not a SHA-256 digest (64 hex digits); fix the line or comment it out with '#'.");
                 }
 
                 // sha256sum marks binary mode with '*' before the name.
                 var label = space < 0 ? null : line[(space + 1)..].Trim().TrimStart('*');
-                entries[hex.ToLowerInvariant()] = string.IsNullOrEmpty(label) ? null : label;
+                entries[digest] = string.IsNullOrEmpty(label) ? null : label;
             }
 
             var identity = Convert.ToHexStringLower(SHA256.HashData(bytes))[..12];

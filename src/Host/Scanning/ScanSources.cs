@@ -1,6 +1,7 @@
 using TurboMft.Engine.Buffers;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Crypto;
+using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Metadata;
 
@@ -13,8 +14,7 @@ public static class ScanSources
     public static ScanSubject SubjectOf(FileVersion version)
     {
         ArgumentNullException.ThrowIfNull(version);
-        var sha256 = version.Sha256 is { } sha && sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha["sha256:".Length..] : version.Sha256;
-        return new ScanSubject(RemotePath.Parse(version.Path), version.Size, version.Digest, sha256);
+        return new ScanSubject(RemotePath.Parse(version.Path), version.Size, version.Digest, WholeFileSha256.Hex(version.Sha256));
     }
 
     /// <summary>
