@@ -19,6 +19,7 @@ public sealed class AuditFileStore : IAuditStore
     private readonly FileStream _head;
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly List<AuditEvent> _recovered = [];
+    private readonly AuditFileReader _reader;
 
     private FileStream? _file;
     private long _fileNumber;
@@ -34,6 +35,7 @@ public sealed class AuditFileStore : IAuditStore
     private AuditFileStore(string directory, AuditKey key, long maxFileBytes, FileStream lockFile)
     {
         Directory = directory;
+        _reader = new AuditFileReader(directory);
         _key = key;
         _maxFileBytes = maxFileBytes;
         _lock = lockFile;
@@ -104,34 +106,20 @@ public sealed class AuditFileStore : IAuditStore
         }
     }
 
-    /// <summary>
-    /// Every complete, well-formed record of the audit files in <paramref name="directory"/> in file order, without taking the
-    /// lock; with <paramref name="after"/>, files that hold only records up to that seq are skipped unread.
-    /// </summary>
-    public static IEnumerable<AuditRecord> ReadRecords(string directory, long? after = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        var files = AuditFiles.List(directory);
-        for (var i = 0; i < files.Count; i++)
-        {
-            if (after is { } seq && i + 1 < files.Count && FirstSeq(files[i + 1].Path) is { } next && next <= seq + 1)
-            {
-                continue;
-            }
-
-            // A file moved away (archived) between the listing and the read counts as empty.
-            foreach (var line in AuditFiles.ReadLines(files[i].Path, missingIsEmpty: true))
-            {
-                if (line.Terminated && AuditRecord.TryParse(line.Bytes, out _) is { } record)
-                {
-                    yield return record;
-                }
-            }
-        }
-    }
+    /// <inheritdoc />
+    public IEnumerable<AuditRecord> Read(long? afterSeq = null) => _reader.Read(afterSeq);
 
     /// <inheritdoc />
-    public IEnumerable<AuditRecord> Read(long? afterSeq = null) => ReadRecords(Directory, afterSeq);
+    public string AnchorName => _reader.AnchorName;
+
+    /// <inheritdoc />
+    public IEnumerable<StoredAuditLine> ReadLines() => _reader.ReadLines();
+
+    /// <inheritdoc />
+    public AuditAnchorReading ReadAnchor(AuditKey key) => _reader.ReadAnchor(key);
+
+    /// <inheritdoc />
+    public string PartName(long part) => _reader.PartName(part);
 
     /// <inheritdoc />
     /// <remarks>Rotates before a record that would take the file past its size or that falls on another UTC day than the file's first.</remarks>
@@ -214,13 +202,6 @@ public sealed class AuditFileStore : IAuditStore
         Outcome = AuditOutcome.Failure,
         Detail = detail,
     };
-
-    private static long? FirstSeq(string path)
-    {
-        return AuditFiles.ReadLines(path, missingIsEmpty: true).FirstOrDefault() is { Terminated: true } line && AuditRecord.TryParse(line.Bytes, out _) is { } record
-            ? record.Seq
-            : null;
-    }
 
     /// <summary>
     /// Brings the log to a clean end after an unclean stop and finds where the chain continues (docs/audit.md,

@@ -111,4 +111,4 @@ internal static class AuditFiles
 /// <param name="Offset">Byte offset of the line in its file.</param>
 /// <param name="Bytes">The line without its newline.</param>
 /// <param name="Terminated">False for a last line without a newline.</param>
-internal readonly record struct AuditLine(long Number, long Offset, byte[] Bytes, bool Terminated);
+public readonly record struct AuditLine(long Number, long Offset, byte[] Bytes, bool Terminated);

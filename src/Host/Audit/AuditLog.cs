@@ -56,12 +56,6 @@ public sealed class AuditLog : IAuditTrail, IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    /// <summary>The audit directory (<c>DIR/audit</c>) when the records are in local files (<see cref="AuditFileStore"/>).</summary>
-    /// <exception cref="InvalidOperationException">The log's store is not the local files.</exception>
-    public string Directory => _store is AuditFileStore files
-        ? files.Directory
-        : throw new InvalidOperationException("this audit log's records are not in local files; read them through its Store");
-
     /// <summary>Where the records are kept.</summary>
     public IAuditStore Store => _store;
 

@@ -3,7 +3,7 @@ using TurboMft.Engine.Storage;
 namespace TurboMft.Host.Audit;
 
 /// <summary>
-/// A filter over the stored audit records, read in seq order from a store or straight from the files (docs/audit.md,
+/// A filter over the stored audit records, read in seq order from a store (<see cref="IAuditReader"/>; docs/audit.md,
 /// "Query"). It does not verify (that is <see cref="AuditVerifier"/>'s job) and takes no lock: a file being appended to is
 /// read up to its last complete line.
 /// </summary>
@@ -54,21 +54,12 @@ public sealed record AuditQuery
         return Path is not { } prefix || (ParsePath(record) is { } path && path.IsUnder(prefix));
     }
 
-    /// <summary>The matching records of the log in <paramref name="directory"/> that <paramref name="visible"/> admits, in seq order, up to <see cref="Limit"/>.</summary>
-    public IEnumerable<AuditRecord> Run(string directory, Func<AuditRecord, bool>? visible = null) => Filter(ReadAll(directory, After), visible);
-
-    /// <summary>The matching records of <paramref name="store"/> that <paramref name="visible"/> admits, in seq order, up to <see cref="Limit"/>.</summary>
-    public IEnumerable<AuditRecord> Run(IAuditStore store, Func<AuditRecord, bool>? visible = null)
+    /// <summary>The matching records that <paramref name="reader"/> reads and <paramref name="visible"/> admits, in seq order, up to <see cref="Limit"/>.</summary>
+    public IEnumerable<AuditRecord> Run(IAuditReader reader, Func<AuditRecord, bool>? visible = null)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        return Filter(store.Read(After), visible);
+        ArgumentNullException.ThrowIfNull(reader);
+        return Filter(reader.Read(After), visible);
     }
-
-    /// <summary>
-    /// Every complete, well-formed record of the log in <paramref name="directory"/> in file order; with
-    /// <paramref name="after"/>, files that hold only records up to that seq are skipped unread.
-    /// </summary>
-    public static IEnumerable<AuditRecord> ReadAll(string directory, long? after = null) => AuditFileStore.ReadRecords(directory, after);
 
     /// <summary>
     /// The records a principal may read: those whose path lies in one of <paramref name="areas"/>, the areas where it holds

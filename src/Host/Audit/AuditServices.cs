@@ -7,7 +7,7 @@ namespace TurboMft.Host.Audit;
 public static class AuditServices
 {
     /// <summary>
-    /// The open audit log as the trail every feature appends to, its store (<see cref="IAuditStore"/>, to read records), and its
+    /// The open audit log as the trail every feature appends to, its store (<see cref="IAuditStore"/>, and as <see cref="IAuditReader"/> to read records), and its
     /// periodic verification (<see cref="AuditWatch"/>).
     /// </summary>
     public static TurboMftBuilder AddAudit(this TurboMftBuilder builder, AuditLog audit, AuditWatchSettings watch)
@@ -18,6 +18,7 @@ public static class AuditServices
         builder.Services.AddSingleton(audit);
         builder.Services.AddSingleton<IAuditTrail>(audit);
         builder.Services.AddSingleton(audit.Store);
+        builder.Services.AddSingleton<IAuditReader>(audit.Store);
         builder.Services.AddSingleton(watch);
         builder.Services.AddHostedService<AuditWatch>();
         return builder;

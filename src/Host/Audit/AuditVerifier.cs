@@ -57,32 +57,31 @@ public sealed record AuditVerification(long Records, long LastSeq, AuditBreak? B
 /// </summary>
 public static class AuditVerifier
 {
-    /// <summary>Verifies the log in <paramref name="directory"/> with <paramref name="key"/>; stops at the first break.</summary>
-    public static AuditVerification Verify(string directory, AuditKey key)
+    /// <summary>Verifies the log that <paramref name="reader"/> reads with <paramref name="key"/>; stops at the first break.</summary>
+    public static AuditVerification Verify(IAuditReader reader, AuditKey key)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(key);
 
         // The anchor first: it only moves after the log has grown, so read in this order it is never ahead of a sound log.
-        var headPath = Path.Combine(directory, AuditFiles.HeadName);
-        var head = AuditHead.Read(headPath, key, out var headError);
-        var walk = new Walk(directory, key, head);
+        var anchor = reader.ReadAnchor(key);
+        var walk = new Walk(reader, key, anchor.Anchor);
         var broken = walk.Run();
         if (broken is null)
         {
-            broken = walk.CheckHead(headPath, head, headError);
+            broken = walk.CheckAnchor(anchor);
         }
 
         return new AuditVerification(walk.Records, walk.ExpectedSeq - 1, broken, walk.Notices);
     }
 
     /// <summary>One pass over every line of every file, with one line of look-ahead.</summary>
-    private sealed class Walk(string directory, AuditKey key, AuditHead? head)
+    private sealed class Walk(IAuditReader reader, AuditKey key, AuditAnchor? head)
     {
-        private readonly IEnumerator<Entry> _entries = Entries(directory).GetEnumerator();
-        private Entry? _peeked;
+        private readonly IEnumerator<StoredAuditLine> _entries = reader.ReadLines().GetEnumerator();
+        private StoredAuditLine? _peeked;
         private string? _anchoredHash;
-        private string _lastFile = AuditFiles.Name(1);
+        private string _lastFile = reader.PartName(1);
         private long _lastFileNumber;
 
         public long Records { get; private set; }
@@ -109,48 +108,48 @@ public static class AuditVerifier
             return null;
         }
 
-        public AuditBreak? CheckHead(string headPath, AuditHead? anchor, string? error)
+        public AuditBreak? CheckAnchor(AuditAnchorReading reading)
         {
             var last = ExpectedSeq - 1;
-            if (error is not null)
+            if (reading.Error is { } error)
             {
-                var blank = last == 0 && File.ReadAllBytes(headPath).AsSpan().IndexOfAnyExcept((byte)0) < 0;
-                return blank ? null : new AuditBreak(AuditBreakKind.Edited, AuditFiles.HeadName, 0, ExpectedSeq, error);
+                return last == 0 && reading.Blank ? null : new AuditBreak(AuditBreakKind.Edited, reader.AnchorName, 0, ExpectedSeq, error);
             }
 
-            if (anchor is null)
+            if (reading.Anchor is not { } anchor)
             {
-                return last == 0 ? null : new AuditBreak(AuditBreakKind.Truncated, AuditFiles.HeadName, 0, ExpectedSeq, $"the head anchor is missing, so the end of the log cannot be confirmed (the log ends at seq {last})");
+                return last == 0 ? null : new AuditBreak(AuditBreakKind.Truncated, reader.AnchorName, 0, ExpectedSeq, $"the head anchor is missing, so the end of the log cannot be confirmed (the log ends at seq {last})");
             }
 
             if (anchor.Seq > last)
             {
-                var missingFile = anchor.File > _lastFileNumber;
+                var missingFile = anchor.Part > _lastFileNumber;
                 return new AuditBreak(
                     AuditBreakKind.Truncated,
-                    missingFile ? AuditFiles.Name(anchor.File) : _lastFile,
+                    missingFile ? reader.PartName(anchor.Part) : _lastFile,
                     0,
                     ExpectedSeq,
-                    $"the log ends at seq {last} but the head anchor says seq {anchor.Seq} in {AuditFiles.Name(anchor.File)}{(missingFile ? ", which is missing" : string.Empty)}: records {ExpectedSeq}..{anchor.Seq} were cut from the end");
+                    $"the log ends at seq {last} but the head anchor says seq {anchor.Seq} in {reader.PartName(anchor.Part)}{(missingFile ? ", which is missing" : string.Empty)}: records {ExpectedSeq}..{anchor.Seq} were cut from the end");
             }
 
             if (anchor.Seq > 0 && _anchoredHash != anchor.Hash)
             {
-                return new AuditBreak(AuditBreakKind.Truncated, AuditFiles.HeadName, 0, anchor.Seq, $"record {anchor.Seq} is not the one the head anchor holds: the end of the log was cut and written again");
+                return new AuditBreak(AuditBreakKind.Truncated, reader.AnchorName, 0, anchor.Seq, $"record {anchor.Seq} is not the one the head anchor holds: the end of the log was cut and written again");
             }
 
             return null;
         }
 
-        private AuditBreak? Check(Entry entry)
+        private AuditBreak? Check(StoredAuditLine entry)
         {
+            var file = reader.PartName(entry.Part);
             if (entry.Line is not { } line)
             {
-                return new AuditBreak(AuditBreakKind.Deleted, entry.File, 0, ExpectedSeq, $"{entry.File} is missing: files are numbered without gaps, and records from seq {ExpectedSeq} on are gone");
+                return new AuditBreak(AuditBreakKind.Deleted, file, 0, ExpectedSeq, $"{file} is missing: files are numbered without gaps, and records from seq {ExpectedSeq} on are gone");
             }
 
-            _lastFile = entry.File;
-            _lastFileNumber = entry.Number;
+            _lastFile = file;
+            _lastFileNumber = entry.Part;
             if (!line.Terminated)
             {
                 return Break(AuditBreakKind.Truncated, entry, $"the last line has no newline: {line.Bytes.Length} bytes of a partial record (an unclean stop the server has not yet recovered, or the file was cut)");
@@ -205,13 +204,13 @@ public static class AuditVerifier
 
             if (record.Action == "audit.recovered")
             {
-                Notices.Add($"seq {record.Seq} ({entry.File} line {line.Number}): {record.Detail}");
+                Notices.Add($"seq {record.Seq} ({file} line {line.Number}): {record.Detail}");
             }
 
             return null;
         }
 
-        private AuditBreak Break(AuditBreakKind kind, Entry entry, string message) => new(kind, entry.File, entry.Line!.Value.Number, ExpectedSeq, message);
+        private AuditBreak Break(AuditBreakKind kind, StoredAuditLine entry, string message) => new(kind, reader.PartName(entry.Part), entry.Line!.Value.Number, ExpectedSeq, message);
 
         /// <summary>True when <paramref name="line"/> is the authentic record the chain expects next.</summary>
         private bool Continues(AuditLine line) =>
@@ -238,7 +237,7 @@ public static class AuditVerifier
             return false;
         }
 
-        private Entry? Next()
+        private StoredAuditLine? Next()
         {
             if (_peeked is { } peeked)
             {
@@ -249,27 +248,6 @@ public static class AuditVerifier
             return _entries.MoveNext() ? _entries.Current : null;
         }
 
-        private Entry? Peek() => _peeked ??= _entries.MoveNext() ? _entries.Current : null;
-
-        /// <summary>Every line of every file in order; a missing file number in between gives an entry without a line.</summary>
-        private static IEnumerable<Entry> Entries(string directory)
-        {
-            long expected = 1;
-            foreach (var (number, path) in AuditFiles.List(directory))
-            {
-                for (; expected < number; expected++)
-                {
-                    yield return new Entry(expected, AuditFiles.Name(expected), null);
-                }
-
-                expected = number + 1;
-                foreach (var line in AuditFiles.ReadLines(path))
-                {
-                    yield return new Entry(number, AuditFiles.Name(number), line);
-                }
-            }
-        }
+        private StoredAuditLine? Peek() => _peeked ??= _entries.MoveNext() ? _entries.Current : null;
     }
-
-    private readonly record struct Entry(long Number, string File, AuditLine? Line);
 }

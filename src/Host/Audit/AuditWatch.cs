@@ -10,9 +10,9 @@ namespace TurboMft.Host.Audit;
 /// Verifies the running server's audit chain at start and every <see cref="AuditWatchSettings.VerifyIntervalMinutes"/>
 /// (docs/audit.md, "Watch"). A break raises an <c>audit-chain-broken</c> incident (critical) once per distinct break and
 /// server run, and is recorded as a durable <c>audit.broken</c> record once per break for good. Verification only reads
-/// the files, line by line (<see cref="AuditVerifier"/>), on a pool thread: the writer is never held up.
+/// the store, line by line (<see cref="AuditVerifier"/> over <see cref="IAuditReader"/>), on a pool thread: the writer is never held up.
 /// </summary>
-public sealed class AuditWatch(DataDirectory data, IAuditTrail audit, IIncidentNotifier notifier, AuditWatchSettings settings, TimeProvider time, ILogger<AuditWatch> logger)
+public sealed class AuditWatch(DataDirectory data, IAuditReader reader, IAuditTrail audit, IIncidentNotifier notifier, AuditWatchSettings settings, TimeProvider time, ILogger<AuditWatch> logger)
     : BackgroundService
 {
     /// <summary>The incident kind.</summary>
@@ -82,7 +82,7 @@ public sealed class AuditWatch(DataDirectory data, IAuditTrail audit, IIncidentN
     private AuditBreak? Verify()
     {
         using var key = data.LoadAuditKey();
-        return AuditVerifier.Verify(data.AuditPath, key).Break;
+        return AuditVerifier.Verify(reader, key).Break;
     }
 
     private async Task ReportAsync(AuditBreak broken, CancellationToken cancellationToken)
@@ -125,7 +125,7 @@ public sealed class AuditWatch(DataDirectory data, IAuditTrail audit, IIncidentN
     private string? EarlierRecord(string identity)
     {
         using var key = data.LoadAuditKey();
-        return AuditQuery.ReadAll(data.AuditPath)
+        return reader.Read()
             .Where(r => r.Action == BrokenAction && r.Detail is { } detail && detail.StartsWith(identity + ":", StringComparison.Ordinal) && AuditChain.HasValidHmac(r.Line, key))
             .Select(r => r.CorrelationId ?? string.Empty)
             .FirstOrDefault();

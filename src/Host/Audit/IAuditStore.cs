@@ -4,10 +4,10 @@ namespace TurboMft.Host.Audit;
 /// Where the audit chain's records are kept (docs/audit.md), apart from the chain itself: <see cref="AuditLog"/> assigns
 /// seq, links each record to the previous one's hash and seals it with the audit key, and hands the sealed lines here.
 /// A store keeps them in order after its head, makes them durable on <see cref="Commit"/>, and reads them back. It has one
-/// writer at a time (the log that opened it); reads may run beside it. The behaviour every provider owes is
+/// writer at a time (the log that opened it); reads (<see cref="IAuditReader"/>) may run beside it. The behaviour every provider owes is
 /// <c>tests/TurboMft.Host.Tests/Audit/AuditStoreContract.cs</c>.
 /// </summary>
-public interface IAuditStore : IAsyncDisposable
+public interface IAuditStore : IAuditReader, IAsyncDisposable
 {
     /// <summary>
     /// The last record stored when the store was opened or last written: where the chain continues
@@ -31,12 +31,6 @@ public interface IAuditStore : IAsyncDisposable
     /// <summary>Makes every record written so far durable, and the store's record of its end (its anchor) cover the last.</summary>
     /// <exception cref="IOException">They could not be made durable; the store is then unusable.</exception>
     void Commit();
-
-    /// <summary>
-    /// Every complete, well-formed record in seq order; with <paramref name="afterSeq"/>, at least those above it (a store may
-    /// skip what lies before). Reads what is stored, durable or not, and does not verify the chain.
-    /// </summary>
-    IEnumerable<AuditRecord> Read(long? afterSeq = null);
 }
 
 /// <summary>Where an audit chain continues: the seq of the last record and the hash of its line.</summary>

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;
+using TurboMft.Host.Server;
 
 namespace TurboMft.Host.Cli;
 
@@ -27,7 +28,7 @@ internal static class AuditCommand
         {
             var directory = OpenData(parse.GetValue(data));
             using var key = directory.LoadAuditKey();
-            var result = AuditVerifier.Verify(directory.AuditPath, key);
+            var result = AuditVerifier.Verify(OfflineStores.AuditReader(directory), key);
             foreach (var notice in result.Notices)
             {
                 await output.WriteLineAsync($"note: {notice}").ConfigureAwait(false);
@@ -73,7 +74,7 @@ internal static class AuditCommand
             await using var fileWriter = stream is null ? null : new StreamWriter(stream, new UTF8Encoding(false));
             var writer = fileWriter ?? output;
             var count = 0;
-            foreach (var record in query.Run(directory.AuditPath))
+            foreach (var record in query.Run(OfflineStores.AuditReader(directory)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 await writer.WriteAsync((syslog ? AuditExport.ToSyslog(record, host) : AuditExport.ToJsonLine(record)) + "\n").ConfigureAwait(false);

@@ -87,7 +87,7 @@ public static class AuditEndpoints
     internal static byte[] WritePage(IEnumerable<AuditRecord> records, string? next) =>
         JsonSerializer.SerializeToUtf8Bytes(new AuditPage([.. records.Select(r => new StoredAuditRecord(r.Line))], next), ProtocolJson.Options);
 
-    private static async Task<IResult> QueryAsync(HttpContext context, AuditLog log, CancellationToken cancellationToken)
+    private static async Task<IResult> QueryAsync(HttpContext context, IAuditReader reader, IAuditTrail audit, CancellationToken cancellationToken)
     {
         // The authorization middleware admits only principals holding audit somewhere; without a principal, refuse.
         if (context.TryGetPrincipal() is not { } principal)
@@ -102,7 +102,7 @@ public static class AuditEndpoints
 
         var limit = query.Limit ?? DefaultLimit;
         var visible = AuditQuery.VisibleTo(principal.Grants.AreasWith(Permission.Audit));
-        var page = await Task.Run(() => (query with { Limit = limit + 1 }).Run(log.Directory, visible).ToList(), cancellationToken).ConfigureAwait(false);
+        var page = await Task.Run(() => (query with { Limit = limit + 1 }).Run(reader, visible).ToList(), cancellationToken).ConfigureAwait(false);
         string? next = null;
         if (page.Count > limit)
         {
@@ -110,7 +110,7 @@ public static class AuditEndpoints
             next = NextPage(context.Request.Query, page[^1].Seq);
         }
 
-        log.Append(AuditActors.Event(context, "audit.read", AuditOutcome.Success, query.Path?.Value) with
+        audit.Append(AuditActors.Event(context, "audit.read", AuditOutcome.Success, query.Path?.Value) with
         {
             Detail = string.Create(CultureInfo.InvariantCulture, $"records={page.Count}{(query.Action is { } action ? " action=" + action : string.Empty)}{(query.Actor is { } actor ? " actor=" + actor : string.Empty)}"),
         });

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Compression;
@@ -224,37 +225,67 @@ public static class UploadEndpoints
     /// <summary>The <c>sha256-tree</c> a completion's optional body names, or the 400 that refuses the body.</summary>
     private static async Task<(FileDigest? Expected, IResult? Invalid)> ReadExpectedDigestAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        // The body is optional and may come chunked (no Content-Length), so read whatever is there.
-        string text;
-        using (var body = new StreamReader(context.Request.Body))
+        // The body is optional, of any content type, and may come chunked (no Content-Length): read what is there, up to the limit.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            text = await body.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            limit.MaxRequestBodySize = MaxCompleteBodyBytes;
         }
 
-        if (!string.IsNullOrWhiteSpace(text))
+        var tooLarge = Problems.BadRequest("invalid-request", $"The body is larger than {MaxCompleteBodyBytes} bytes; it holds at most {{\"digest\": \"sha256-tree:…\"}}.");
+        if (context.Request.ContentLength > MaxCompleteBodyBytes)
         {
-            CompleteUploadRequest? request;
-            try
-            {
-                request = System.Text.Json.JsonSerializer.Deserialize<CompleteUploadRequest>(text, JsonOptions);
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                return (null, Problems.BadRequest("invalid-request", "The body must be JSON: {\"digest\": \"sha256-tree:…\"}."));
-            }
-
-            if (request?.Digest is { } digestText)
-            {
-                if (!FileDigest.TryParse(digestText, out var parsed))
-                {
-                    return (null, Problems.BadRequest("invalid-request", "digest must be sha256-tree:<64 lowercase hex digits>."));
-                }
-
-                return (parsed, null);
-            }
+            return (null, tooLarge);
         }
 
-        return (null, null);
+        var body = new byte[MaxCompleteBodyBytes + 1];
+        var length = 0;
+        try
+        {
+            int read;
+            while (length < body.Length && (read = await context.Request.Body.ReadAsync(body.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, tooLarge);
+        }
+
+        if (length > MaxCompleteBodyBytes)
+        {
+            return (null, tooLarge);
+        }
+
+        var text = body.AsSpan(0, length);
+        if (text.StartsWith("\uFEFF"u8))
+        {
+            text = text[3..];
+        }
+
+        if (text.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return (null, null);
+        }
+
+        CompleteUploadRequest? request;
+        try
+        {
+            request = System.Text.Json.JsonSerializer.Deserialize<CompleteUploadRequest>(text, JsonOptions);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return (null, Problems.BadRequest("invalid-request", "The body must be JSON: {\"digest\": \"sha256-tree:…\"}."));
+        }
+
+        if (request?.Digest is not { } digestText)
+        {
+            return (null, null);
+        }
+
+        return FileDigest.TryParse(digestText, out var parsed)
+            ? (parsed, null)
+            : (null, Problems.BadRequest("invalid-request", "digest must be sha256-tree:<64 lowercase hex digits>."));
     }
 
     private static UploadStatus Describe(UploadSession session, long[] received) => new(
@@ -297,6 +328,9 @@ public static class UploadEndpoints
         Problems.Conflict("upload-closed", $"Upload {id} is {state.ToString().ToLowerInvariant()}; open a new upload.");
 
     private readonly record struct OpenTerms(long Size, int ChunkSize, string Verify, FileDigest? Expected, Provenance? Origin);
+
+    /// <summary>Largest body of <c>POST …/complete</c> read: it holds one digest.</summary>
+    private const int MaxCompleteBodyBytes = 4096;
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
 }

@@ -1,5 +1,6 @@
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
+using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 
@@ -24,6 +25,16 @@ public static class OfflineStores
     {
         ArgumentNullException.ThrowIfNull(data);
         return await SqliteMetadataStore.OpenAsync(data.Root, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The read side of the data directory's audit store: it takes no lock, so it reads beside a running server (verify,
+    /// export).
+    /// </summary>
+    public static IAuditReader AuditReader(DataDirectory data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new AuditFileReader(data.AuditPath);
     }
 
     /// <summary>The data directory's object store (the committed containers).</summary>

@@ -5,7 +5,7 @@ namespace TurboMft.Fuzz.Targets;
 
 /// <summary>
 /// Audit log files (src/Host/Audit): the input is one log file, <c>audit-000001.jsonl</c>, read by
-/// <see cref="AuditVerifier.Verify"/> and <see cref="AuditQuery.ReadAll"/>, and each of its lines by
+/// <see cref="AuditVerifier.Verify"/> and <see cref="AuditFileReader.Read"/>, and each of its lines by
 /// <see cref="AuditRecord.TryParse"/>. Expected: a break reported by the verifier, null with an error from the record parser.
 /// </summary>
 public sealed class AuditLogTarget : FuzzTarget
@@ -28,8 +28,8 @@ public sealed class AuditLogTarget : FuzzTarget
         {
             var file = Path.Combine(directory, AuditFiles.Name(1));
             File.WriteAllBytes(file, input);
-            var verification = AuditVerifier.Verify(directory, CorpusKey);
-            var queried = AuditQuery.ReadAll(directory).Count();
+            var verification = AuditVerifier.Verify(new AuditFileReader(directory), CorpusKey);
+            var queried = new AuditFileReader(directory).Read().Count();
             var refusals = 0;
             foreach (var line in AuditFiles.ReadLines(file))
             {

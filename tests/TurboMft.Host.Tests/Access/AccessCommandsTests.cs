@@ -206,7 +206,7 @@ public sealed class AccessCommandsTests : IDisposable
 
         var added = await TurboMftProcess.RunAsync("user", "add", "gina", "--data", DataPath);
         Assert.True(added.ExitCode == 0, added.ToString());
-        var records = AuditQuery.ReadAll(Path.Combine(DataPath, "audit")).ToList();
+        var records = new AuditFileReader(Path.Combine(DataPath, "audit")).Read().ToList();
         var record = Assert.Single(records, r => r.Action == "user.add");
         Assert.Contains("gina", record.Detail, StringComparison.Ordinal);
         Assert.Equal("system", record.Actor.User);

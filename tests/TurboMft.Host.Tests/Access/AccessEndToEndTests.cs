@@ -150,7 +150,7 @@ public sealed class AccessEndToEndTests : IAsyncLifetime
         // The whole trail, from server.start on, is one unbroken chain.
         await _server.Server.Services.GetRequiredService<AuditLog>().FlushAsync();
         using var key = DataDirectoryKey();
-        var verification = AuditVerifier.Verify(Path.Combine(_server.DataPath, "audit"), key);
+        var verification = AuditVerifier.Verify(new AuditFileReader(Path.Combine(_server.DataPath, "audit")), key);
         Assert.Null(verification.Break);
         Assert.True(verification.Records > 10, $"{verification.Records} records");
     }

@@ -50,11 +50,11 @@ public sealed class AuditEndToEndTests : IAsyncLifetime
         var directory = Path.Combine(_server.DataPath, "audit");
         using (var key = DataDirectory.Open(_server.DataPath).LoadAuditKey())
         {
-            var verification = AuditVerifier.Verify(directory, key);
+            var verification = AuditVerifier.Verify(new AuditFileReader(directory), key);
             Assert.Null(verification.Break);
         }
 
-        var records = AuditQuery.ReadAll(directory).ToList();
+        var records = new AuditFileReader(directory).Read().ToList();
         Assert.Equal(Enumerable.Range(1, records.Count).Select(i => (long)i), records.Select(r => r.Seq));
         var expected = Enumerable.Range(0, Clients).SelectMany(i => Enumerable.Range(0, FilesEach).Select(f => $"/crowd/{i}/{f}.bin")).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(expected, records.Where(r => r.Action == "file.upload").Select(r => r.Path!).Order(StringComparer.Ordinal));
@@ -133,7 +133,7 @@ public sealed class AuditEndToEndTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _server.Client.GetAsync(_server.Url("/v1/audit?limit=1"))).StatusCode);
         await _server.Server.Services.GetRequiredService<AuditLog>().FlushAsync();
 
-        var actions = AuditQuery.ReadAll(Path.Combine(_server.DataPath, "audit")).Select(r => r.Action).ToHashSet();
+        var actions = new AuditFileReader(Path.Combine(_server.DataPath, "audit")).Read().Select(r => r.Action).ToHashSet();
         string[] expected =
         [
             "server.start", "user.add", "role.grant", "token.issue", "auth.success", "file.upload", "file.download", "file.list", "file.delete",

@@ -16,6 +16,8 @@ public sealed class AuditFileStoreContractTests : AuditStoreContract
 
     protected override IAuditStore Open(AuditKey key) => AuditFileStore.Open(_directory, key);
 
+    protected override IAuditReader OpenReader() => new AuditFileReader(_directory);
+
     protected override void TearAfterLastRecord(byte[] line)
     {
         using var file = new FileStream(Path.Combine(_directory, "audit-000001.jsonl"), FileMode.Append, FileAccess.Write);

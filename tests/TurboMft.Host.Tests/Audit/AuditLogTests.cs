@@ -112,7 +112,7 @@ public class AuditLogTests : IDisposable
         Assert.Equal(Tasks * PerTask, verification.Records);
         Assert.True(File.Exists(_log.FilePath(2)), "the size limit should have rotated the log");
 
-        var records = AuditQuery.ReadAll(_log.Directory).ToList();
+        var records = new AuditFileReader(_log.Directory).Read().ToList();
         Assert.Equal(Enumerable.Range(1, Tasks * PerTask).Select(i => (long)i), records.Select(r => r.Seq));
         foreach (var byTask in records.GroupBy(r => r.Actor.User))
         {

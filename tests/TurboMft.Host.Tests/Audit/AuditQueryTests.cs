@@ -91,12 +91,12 @@ public class AuditQueryTests : IDisposable
 
         while (!writing.IsCompleted)
         {
-            var seqs = AuditQuery.ReadAll(_log.Directory).Select(r => r.Seq).ToList();
+            var seqs = new AuditFileReader(_log.Directory).Read().Select(r => r.Seq).ToList();
             Assert.Equal(Enumerable.Range(1, seqs.Count).Select(i => (long)i), seqs);
         }
 
         await writing;
-        Assert.Equal(400, AuditQuery.ReadAll(_log.Directory).Count());
+        Assert.Equal(400, new AuditFileReader(_log.Directory).Read().Count());
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public class AuditQueryTests : IDisposable
         Assert.Equal(body, JsonSerializer.SerializeToUtf8Bytes(page, ProtocolJson.Options));
     }
 
-    private List<long> Seqs(AuditQuery query) => [.. query.Run(_log.Directory).Select(r => r.Seq)];
+    private List<long> Seqs(AuditQuery query) => [.. query.Run(new AuditFileReader(_log.Directory)).Select(r => r.Seq)];
 
     private AuditRecord Record(string? path) =>
         AuditRecord.TryParse(AuditChain.Encode(1, DateTimeOffset.UnixEpoch, AuditTestLog.Event("file.upload", path: path), AuditChain.GenesisPrev, _log.Key), out _)!;

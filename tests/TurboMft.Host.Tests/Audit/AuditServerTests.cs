@@ -27,11 +27,11 @@ public class AuditServerTests : IDisposable
             await ((IAuditTrail)log).AppendDurableAsync(new AuditEvent { Action = "test.request", Actor = AuditActor.System, Outcome = AuditOutcome.Success });
         }
 
-        var records = AuditQuery.ReadAll(data.AuditPath).ToList();
+        var records = new AuditFileReader(data.AuditPath).Read().ToList();
         Assert.Equal(["server.start", "test.request", "server.stop"], records.Select(r => r.Action));
         Assert.StartsWith("listening on https://127.0.0.1:", records[0].Detail, StringComparison.Ordinal);
         using var key = data.LoadAuditKey();
-        var verification = AuditVerifier.Verify(data.AuditPath, key);
+        var verification = AuditVerifier.Verify(new AuditFileReader(data.AuditPath), key);
         Assert.True(verification.Ok, verification.Break?.ToString());
         Assert.Equal(3, verification.LastSeq);
 

@@ -24,6 +24,9 @@ public abstract class AuditStoreContract : IDisposable
     /// </summary>
     protected abstract IAuditStore Open(AuditKey key);
 
+    /// <summary>A reader of the same stored records that takes no lock (<see cref="IAuditReader"/>): what verify and export use beside a running server.</summary>
+    protected abstract IAuditReader OpenReader();
+
     /// <summary>Leaves the closed store as a crash in the middle of writing <paramref name="line"/> after its last record would.</summary>
     protected abstract void TearAfterLastRecord(byte[] line);
 
@@ -68,11 +71,7 @@ public abstract class AuditStoreContract : IDisposable
     public async Task The_head_after_a_restart_is_the_last_committed_record_and_nothing_is_reported()
     {
         var records = Seal(AuditStoreHead.Empty, 4);
-        await using (var store = Open(Key))
-        {
-            store.Write(records);
-            store.Commit();
-        }
+        await StoreCommittedAsync(records);
 
         await using var reopened = Open(Key);
 
@@ -85,11 +84,7 @@ public abstract class AuditStoreContract : IDisposable
     public async Task A_record_cut_short_by_a_crash_is_dropped_at_open_and_reported()
     {
         var records = Seal(AuditStoreHead.Empty, 2);
-        await using (var store = Open(Key))
-        {
-            store.Write(records);
-            store.Commit();
-        }
+        await StoreCommittedAsync(records);
 
         var torn = Seal(Last(records), 1)[0].Line;
         TearAfterLastRecord(torn[..(torn.Length / 2)]);
@@ -172,6 +167,75 @@ public abstract class AuditStoreContract : IDisposable
         Assert.Equal(["test.first", "test.second"], records.Select(r => r.Action));
         Assert.Equal(Start, records[1].Time);
         AssertChained(records);
+    }
+
+    [Fact]
+    public async Task A_reader_beside_the_open_store_sees_every_line_and_the_chain_and_anchor_verify()
+    {
+        await using var store = Open(Key);
+        Assert.True(AuditVerifier.Verify(OpenReader(), Key) is { Ok: true, Records: 0, LastSeq: 0 });
+
+        var records = Seal(AuditStoreHead.Empty, 5);
+        store.Write(records);
+        store.Commit();
+        var reader = OpenReader();
+
+        Assert.Equal(records.Select(r => r.Line), reader.Read().Select(r => r.Line));
+        Assert.Equal(records.Select(r => r.Line), reader.ReadLines().Select(l => l.Line!.Value.Bytes));
+        Assert.All(reader.ReadLines(), l => Assert.True(l.Line!.Value.Terminated));
+        Assert.Equal(store.ReadLines().Select(l => (l.Part, l.Line!.Value.Bytes)), reader.ReadLines().Select(l => (l.Part, l.Line!.Value.Bytes)));
+        var anchor = reader.ReadAnchor(Key);
+        Assert.Null(anchor.Error);
+        Assert.Equal((5L, records[^1].Hash), (anchor.Anchor!.Seq, anchor.Anchor.Hash));
+        Assert.True(AuditVerifier.Verify(reader, Key) is { Ok: true, Records: 5, LastSeq: 5 });
+        Assert.True(AuditVerifier.Verify(store, Key) is { Ok: true, Records: 5 });
+    }
+
+    [Fact]
+    public async Task A_reader_shows_a_record_cut_short_by_a_crash_and_the_verifier_names_it_until_the_store_repairs_it()
+    {
+        var records = Seal(AuditStoreHead.Empty, 3);
+        await StoreCommittedAsync(records);
+
+        var torn = Seal(Last(records), 1)[0].Line;
+        TearAfterLastRecord(torn[..(torn.Length / 2)]);
+
+        var last = OpenReader().ReadLines().Last().Line!.Value;
+        Assert.False(last.Terminated);
+        Assert.Equal(torn[..(torn.Length / 2)], last.Bytes);
+        Assert.Equal(3, OpenReader().Read().Count());
+        var broken = AuditVerifier.Verify(OpenReader(), Key);
+        Assert.Equal((AuditBreakKind.Truncated, 4L, 3L), (broken.Break!.Kind, broken.Break.Seq, broken.Records));
+
+        await using (var reopened = AuditLog.Open(Open(Key), Key))
+        {
+            await reopened.FlushAsync();
+        }
+
+        var repaired = AuditVerifier.Verify(OpenReader(), Key);
+        Assert.True(repaired.Ok, repaired.Break?.ToString());
+        Assert.Single(repaired.Notices);
+    }
+
+    [Fact]
+    public async Task An_anchor_that_fails_its_key_is_reported_by_the_reader_and_the_verifier()
+    {
+        var records = Seal(AuditStoreHead.Empty, 2);
+        await StoreCommittedAsync(records);
+        using var other = AuditKey.Generate();
+
+        var reading = OpenReader().ReadAnchor(other);
+        Assert.Null(reading.Anchor);
+        Assert.NotNull(reading.Error);
+        Assert.Equal(AuditBreakKind.Edited, AuditVerifier.Verify(OpenReader(), other).Break!.Kind);
+    }
+
+    /// <summary>Opens the store, writes and commits <paramref name="records"/>, and closes it.</summary>
+    private async Task StoreCommittedAsync(IReadOnlyList<SealedAuditRecord> records)
+    {
+        await using var store = Open(Key);
+        store.Write(records);
+        store.Commit();
     }
 
     /// <summary>Every record's prev is the hash of the line before it (genesis for the first) and its HMAC verifies.</summary>

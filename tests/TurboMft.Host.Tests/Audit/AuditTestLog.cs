@@ -58,7 +58,7 @@ internal sealed class AuditTestLog : IDisposable
         }
     }
 
-    public AuditVerification Verify(AuditKey? key = null) => AuditVerifier.Verify(Directory, key ?? Key);
+    public AuditVerification Verify(AuditKey? key = null) => AuditVerifier.Verify(new AuditFileReader(Directory), key ?? Key);
 
     public List<string> Lines(long file) => [.. File.ReadAllText(FilePath(file), Encoding.UTF8).Split('\n', StringSplitOptions.RemoveEmptyEntries)];
 

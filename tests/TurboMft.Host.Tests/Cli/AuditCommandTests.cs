@@ -1,7 +1,7 @@
 using System.Runtime.Versioning;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Infrastructure;
-using TurboMft.Host.Server;
+using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Cli;
 
@@ -89,9 +89,9 @@ public class AuditCommandTests : IDisposable
         Assert.Contains("recorded in the audit log", run.Output, StringComparison.Ordinal);
 
         using var key = data.LoadAuditKey();
-        var verification = AuditVerifier.Verify(data.AuditPath, key);
+        var verification = AuditVerifier.Verify(new AuditFileReader(data.AuditPath), key);
         Assert.True(verification.Ok, verification.Break?.ToString());
-        var record = Assert.Single(AuditQuery.ReadAll(data.AuditPath));
+        var record = Assert.Single(new AuditFileReader(data.AuditPath).Read());
         Assert.Equal("keys.rotate", record.Action);
         Assert.Equal(AuditOutcome.Success, record.Outcome);
         Assert.Equal(AuditActor.System, record.Actor);
@@ -103,9 +103,8 @@ public class AuditCommandTests : IDisposable
     {
         var data = DataDirectory.Open(Path.Combine(_dir, "data"));
         var keyBefore = await File.ReadAllBytesAsync(data.MasterKeyPath);
-        await using (var server = TurboMftServer.Create(new ServerSettings { Data = data.Root, Listen = "127.0.0.1:0" }, data, _ => { }))
+        await using (await ServerFixture.StartAsync(data.Root, logging: _ => { }))
         {
-            await server.StartAsync();
             var rotate = await TurboMftProcess.RunAsync(KeyFromFile, "keys", "rotate", "--key-file", data.MasterKeyPath);
             Assert.Equal(1, rotate.ExitCode);
             Assert.Contains("in use by a running server", rotate.Error, StringComparison.Ordinal);

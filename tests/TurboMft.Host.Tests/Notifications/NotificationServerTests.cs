@@ -94,7 +94,7 @@ public sealed class NotificationServerTests : IAsyncLifetime
         // Verified at start only, so the server's own check has a task that ends: awaited, then a marker incident sent after it.
         await using var server = await StartAsync(serverSettings: settings => settings.AuditVerifyIntervalMinutes = 0);
         await server.RestartAsync();
-        var watch = new AuditWatch(server.Server.Data, new Access.RecordingAuditTrail(), new RecordingNotifier(), new AuditWatchSettings(10), TimeProvider.System, new Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWatch>());
+        var watch = new AuditWatch(server.Server.Data, server.Server.Services.GetRequiredService<IAuditReader>(), new Access.RecordingAuditTrail(), new RecordingNotifier(), new AuditWatchSettings(10), TimeProvider.System, new Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWatch>());
         Assert.Null(await watch.CheckAsync(CancellationToken.None));
         var serversWatch = server.Server.Services.GetServices<IHostedService>().OfType<AuditWatch>().Single();
         await serversWatch.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -161,16 +161,16 @@ public sealed class NotificationServerTests : IAsyncLifetime
     }
 
     private static List<AuditRecord> BrokenRecords(ServerFixture server) =>
-        [.. AuditQuery.ReadAll(Path.Combine(server.DataPath, "audit")).Where(r => r.Action == AuditWatch.BrokenAction)];
+        [.. new AuditFileReader(Path.Combine(server.DataPath, "audit")).Read().Where(r => r.Action == AuditWatch.BrokenAction)];
 
     private static async Task WaitForAuditAsync(ServerFixture server, string action)
     {
-        for (var i = 0; i < 100 && !AuditQuery.ReadAll(Path.Combine(server.DataPath, "audit")).Any(r => r.Action == action); i++)
+        for (var i = 0; i < 100 && !new AuditFileReader(Path.Combine(server.DataPath, "audit")).Read().Any(r => r.Action == action); i++)
         {
             await Task.Delay(50);
         }
 
-        Assert.Contains(AuditQuery.ReadAll(Path.Combine(server.DataPath, "audit")), r => r.Action == action);
+        Assert.Contains(new AuditFileReader(Path.Combine(server.DataPath, "audit")).Read(), r => r.Action == action);
     }
 
     private static async Task<(int Code, string Output, string Error)> RunCliAsync(ServerFixture server, params string[] args)

@@ -78,7 +78,7 @@ public sealed class ContentSecurityEndToEndTests : IAsyncLifetime
         Assert.Equal(csv, await _server.Client.GetByteArrayAsync(_server.Url("/v1/files/ot/plant1/historian.csv")));
 
         await _server.Server.Services.GetRequiredService<AuditLog>().FlushAsync();
-        var quarantined = AuditQuery.ReadAll(Path.Combine(_server.DataPath, "audit")).Where(r => r.Action == "file.quarantined").ToList();
+        var quarantined = new AuditFileReader(Path.Combine(_server.DataPath, "audit")).Read().Where(r => r.Action == "file.quarantined").ToList();
         Assert.Contains(quarantined, r => r.Path == "/in/eicar.txt" && r.Detail!.Contains("Eicar-Test-Signature", StringComparison.Ordinal) && r.Detail.Contains("clamav", StringComparison.Ordinal));
         Assert.Contains(quarantined, r => r.Path == "/ot/plant1/export.csv" && r.Detail!.Contains("elf", StringComparison.Ordinal));
     }

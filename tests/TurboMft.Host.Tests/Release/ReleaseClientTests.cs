@@ -190,7 +190,7 @@ public sealed class ReleaseClientTests : IAsyncLifetime
         Assert.True(offlineList!.ExitCode == 0, offlineList.ToString());
         Assert.Equal([deleted], JsonDocument.Parse(offlineList.Output).RootElement.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("versionId").GetGuid()));
         Assert.True(offlineDelete!.ExitCode == 0, offlineDelete.ToString());
-        var records = AuditQuery.ReadAll(Path.Combine(_s.Fixture.DataPath, "audit")).ToList();
+        var records = new AuditFileReader(Path.Combine(_s.Fixture.DataPath, "audit")).Read().ToList();
         var record = Assert.Single(records, r => r.Action == "file.delete");
         Assert.Equal(("system", "/in/b.bin"), (record.Actor.User, record.Path));
         Assert.Contains(records, r => r.Action == "file.released" && r.Actor.User == "admin" && r.Detail!.Contains("vendor ticket 4711", StringComparison.Ordinal));

@@ -340,7 +340,7 @@ public sealed class ReleaseExpiryTests
         Assert.Equal("released", JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement.GetProperty("state").GetString());
 
         await server.Server.Services.GetRequiredService<TurboMft.Host.Audit.AuditLog>().FlushAsync();
-        var released = Assert.Single(TurboMft.Host.Audit.AuditQuery.ReadAll(Path.Combine(server.DataPath, "audit")), r => r.Action == "file.released");
+        var released = Assert.Single(new TurboMft.Host.Audit.AuditFileReader(Path.Combine(server.DataPath, "audit")).Read(), r => r.Action == "file.released");
         Assert.Contains("unscanned, no content scanner is configured", released.Detail, StringComparison.Ordinal);
     }
 }

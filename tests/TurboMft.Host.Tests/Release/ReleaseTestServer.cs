@@ -120,7 +120,7 @@ internal sealed class ReleaseTestServer : IAsyncDisposable
     public async Task<IReadOnlyList<AuditRecord>> AuditAsync()
     {
         await Fixture.Server.Services.GetRequiredService<AuditLog>().FlushAsync();
-        return [.. AuditQuery.ReadAll(Path.Combine(Fixture.DataPath, "audit"))];
+        return [.. new AuditFileReader(Path.Combine(Fixture.DataPath, "audit")).Read()];
     }
 
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, double seconds = 20)

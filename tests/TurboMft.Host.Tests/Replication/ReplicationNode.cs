@@ -1,49 +1,46 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using TurboMft.Engine.Client;
 using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
-using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Replication;
 using TurboMft.Host.Server;
+using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Replication;
 
 /// <summary>
-/// One real TurboMft node for replication tests: its own data directory, site name and a fixed loopback port, so that it
-/// can be stopped and started again at the address its peers know.
+/// One real TurboMft node for replication tests, on the Kestrel tier's harness (<see cref="ServerFixture"/>): its own data
+/// directory, site name and a port kept across restarts, so that it can be stopped and started again at the address its
+/// peers know.
 /// </summary>
 internal sealed class ReplicationNode : IAsyncDisposable
 {
-    private readonly Action<ServerSettings>? _configure;
+    private readonly ServerFixture _fixture;
 
-    private ReplicationNode(string site, string dataPath, int port, Action<ServerSettings>? configure)
+    private ReplicationNode(string site, ServerFixture fixture)
     {
         Site = site;
-        DataPath = dataPath;
-        Port = port;
-        _configure = configure;
+        _fixture = fixture;
+        Fingerprint = fixture.Server.Fingerprint;
+        NodeFingerprint = fixture.Server.Node.Fingerprint;
     }
 
     public string Site { get; }
 
-    public string DataPath { get; }
+    public string DataPath => _fixture.DataPath;
 
-    public int Port { get; }
-
-    public TurboMftServer? Server { get; private set; }
+    public TurboMftServer? Server => _fixture.IsRunning ? _fixture.Server : null;
 
     public TurboMftServer Running => Server ?? throw new InvalidOperationException($"Node {Site} is stopped.");
 
-    public Uri Address => new($"https://127.0.0.1:{Port}/");
+    public Uri Address => _fixture.Address;
 
-    public string Fingerprint { get; private set; } = string.Empty;
+    public string Fingerprint { get; private set; }
 
-    public string NodeFingerprint { get; private set; } = string.Empty;
+    public string NodeFingerprint { get; private set; }
 
-    public string Token => DataDirectory.Open(DataPath).ReadAdminToken();
+    public string Token => _fixture.Token;
 
     public AccessAdminApi Admin => Running.Services.GetRequiredService<AccessAdminApi>();
 
@@ -60,44 +57,26 @@ internal sealed class ReplicationNode : IAsyncDisposable
 
     public static async Task<ReplicationNode> StartAsync(string site, Action<ServerSettings>? configure = null)
     {
-        var node = new ReplicationNode(site, Directory.CreateTempSubdirectory($"tmf-{site}-").FullName, FreePort(), configure);
-        await node.StartAgainAsync();
-        return node;
+        var fixture = await ServerFixture.StartAsync(
+            Directory.CreateTempSubdirectory($"tmf-{site}-").FullName,
+            settings =>
+            {
+                settings.Site = site;
+                TestDefaults(settings);
+                configure?.Invoke(settings);
+            },
+            keepPort: true);
+        return new ReplicationNode(site, fixture);
     }
 
     public async Task StartAgainAsync()
     {
-        var settings = new ServerSettings { Data = DataPath, Listen = $"127.0.0.1:{Port}", Site = Site };
-        TestDefaults(settings);
-        _configure?.Invoke(settings);
-        var server = TurboMftServer.Create(settings, DataDirectory.Open(DataPath));
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await server.StartAsync();
-                break;
-            }
-            catch (IOException) when (attempt < 20)
-            {
-                // The port of the previous run may linger for a moment.
-                await Task.Delay(250);
-            }
-        }
-
-        Server = server;
-        Fingerprint = server.Fingerprint;
-        NodeFingerprint = server.Node.Fingerprint;
+        await _fixture.StartAgainAsync();
+        Fingerprint = _fixture.Server.Fingerprint;
+        NodeFingerprint = _fixture.Server.Node.Fingerprint;
     }
 
-    public async Task StopAsync()
-    {
-        if (Server is { } server)
-        {
-            Server = null;
-            await server.DisposeAsync();
-        }
-    }
+    public Task StopAsync() => _fixture.StopAsync();
 
     /// <summary>On this node: accept <paramref name="from"/>'s node certificate as peer <c>from.Site</c> with <paramref name="roles"/> on <paramref name="area"/>.</summary>
     public async Task AcceptAsync(ReplicationNode from, string area, params string[] roles)
@@ -150,7 +129,7 @@ internal sealed class ReplicationNode : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<AuditRecord> Audit() => [.. AuditQuery.ReadAll(Path.Combine(DataPath, "audit"))];
+    public IReadOnlyList<AuditRecord> Audit() => [.. new AuditFileReader(Path.Combine(DataPath, "audit")).Read()];
 
     /// <summary>
     /// This running node's audit trail with every record appended so far on disk: records are written in group commits, so
@@ -162,22 +141,5 @@ internal sealed class ReplicationNode : IAsyncDisposable
         return Audit();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        try
-        {
-            Directory.Delete(DataPath, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public ValueTask DisposeAsync() => _fixture.DisposeAsync();
 }

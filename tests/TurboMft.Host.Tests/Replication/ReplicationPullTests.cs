@@ -4,6 +4,7 @@ using TurboMft.Engine.Client;
 using TurboMft.Engine.Datasets;
 using TurboMft.Engine.Protocol;
 using TurboMft.Host.Metrics;
+using TurboMft.Host.Replication;
 
 namespace TurboMft.Host.Tests.Replication;
 
@@ -52,8 +53,9 @@ public sealed class ReplicationPullTests() : ReplicationTestBase("site-b", "site
             Assert.Equal("/export/b.csv", head.Provenance.Path);
         }
 
-        // A second poll finds nothing new.
-        await Task.Delay(2500, ct);
+        // A poll now (the worker's own polls go on beside it) finds nothing new: no job is added.
+        var rule = Assert.Single(await C.Outbox.ListRulesAsync(ct), r => r.Name == "from-b");
+        Assert.Equal(0, await C.Running.Services.GetRequiredService<PullReplicator>().PollAsync(rule, ct));
         Assert.Equal(3, (await C.Outbox.ListJobsAsync(B.Site, 100, ct)).Count);
 
         await ReplicationNode.WaitUntilAsync(

@@ -12,24 +12,27 @@ namespace TurboMft.Host.Tests.Server;
 
 /// <summary>
 /// The Kestrel tier's harness: a real TurboMft server (Kestrel, TLS 1.3) on a free loopback port over a temporary data
-/// directory, a client pinned to it, and a scratch directory for the test's local files. Tests where TLS, sockets and
+/// directory, a client pinned to it, and a scratch directory for the test's local files. It can stop and start again on the
+/// same directory, on the same port when asked (replication peers know each other's address). Tests where TLS, sockets and
 /// connection limits do not matter use the in-memory tier, <see cref="Harness.InMemoryServer"/>.
 /// </summary>
 internal sealed class ServerFixture : IAsyncDisposable
 {
     private readonly Action<ServerSettings>? _configure;
     private readonly Action<ILoggingBuilder>? _logging;
+    private readonly bool _keepPort;
     private Action<IServiceCollection>? _services;
+    private TurboMftServer? _server;
+    private HttpClient? _client;
+    private int _port;
 
-    private ServerFixture(string dataPath, TurboMftServer server, string token, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? services)
+    private ServerFixture(string dataPath, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? services, bool keepPort)
     {
         _configure = configure;
         _logging = logging;
+        _keepPort = keepPort;
         DataPath = dataPath;
-        Server = server;
-        Token = token;
         _services = services;
-        Client = CreateClient(server.Fingerprint, token, HttpVersion.Version11);
     }
 
     public string DataPath { get; }
@@ -40,38 +43,105 @@ internal sealed class ServerFixture : IAsyncDisposable
     /// <summary>The server's data directory.</summary>
     public DataDirectory Data => Server.Data;
 
-    public TurboMftServer Server { get; private set; }
+    /// <summary>The running server.</summary>
+    /// <exception cref="InvalidOperationException">It is stopped (<see cref="StopAsync"/>).</exception>
+    public TurboMftServer Server => _server ?? throw new InvalidOperationException($"The server on {DataPath} is stopped.");
 
-    public string Token { get; }
+    /// <summary>True between a start and <see cref="StopAsync"/>.</summary>
+    public bool IsRunning => _server is not null;
 
-    public HttpClient Client { get; private set; }
+    /// <summary>The admin token, as read at the last start.</summary>
+    public string Token { get; private set; } = string.Empty;
 
-    public Uri Address => Server.Address;
+    /// <summary>A client of the running server with the admin token, pinned to its certificate.</summary>
+    public HttpClient Client => _client ?? throw new InvalidOperationException($"The server on {DataPath} is stopped.");
+
+    /// <summary>The running server's address; with a kept port, also the address it will have when started again.</summary>
+    public Uri Address => _server?.Address ?? new Uri($"https://127.0.0.1:{_port}/");
 
     /// <summary>
-    /// Starts a server; <paramref name="configure"/> and <paramref name="logging"/> also apply to every <see cref="RestartAsync"/>;
-    /// <paramref name="services"/> adds or replaces services (test scanner chains, notifiers, clocks).
+    /// Starts a server; <paramref name="configure"/> and <paramref name="logging"/> also apply to every later start;
+    /// <paramref name="services"/> adds or replaces services (test scanner chains, notifiers, clocks). With
+    /// <paramref name="keepPort"/>, every later start listens on the port the first one got.
     /// </summary>
     public static async Task<ServerFixture> StartAsync(
-        string? dataPath = null, Action<ServerSettings>? configure = null, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
+        string? dataPath = null,
+        Action<ServerSettings>? configure = null,
+        Action<ILoggingBuilder>? logging = null,
+        Action<IServiceCollection>? services = null,
+        bool keepPort = false)
     {
-        dataPath ??= Directory.CreateTempSubdirectory("tmf-server-").FullName;
-        var server = await StartServerAsync(dataPath, configure, logging, services);
-        return new ServerFixture(dataPath, server, DataDirectory.Open(dataPath).ReadAdminToken(), configure, logging, services);
+        var fixture = new ServerFixture(dataPath ?? Directory.CreateTempSubdirectory("tmf-server-").FullName, configure, logging, services, keepPort);
+        try
+        {
+            await fixture.StartAgainAsync();
+            return fixture;
+        }
+        catch
+        {
+            await fixture.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
-    /// Stops the server and starts a new one on the same data directory (and a new port), with the same settings and the
-    /// same services unless <paramref name="services"/> gives new ones.
+    /// Stops the server and starts a new one on the same data directory (on a new port unless the port is kept), with the
+    /// same settings and the same services unless <paramref name="services"/> gives new ones.
     /// </summary>
     public async Task RestartAsync(Action<string>? whileStopped = null, Action<IServiceCollection>? services = null)
     {
-        Client.Dispose();
-        await Server.DisposeAsync();
+        await StopAsync();
         whileStopped?.Invoke(DataPath);
+        await StartAgainAsync(services);
+    }
+
+    /// <summary>Stops the server (its data directory stays); nothing happens when it is stopped.</summary>
+    public async Task StopAsync()
+    {
+        _client?.Dispose();
+        _client = null;
+        if (_server is { } server)
+        {
+            _server = null;
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts the stopped server again on the same data directory, with the same settings and services unless <paramref name="services"/> gives new ones.</summary>
+    public async Task StartAgainAsync(Action<IServiceCollection>? services = null)
+    {
+        if (_server is not null)
+        {
+            throw new InvalidOperationException($"The server on {DataPath} is running.");
+        }
+
         _services = services ?? _services;
-        Server = await StartServerAsync(DataPath, _configure, _logging, _services);
-        Client = CreateClient(Server.Fingerprint, Token, HttpVersion.Version11);
+        var settings = new ServerSettings { Data = DataPath, Listen = $"127.0.0.1:{(_keepPort ? _port : 0)}" };
+        _configure?.Invoke(settings);
+        var server = TurboMftServer.Create(settings, DataDirectory.Open(DataPath), _logging, _services);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await server.StartAsync();
+                break;
+            }
+            catch (IOException) when (_port != 0 && attempt < 20)
+            {
+                // The kept port of the previous run may linger for a moment: a retry interval, not a wait for an outcome.
+                await Task.Delay(250);
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+
+        _server = server;
+        _port = server.Address.Port;
+        Token = server.Data.ReadAdminToken();
+        _client = CreateClient(server.Fingerprint, Token, HttpVersion.Version11);
     }
 
     /// <summary>A client pinned to <paramref name="pin"/>; with <paramref name="localAddress"/> its connections leave from that address (any of 127.0.0.0/8 on loopback).</summary>
@@ -119,8 +189,7 @@ internal sealed class ServerFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
-        await Server.DisposeAsync();
+        await StopAsync();
         foreach (var directory in new[] { DataPath, Scratch })
         {
             try
@@ -131,14 +200,5 @@ internal sealed class ServerFixture : IAsyncDisposable
             {
             }
         }
-    }
-
-    private static async Task<TurboMftServer> StartServerAsync(string dataPath, Action<ServerSettings>? configure, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? services)
-    {
-        var settings = new ServerSettings { Data = dataPath, Listen = "127.0.0.1:0" };
-        configure?.Invoke(settings);
-        var server = TurboMftServer.Create(settings, DataDirectory.Open(dataPath), logging, services);
-        await server.StartAsync();
-        return server;
     }
 }

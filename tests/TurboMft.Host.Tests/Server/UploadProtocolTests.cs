@@ -124,6 +124,30 @@ public class UploadProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Complete_with_a_declared_body_over_its_limit_is_refused_before_the_body_is_sent_and_the_session_stays_open()
+    {
+        var data = RandomNumberGenerator.GetBytes(Chunk);
+        var id = await CreateAsync("/x/big-complete.bin", data.Length);
+        await PutChunkAsync(id, 0, data);
+
+        // Kestrel answers from the headers alone: with Expect: 100-continue the client never sends the megabyte.
+        using var sized = new ByteArrayContent(new byte[1 << 20]);
+        using (var request = new HttpRequestMessage(HttpMethod.Post, _server.Url($"/v1/uploads/{id}/complete")) { Content = sized })
+        {
+            request.Headers.ExpectContinue = true;
+            var refused = await AssertProblemAsync(await _server.Client.SendAsync(request), HttpStatusCode.BadRequest, "invalid-request");
+            Assert.Contains("4096 bytes", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var status = JsonDocument.Parse(await _server.Client.GetStringAsync(_server.Url($"/v1/uploads/{id}"))))
+        {
+            Assert.Equal("open", status.RootElement.GetProperty("state").GetString());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await _server.Client.PostAsJsonAsync(_server.Url($"/v1/uploads/{id}/complete"), new { digest = TreeOf(data).ToString() })).StatusCode);
+    }
+
+    [Fact]
     public async Task Sha256_mode_requires_and_checks_repr_digest()
     {
         var data = RandomNumberGenerator.GetBytes(Chunk);
