@@ -9,7 +9,7 @@ namespace TurboMft.Host.Access;
 public static class AccessServices
 {
     /// <summary>
-    /// The open access store (<paramref name="access"/>, any provider of the port: authentication and administration),
+    /// The open access store (<paramref name="access"/>, any provider of the port), the authenticator over it (<see cref="AccessAuthenticator"/>),
     /// peers' sealed secrets, the admin API, and the failed-authentication throttle with <paramref name="throttle"/> and its metrics.
     /// </summary>
     public static TurboMftBuilder AddAccess(this TurboMftBuilder builder, IAccessStore access, KeyRing keys, AuthenticationThrottleSettings throttle)
@@ -20,7 +20,10 @@ public static class AccessServices
         builder.Services.AddSingleton<AuthenticationThrottle>();
         builder.Services.AddSingleton<SecurityMetrics>();
         builder.Services.AddSingleton(access);
-        builder.Services.AddSingleton<IAccessAuthenticator>(access);
+        // Made now, so that a bad client CA file stops the start; from a factory, so that the container disposes it.
+        var authenticator = new AccessAuthenticator(access);
+        builder.Services.AddSingleton(_ => authenticator);
+        builder.Services.AddSingleton<IAccessAuthenticator>(provider => provider.GetRequiredService<AccessAuthenticator>());
         builder.Services.AddSingleton(provider => new AccessAdministration(access, provider.GetRequiredService<IAuditTrail>()));
         builder.Services.AddSingleton(new PeerSecrets(keys));
         builder.Services.AddSingleton<AccessAdminApi>();

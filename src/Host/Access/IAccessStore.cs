@@ -1,10 +1,11 @@
 namespace TurboMft.Host.Access;
 
 /// <summary>
-/// The access store's port: where users, API tokens, roles, grants and peers are kept (docs/security.md). It authenticates
-/// what it holds (<see cref="IAccessAuthenticator"/>), answers the listings, checks a password at login, and runs changes in
-/// one write transaction each (<see cref="WriteAsync{T}"/>). It checks no rule beyond uniqueness: <see cref="AccessAdministration"/>
-/// decides what may change and audits it. Thread-safe. The behaviour every provider owes is
+/// The access store's port: where users, API tokens, roles, grants and peers are kept (docs/security.md). It answers plain
+/// reads — a token by its hash, a peer by its pin or common name, a user's credential, grants, the listings — and runs changes
+/// in one write transaction each (<see cref="WriteAsync{T}"/>). It checks no rule beyond uniqueness: <see cref="AccessAuthenticator"/>
+/// decides whether a credential holds (expiry, revocation, the client CA, constant-time comparison), and
+/// <see cref="AccessAdministration"/> what may change, and audits it. Thread-safe. The behaviour every provider owes is
 /// <c>tests/TurboMft.Host.Tests/Access/AccessStoreContract.cs</c>.
 /// </summary>
 /// <remarks>
@@ -12,18 +13,28 @@ namespace TurboMft.Host.Access;
 /// first-start admin token (<c>DIR/admin.token</c>), the user <c>admin</c> holding role admin on "/" and the token
 /// <see cref="ApiTokens.AdminTokenId"/>. A token's last-used time may be up to a minute stale in listings.
 /// </remarks>
-public interface IAccessStore : IAccessAuthenticator, IAsyncDisposable
+public interface IAccessStore : IAsyncDisposable
 {
     /// <summary>The store's settings (password iterations for new hashes, client CA, clock).</summary>
     AccessStoreOptions Options { get; }
 
     /// <summary>
-    /// Checks a user's password and, when it matches an enabled user, issues a token for that user (the login behind
-    /// <c>POST /v1/auth/token</c>). Costs a full PBKDF2 derivation whether or not the user exists or has a password, so timing
-    /// does not reveal which users exist. Failure reasons: <c>unknown-user</c>, <c>no-password</c>, <c>wrong-password</c>,
-    /// <c>user-disabled</c>. The caller audits the outcome.
+    /// The token whose secret's SHA-256 (<see cref="ApiTokens.Hash"/>) is <paramref name="secretSha256"/>, with its user's state;
+    /// null when there is none. Revoked and expired tokens are returned as they are: the caller decides.
     /// </summary>
-    Task<LoginResult> LoginAsync(string user, string password, TokenRequest request, CancellationToken cancellationToken = default);
+    Task<StoredToken?> FindTokenAsync(byte[] secretSha256, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that token <paramref name="id"/> was used at <paramref name="at"/> (its last-used time only moves forward).</summary>
+    Task RecordTokenUseAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>The peer pinned to <paramref name="fingerprint"/> (<c>sha256:</c> and 64 lower-case hex digits); null when none.</summary>
+    Task<StoredPeer?> FindPeerByFingerprintAsync(string fingerprint, CancellationToken cancellationToken = default);
+
+    /// <summary>The peer registered under certificate common name <paramref name="commonName"/>; null when none.</summary>
+    Task<StoredPeer?> FindPeerByCommonNameAsync(string commonName, CancellationToken cancellationToken = default);
+
+    /// <summary>User <paramref name="user"/>'s login credential; null when the user is unknown.</summary>
+    Task<StoredCredential?> GetCredentialAsync(string user, CancellationToken cancellationToken = default);
 
     /// <summary>A user's rights: the union over its grants of each role's permissions on the grant's area (deny by default).</summary>
     Task<AccessGrants> GrantsForUserAsync(string name, CancellationToken cancellationToken = default);
@@ -159,3 +170,26 @@ public enum PolicyTable
     /// <summary>Peers.</summary>
     Peers,
 }
+
+/// <summary>A token as stored, for <see cref="AccessAuthenticator"/> to judge.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="User">The user it belongs to.</param>
+/// <param name="SecretSha256">The SHA-256 of its secret.</param>
+/// <param name="ExpiresAt">When it expires; null: valid until revoked.</param>
+/// <param name="RevokedAt">When it was revoked; null while it is not.</param>
+/// <param name="Scope">The permissions it is narrowed to.</param>
+/// <param name="ScopeAreas">The areas it is narrowed to; null: all of its user's.</param>
+/// <param name="UserEnabled">Whether its user is enabled.</param>
+public sealed record StoredToken(
+    string Id, string User, byte[] SecretSha256, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, Permission Scope, IReadOnlyList<TurboMft.Engine.Storage.RemotePath>? ScopeAreas, bool UserEnabled);
+
+/// <summary>A peer as found by its certificate.</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Key">What it was found by, as stored (the fingerprint or the common name).</param>
+/// <param name="Enabled">Whether it is enabled.</param>
+public sealed record StoredPeer(string Name, string Key, bool Enabled);
+
+/// <summary>A user's login credential.</summary>
+/// <param name="Enabled">Whether the user is enabled.</param>
+/// <param name="Password">Its password hash; null when the user has no password (tokens only).</param>
+public sealed record StoredCredential(bool Enabled, PasswordHash? Password);

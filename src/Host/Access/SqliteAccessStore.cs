@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Infrastructure;
@@ -23,8 +19,8 @@ public sealed record AccessStoreOptions
 
 /// <summary>
 /// The embedded provider of <see cref="IAccessStore"/>: users, API tokens, roles, grants and peers in their own SQLite
-/// database, <c>DIR/access.db</c> (0600, WAL, STRICT tables), and the authenticator the server's one authentication middleware
-/// calls (docs/security.md). Thread-safe; every call takes a pooled connection of its own. Changes go through
+/// database, <c>DIR/access.db</c> (0600, WAL, STRICT tables). It answers plain reads; whether a credential holds is decided
+/// above it, by <see cref="AccessAuthenticator"/> (docs/security.md). Thread-safe; every call takes a pooled connection of its own. Changes go through
 /// <see cref="AccessAdministration"/>, which checks the rules and audits them.
 /// </summary>
 /// <remarks>
@@ -32,10 +28,6 @@ public sealed record AccessStoreOptions
 /// Times are INTEGER Unix milliseconds, UTC. Permissions are the INTEGER bits of <see cref="Permission"/>. Areas are canonical
 /// <see cref="RemotePath"/> text; a token's scope areas are joined by newlines (a remote path has no control characters).
 /// Fingerprints are <c>sha256:</c> and 64 lower-case hex digits, as <see cref="TlsCertificate.Fingerprint"/> prints them.
-/// </para>
-/// <para>
-/// A token's last-used time is written at most once per <see cref="LastUsedInterval"/> per token (remembered in memory), so
-/// authenticating every chunk request does not turn into a write per request; listings are therefore up to a minute stale.
 /// </para>
 /// </remarks>
 public sealed class SqliteAccessStore : IAccessStore
@@ -45,11 +37,6 @@ public sealed class SqliteAccessStore : IAccessStore
 
     /// <summary>The schema version this build creates and reads.</summary>
     public const int SchemaVersion = 3;
-
-    /// <summary>How often at most a token's last-used time is written.</summary>
-    public static readonly TimeSpan LastUsedInterval = TimeSpan.FromMinutes(1);
-
-    private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2";
 
     // Index i migrates from version i to i + 1; append, never edit a shipped entry.
     private static readonly string[] Migrations =
@@ -142,20 +129,13 @@ public sealed class SqliteAccessStore : IAccessStore
 
     private readonly string _connectionString;
     private readonly AccessStoreOptions _options;
-    private readonly X509Certificate2Collection? _clientCa;
-    private readonly PasswordHash _dummyPassword;
-    private readonly ConcurrentDictionary<string, long> _lastUsedWritten = new(StringComparer.Ordinal);
     private volatile bool _disposed;
 
-    private SqliteAccessStore(string databasePath, AccessStoreOptions options, X509Certificate2Collection? clientCa)
+    private SqliteAccessStore(string databasePath, AccessStoreOptions options)
     {
         DatabasePath = databasePath;
         _options = options;
-        _clientCa = clientCa;
         _connectionString = SqliteSchema.ConnectionString(databasePath);
-
-        // Compared against when the user is unknown or has no password, so a login costs the same either way.
-        _dummyPassword = new PasswordHash(RandomNumberGenerator.GetBytes(PasswordHasher.HashBytes), RandomNumberGenerator.GetBytes(PasswordHasher.SaltBytes), options.PasswordIterations);
     }
 
     /// <summary>The database file (absolute).</summary>
@@ -169,16 +149,15 @@ public sealed class SqliteAccessStore : IAccessStore
     /// the built-in roles and, from <c>DIR/admin.token</c>, the user <c>admin</c> holding role admin on "/" and the token
     /// <see cref="ApiTokens.AdminTokenId"/> (valid until revoked) — also for a data directory made before access control existed.
     /// </summary>
-    /// <exception cref="ArgumentException">The options cannot work (too few iterations, a client CA file without certificates).</exception>
+    /// <exception cref="ArgumentException">The options cannot work (too few iterations).</exception>
     public static async Task<SqliteAccessStore> OpenAsync(DataDirectory data, AccessStoreOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         options ??= new AccessStoreOptions();
         PasswordHasher.ValidateIterations(options.PasswordIterations);
-        var clientCa = options.ClientCaFile is null ? null : LoadClientCa(options.ClientCaFile);
         var databasePath = data.AccessPath;
         SqliteSchema.CreatePrivateFile(databasePath);
-        var store = new SqliteAccessStore(databasePath, options, clientCa);
+        var store = new SqliteAccessStore(databasePath, options);
         try
         {
             await store.MigrateAsync(data, cancellationToken).ConfigureAwait(false);
@@ -193,138 +172,71 @@ public sealed class SqliteAccessStore : IAccessStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<AuthenticationOutcome> AuthenticateTokenAsync(string token, CancellationToken cancellationToken = default)
+    public async Task<StoredToken?> FindTokenAsync(byte[] secretSha256, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(token);
-        var presented = ApiTokens.Hash(token);
+        ArgumentNullException.ThrowIfNull(secretSha256);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        string id, user;
-        long? expiresAt, revokedAt;
-        Permission scope;
-        string? scopeAreas;
-        bool enabled;
-        await using (var command = connection.CreateCommand())
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT t.id, t.user_name, t.secret_sha256, t.expires_at, t.revoked_at, t.scope_permissions, t.scope_areas, u.enabled
+            FROM tokens t JOIN users u ON u.name = t.user_name
+            WHERE t.secret_sha256 = $hash
+            """;
+        command.Parameters.AddWithValue("$hash", secretSha256);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            command.CommandText = """
-                SELECT t.id, t.user_name, t.secret_sha256, t.expires_at, t.revoked_at, t.scope_permissions, t.scope_areas, u.enabled
-                FROM tokens t JOIN users u ON u.name = t.user_name
-                WHERE t.secret_sha256 = $hash
-                """;
-            command.Parameters.AddWithValue("$hash", presented);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                || !CryptographicOperations.FixedTimeEquals((byte[])reader.GetValue(2), presented))
-            {
-                return AuthenticationOutcome.Failure("unknown-token");
-            }
-
-            id = reader.GetString(0);
-            user = reader.GetString(1);
-            expiresAt = reader.IsDBNull(3) ? null : reader.GetInt64(3);
-            revokedAt = reader.IsDBNull(4) ? null : reader.GetInt64(4);
-            scope = (Permission)reader.GetInt64(5);
-            scopeAreas = reader.IsDBNull(6) ? null : reader.GetString(6);
-            enabled = reader.GetInt64(7) == 1;
+            return null;
         }
 
-        var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (revokedAt is not null)
-        {
-            return AuthenticationOutcome.Failure("revoked");
-        }
-
-        if (expiresAt <= now)
-        {
-            return AuthenticationOutcome.Failure("expired");
-        }
-
-        if (!enabled)
-        {
-            return AuthenticationOutcome.Failure("user-disabled");
-        }
-
-        var grants = await ReadGrantsAsync(connection, PrincipalKind.User, user, cancellationToken).ConfigureAwait(false);
-        await TouchLastUsedAsync(connection, id, now, cancellationToken).ConfigureAwait(false);
-        return AuthenticationOutcome.Success(new Principal(PrincipalKind.User, user, id, grants.Narrow(scope, ParseAreas(scopeAreas))));
+        return new StoredToken(
+            reader.GetString(0),
+            reader.GetString(1),
+            (byte[])reader.GetValue(2),
+            reader.IsDBNull(3) ? null : FromUnixMilliseconds(reader.GetInt64(3)),
+            reader.IsDBNull(4) ? null : FromUnixMilliseconds(reader.GetInt64(4)),
+            (Permission)reader.GetInt64(5),
+            ParseAreas(reader.IsDBNull(6) ? null : reader.GetString(6)),
+            reader.GetInt64(7) == 1);
     }
 
     /// <inheritdoc />
-    public async ValueTask<AuthenticationOutcome> AuthenticatePeerAsync(X509Certificate2 certificate, CancellationToken cancellationToken = default)
+    public async Task RecordTokenUseAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(certificate);
-        var fingerprint = TlsCertificate.Fingerprint(certificate);
+        ArgumentNullException.ThrowIfNull(id);
+        var now = at.ToUnixTimeMilliseconds();
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var pinned = await FindPeerAsync(connection, "fingerprint", fingerprint, cancellationToken).ConfigureAwait(false);
-        if (pinned is { } pin && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(pin.Key), Encoding.ASCII.GetBytes(fingerprint)))
-        {
-            return await PeerOutcomeAsync(connection, pin.Name, pin.Enabled, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (_clientCa is null)
-        {
-            return AuthenticationOutcome.Failure("unknown-certificate");
-        }
-
-        if (!IssuedByClientCa(certificate))
-        {
-            return AuthenticationOutcome.Failure("untrusted-certificate");
-        }
-
-        var commonName = CommonNameOf(certificate);
-        if (commonName is null)
-        {
-            return AuthenticationOutcome.Failure("unknown-certificate");
-        }
-
-        var byName = await FindPeerAsync(connection, "common_name", commonName, cancellationToken).ConfigureAwait(false);
-        return byName is { } peer
-            ? await PeerOutcomeAsync(connection, peer.Name, peer.Enabled, cancellationToken).ConfigureAwait(false)
-            : AuthenticationOutcome.Failure("unknown-peer");
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE tokens SET last_used_at = $now WHERE id = $id AND (last_used_at IS NULL OR last_used_at < $now)";
+        command.Parameters.AddWithValue("$now", now);
+        command.Parameters.AddWithValue("$id", id);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task<LoginResult> LoginAsync(string user, string password, TokenRequest request, CancellationToken cancellationToken = default)
+    public Task<StoredPeer?> FindPeerByFingerprintAsync(string fingerprint, CancellationToken cancellationToken = default) =>
+        FindPeerAsync("SELECT name, fingerprint, enabled FROM peers WHERE fingerprint = $value", fingerprint, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<StoredPeer?> FindPeerByCommonNameAsync(string commonName, CancellationToken cancellationToken = default) =>
+        FindPeerAsync("SELECT name, common_name, enabled FROM peers WHERE common_name = $value", commonName, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<StoredCredential?> GetCredentialAsync(string user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
-        ArgumentNullException.ThrowIfNull(password);
-        ArgumentNullException.ThrowIfNull(request);
-        request.Validate();
-        var known = false;
-        var enabled = false;
-        PasswordHash? stored = null;
-        if (AccessNames.IsValid(user))
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT enabled, password_hash, password_salt, password_iterations FROM users WHERE name = $name";
+        command.Parameters.AddWithValue("$name", user);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT enabled, password_hash, password_salt, password_iterations FROM users WHERE name = $name";
-            command.Parameters.AddWithValue("$name", user);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                known = true;
-                enabled = reader.GetInt64(0) == 1;
-                stored = reader.IsDBNull(1) ? null : new PasswordHash((byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (int)reader.GetInt64(3));
-            }
+            return null;
         }
 
-        if (stored is null)
-        {
-            PasswordHasher.Verify(password, _dummyPassword);
-            return new LoginResult(null, known ? "no-password" : "unknown-user");
-        }
-
-        if (!PasswordHasher.Verify(password, stored))
-        {
-            return new LoginResult(null, "wrong-password");
-        }
-
-        if (!enabled)
-        {
-            return new LoginResult(null, "user-disabled");
-        }
-
-        var issued = await WriteAsync(tx => tx.InsertTokenAsync(user, request), cancellationToken).ConfigureAwait(false);
-        return new LoginResult(issued, null);
+        var password = reader.IsDBNull(1) ? null : new PasswordHash((byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (int)reader.GetInt64(3));
+        return new StoredCredential(reader.GetInt64(0) == 1, password);
     }
 
     /// <inheritdoc />
@@ -343,13 +255,6 @@ public sealed class SqliteAccessStore : IAccessStore
             _disposed = true;
             using var connection = new SqliteConnection(_connectionString);
             SqliteConnection.ClearPool(connection);
-            if (_clientCa is not null)
-            {
-                foreach (var certificate in _clientCa)
-                {
-                    certificate.Dispose();
-                }
-            }
         }
 
         return ValueTask.CompletedTask;
@@ -566,110 +471,17 @@ public sealed class SqliteAccessStore : IAccessStore
         return byName;
     }
 
-    private async Task TouchLastUsedAsync(SqliteConnection connection, string id, long now, CancellationToken cancellationToken)
+    private async Task<StoredPeer?> FindPeerAsync(string sql, string value, CancellationToken cancellationToken)
     {
-        // One writer per token and minute: whoever swaps the remembered time in writes; everyone else skips.
-        var due = _lastUsedWritten.TryGetValue(id, out var written)
-            ? now - written >= (long)LastUsedInterval.TotalMilliseconds && _lastUsedWritten.TryUpdate(id, now, written)
-            : _lastUsedWritten.TryAdd(id, now);
-        if (!due)
-        {
-            return;
-        }
-
+        ArgumentNullException.ThrowIfNull(value);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE tokens SET last_used_at = $now WHERE id = $id AND (last_used_at IS NULL OR last_used_at < $now)";
-        command.Parameters.AddWithValue("$now", now);
-        command.Parameters.AddWithValue("$id", id);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<(string Name, string Key, bool Enabled)?> FindPeerAsync(SqliteConnection connection, string column, string value, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = column == "fingerprint"
-            ? "SELECT name, fingerprint, enabled FROM peers WHERE fingerprint = $value"
-            : "SELECT name, common_name, enabled FROM peers WHERE common_name = $value";
+        command.CommandText = sql;
         command.Parameters.AddWithValue("$value", value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? (reader.GetString(0), reader.GetString(1), reader.GetInt64(2) == 1)
+            ? new StoredPeer(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) == 1)
             : null;
-    }
-
-    private static async Task<AuthenticationOutcome> PeerOutcomeAsync(SqliteConnection connection, string name, bool enabled, CancellationToken cancellationToken)
-    {
-        if (!enabled)
-        {
-            return AuthenticationOutcome.Failure("peer-disabled");
-        }
-
-        var grants = await ReadGrantsAsync(connection, PrincipalKind.Peer, name, cancellationToken).ConfigureAwait(false);
-        return AuthenticationOutcome.Success(new Principal(PrincipalKind.Peer, name, null, grants));
-    }
-
-    /// <summary>True when the certificate chains to the configured client CA alone (no system roots, no downloads, no revocation check).</summary>
-    private bool IssuedByClientCa(X509Certificate2 certificate)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(_clientCa!);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.VerificationTime = _options.Time.GetUtcNow().UtcDateTime;
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ClientAuthenticationOid));
-        try
-        {
-            // A CA certificate presented as a client certificate is not a peer: the chain needs a leaf below the anchor.
-            return chain.Build(certificate) && chain.ChainElements.Count >= 2;
-        }
-        finally
-        {
-            foreach (var element in chain.ChainElements)
-            {
-                if (!ReferenceEquals(element.Certificate, certificate) && !_clientCa!.Any(ca => ReferenceEquals(ca, element.Certificate)))
-                {
-                    element.Certificate.Dispose();
-                }
-            }
-        }
-    }
-
-    /// <summary>The subject's single common name, or null when it has none or several.</summary>
-    private static string? CommonNameOf(X509Certificate2 certificate)
-    {
-        string? found = null;
-        foreach (var part in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
-        {
-            if (part.HasMultipleElements || part.GetSingleElementType().Value != "2.5.4.3")
-            {
-                continue;
-            }
-
-            if (found is not null)
-            {
-                return null;
-            }
-
-            found = part.GetSingleElementValue();
-        }
-
-        return found;
-    }
-
-    private static X509Certificate2Collection LoadClientCa(string path)
-    {
-        var bundle = new X509Certificate2Collection();
-        try
-        {
-            bundle.ImportFromPemFile(path);
-        }
-        catch (CryptographicException e)
-        {
-            throw new ArgumentException($"ClientCaFile '{path}' is not a PEM certificate bundle: {e.Message}", e);
-        }
-
-        return bundle.Count > 0 ? bundle : throw new ArgumentException($"ClientCaFile '{path}' holds no PEM certificate.");
     }
 
     private async Task MigrateAsync(DataDirectory data, CancellationToken cancellationToken)

@@ -29,7 +29,7 @@ public static class AuthEndpoints
 
     private static async Task<IResult> LoginAsync(
         HttpContext context,
-        IAccessStore access,
+        AccessAuthenticator access,
         IAuditTrail audit,
         AuthenticationGate gate,
         CancellationToken cancellationToken)

@@ -92,12 +92,16 @@ public sealed class TurboMftServer : IAsyncDisposable
 
         // Exclusive: a second server (or an offline command) on this directory stops here (docs/audit.md).
         var audit = AuditLog.Open(data);
+        SqliteAccessStore? access = null;
         try
         {
-            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications, node);
+            access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
+                .GetAwaiter().GetResult();
+            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications, node, access);
         }
         catch
         {
+            access?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             node.Dispose();
             audit.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
@@ -115,10 +119,9 @@ public sealed class TurboMftServer : IAsyncDisposable
         AuditLog audit,
         AccessPolicy? policy,
         NotificationTargets notifications,
-        NodeIdentity node)
+        NodeIdentity node,
+        SqliteAccessStore access)
     {
-        var access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
-            .GetAwaiter().GetResult();
         // No appsettings.json from the working directory and no watcher on it: the server takes no configuration files, and
         // the default reload watch is recursive over the working directory (a download into it woke the watcher per write).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions

@@ -5,8 +5,8 @@ using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
 using TurboMft.Host.Cli;
 using TurboMft.Host.Infrastructure;
-using TurboMft.Host.Server;
 using TurboMft.Host.Tests.Cli;
+using TurboMft.Host.Tests.Server;
 
 namespace TurboMft.Host.Tests.Access;
 
@@ -63,7 +63,7 @@ public sealed class AccessCommandsTests : IDisposable
         Assert.Matches("^tmf_[A-Za-z0-9_-]{43}$", secret);
         Assert.Matches("^token tok_[a-z2-7]{12} for bob, expires .*shown only now\n$", create.Error);
         await using var store = await SqliteAccessStore.OpenAsync(DataDirectory.Open(DataPath));
-        var principal = (await store.AuthenticateTokenAsync(secret)).Principal!;
+        var principal = (await new AccessAuthenticator(store).AuthenticateTokenAsync(secret)).Principal!;
         Assert.Equal("bob", principal.Name);
         Assert.True(principal.Grants.Allows(Permission.Read, Engine.Storage.RemotePath.Parse("/it/reports/q3.pdf")));
         var list = await RunAsync(null, "token", "list", "--user", "bob", "--data", DataPath);
@@ -126,10 +126,9 @@ public sealed class AccessCommandsTests : IDisposable
     [Fact]
     public async Task Online_commands_work_against_a_running_server_with_an_admin_token()
     {
-        var data = DataDirectory.Open(DataPath);
-        await using var server = TurboMftServer.Create(new ServerSettings { Data = DataPath, Listen = "127.0.0.1:0" }, data, _ => { }, s => s.AddSingleton<IAuditTrail>(_audit));
-        await server.StartAsync();
-        var target = new[] { "--server", server.Address.ToString().TrimEnd('/'), "--pin", server.Fingerprint, "--token-file", data.AdminTokenPath };
+        await using var fixture = await ServerFixture.StartAsync(DataPath, logging: _ => { }, services: s => s.AddSingleton<IAuditTrail>(_audit));
+        var server = fixture.Server;
+        var target = new[] { "--server", server.Address.ToString().TrimEnd('/'), "--pin", server.Fingerprint, "--token-file", fixture.Data.AdminTokenPath };
 
         var add = await RunAsync("erin's long password\n", ["user", "add", "erin", "--password-stdin", .. target]);
         var create = await RunAsync(null, ["token", "create", "erin", "--permissions", "list", "--area", "/ot", "--json", .. target]);
@@ -138,7 +137,7 @@ public sealed class AccessCommandsTests : IDisposable
         Assert.Equal(0, add.ExitCode);
         Assert.Equal(0, create.ExitCode);
         using var issued = JsonDocument.Parse(create.Output);
-        var principal = (await server.Services.GetRequiredService<IAccessStore>().AuthenticateTokenAsync(issued.RootElement.GetProperty("token").GetString()!)).Principal!;
+        var principal = (await server.Services.GetRequiredService<IAccessAuthenticator>().AuthenticateTokenAsync(issued.RootElement.GetProperty("token").GetString()!)).Principal!;
         Assert.Equal("erin", principal.Name);
         Assert.Equal(1, duplicate.ExitCode);
         Assert.Contains("409 user-exists", duplicate.Error, StringComparison.Ordinal);
@@ -188,7 +187,7 @@ public sealed class AccessCommandsTests : IDisposable
         Assert.True(grant.ExitCode == 0, grant.ToString());
         Assert.True(create.ExitCode == 0, create.ToString());
         await using var store = await SqliteAccessStore.OpenAsync(DataDirectory.Open(DataPath));
-        var principal = (await store.AuthenticateTokenAsync(create.Output.Trim())).Principal!;
+        var principal = (await new AccessAuthenticator(store).AuthenticateTokenAsync(create.Output.Trim())).Principal!;
         Assert.True(principal.Grants.Allows(Permission.Write, Engine.Storage.RemotePath.Parse("/ot/plant1/x")));
     }
 

@@ -176,8 +176,8 @@ public sealed class AccessPolicyFileTests : IAsyncLifetime
         Assert.Contains("grant auditor user alice / local", snapshot);
         Assert.Contains("user local-user enabled local", snapshot);
         Assert.Contains("grant downloader user local-user /ot local", snapshot);
-        Assert.Equal("unknown-token", (await _f.Store.AuthenticateTokenAsync(bobToken.Secret)).FailureReason);
-        Assert.Equal("alice", (await _f.Store.AuthenticateTokenAsync(aliceToken.Secret)).Principal?.Name);
+        Assert.Equal("unknown-token", (await _f.Auth.AuthenticateTokenAsync(bobToken.Secret)).FailureReason);
+        Assert.Equal("alice", (await _f.Auth.AuthenticateTokenAsync(aliceToken.Secret)).Principal?.Name);
     }
 
     [Fact]

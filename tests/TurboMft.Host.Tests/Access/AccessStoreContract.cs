@@ -23,6 +23,9 @@ public abstract class AccessStoreContract : IAsyncLifetime
     /// <summary>The store's clock.</summary>
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
+    /// <summary>The authenticator over <see cref="Store"/> (the rules above the port).</summary>
+    protected AccessAuthenticator Auth { get; private set; } = null!;
+
     /// <summary>The administration service over <see cref="Store"/>, auditing to a recording trail.</summary>
     protected AccessAdministration Admin { get; private set; } = null!;
 
@@ -39,10 +42,12 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Data = NewDataDirectory();
         Store = await OpenTrackedAsync(Data, new AccessStoreOptions { Time = Clock });
         Admin = new AccessAdministration(Store, new RecordingAuditTrail());
+        Auth = new AccessAuthenticator(Store);
     }
 
     public async ValueTask DisposeAsync()
     {
+        Auth.Dispose();
         foreach (var store in _open)
         {
             await store.DisposeAsync();
@@ -73,9 +78,47 @@ public abstract class AccessStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_plain_reads_return_what_is_stored_and_judge_nothing()
+    {
+        await Admin.AddUserAsync(Caller, "tess", "tess's long password");
+        await Admin.AddUserAsync(Caller, "uma");
+        var scoped = await Admin.IssueTokenAsync(Caller, "tess", new TokenRequest("scoped", TimeSpan.FromHours(2), Permission.List, [RemotePath.Parse("/ot")]));
+        await Admin.RevokeTokenAsync(Caller, scoped.Id);
+        await Admin.SetUserEnabledAsync(Caller, "tess", false);
+        var pin = "sha256:" + new string('b', 64);
+        await Admin.AddPeerAsync(Caller, "site-p", pin, null);
+        await Admin.AddPeerAsync(Caller, "site-q", null, "site-q.example");
+
+        var token = await Store.FindTokenAsync(ApiTokens.Hash(scoped.Secret));
+        Assert.NotNull(token);
+        Assert.Equal((scoped.Id, "tess", false, Permission.List), (token.Id, token.User, token.UserEnabled, token.Scope));
+        Assert.Equal(ApiTokens.Hash(scoped.Secret), token.SecretSha256);
+        Assert.Equal([RemotePath.Parse("/ot")], token.ScopeAreas!);
+        Assert.NotNull(token.RevokedAt);
+        Assert.Equal(Clock.GetUtcNow().AddHours(2).ToUnixTimeMilliseconds(), token.ExpiresAt?.ToUnixTimeMilliseconds());
+        Assert.Null(await Store.FindTokenAsync(ApiTokens.Hash(DataDirectory.NewToken())));
+
+        var at = Clock.GetUtcNow();
+        await Store.RecordTokenUseAsync(scoped.Id, at);
+        await Store.RecordTokenUseAsync(scoped.Id, at.AddMinutes(-5));
+        Assert.Equal(at.ToUnixTimeMilliseconds(), (await Store.ListTokensAsync("tess")).Single().LastUsedAt?.ToUnixTimeMilliseconds());
+
+        Assert.Equal(new StoredPeer("site-p", pin, true), await Store.FindPeerByFingerprintAsync(pin));
+        Assert.Equal(new StoredPeer("site-q", "site-q.example", true), await Store.FindPeerByCommonNameAsync("site-q.example"));
+        Assert.Null(await Store.FindPeerByFingerprintAsync("sha256:" + new string('c', 64)));
+        Assert.Null(await Store.FindPeerByCommonNameAsync("site-p"));
+
+        var tess = await Store.GetCredentialAsync("tess");
+        Assert.False(tess!.Enabled);
+        Assert.True(PasswordHasher.Verify("tess's long password", tess.Password!));
+        Assert.Equal(new StoredCredential(true, null), await Store.GetCredentialAsync("uma"));
+        Assert.Null(await Store.GetCredentialAsync("nobody"));
+    }
+
+    [Fact]
     public async Task The_first_start_admin_token_authenticates_as_admin_with_every_permission_on_root()
     {
-        var outcome = await Store.AuthenticateTokenAsync(Data.ReadAdminToken());
+        var outcome = await Auth.AuthenticateTokenAsync(Data.ReadAdminToken());
 
         var principal = Assert.IsType<Principal>(outcome.Principal);
         Assert.Equal(PrincipalKind.User, principal.Kind);
@@ -94,7 +137,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
     {
         await Admin.RevokeTokenAsync(Caller, "tok_admin");
 
-        var outcome = await Store.AuthenticateTokenAsync(Data.ReadAdminToken());
+        var outcome = await Auth.AuthenticateTokenAsync(Data.ReadAdminToken());
 
         Assert.Null(outcome.Principal);
         Assert.Equal("revoked", outcome.FailureReason);
@@ -108,7 +151,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         await Admin.GrantAsync(Caller, new RoleBinding(PrincipalKind.User, "alice", "downloader", RemotePath.Parse("/it/reports")));
 
         var issued = await Admin.IssueTokenAsync(Caller, "alice", new TokenRequest("ci job"));
-        var principal = (await Store.AuthenticateTokenAsync(issued.Secret)).Principal!;
+        var principal = (await Auth.AuthenticateTokenAsync(issued.Secret)).Principal!;
 
         Assert.StartsWith("tmf_", issued.Secret, StringComparison.Ordinal);
         Assert.Matches("^tok_[a-z2-7]{12}$", issued.Id);
@@ -126,11 +169,11 @@ public abstract class AccessStoreContract : IAsyncLifetime
         await Admin.AddUserAsync(Caller, "bob");
         var issued = await Admin.IssueTokenAsync(Caller, "bob", new TokenRequest());
         var area = RemotePath.Parse("/ot/plant2");
-        Assert.Empty((await Store.AuthenticateTokenAsync(issued.Secret)).Principal!.Grants.Grants);
+        Assert.Empty((await Auth.AuthenticateTokenAsync(issued.Secret)).Principal!.Grants.Grants);
 
         await Admin.GrantAsync(Caller, new RoleBinding(PrincipalKind.User, "bob", "operator", area));
 
-        Assert.True((await Store.AuthenticateTokenAsync(issued.Secret)).Principal!.Grants.Allows(Permission.Delete, RemotePath.Parse("/ot/plant2/x")));
+        Assert.True((await Auth.AuthenticateTokenAsync(issued.Secret)).Principal!.Grants.Allows(Permission.Delete, RemotePath.Parse("/ot/plant2/x")));
     }
 
     [Fact]
@@ -141,20 +184,20 @@ public abstract class AccessStoreContract : IAsyncLifetime
         var revoked = await Admin.IssueTokenAsync(Caller, "dave", new TokenRequest());
         var forDisabled = await Admin.IssueTokenAsync(Caller, "dave", new TokenRequest());
         await Admin.RevokeTokenAsync(Caller, revoked.Id);
-        Assert.NotNull((await Store.AuthenticateTokenAsync(shortLived.Secret)).Principal);
+        Assert.NotNull((await Auth.AuthenticateTokenAsync(shortLived.Secret)).Principal);
 
         Clock.Advance(TimeSpan.FromHours(1));
-        Assert.Equal("expired", (await Store.AuthenticateTokenAsync(shortLived.Secret)).FailureReason);
-        Assert.Equal("revoked", (await Store.AuthenticateTokenAsync(revoked.Secret)).FailureReason);
-        Assert.NotNull((await Store.AuthenticateTokenAsync(forDisabled.Secret)).Principal);
+        Assert.Equal("expired", (await Auth.AuthenticateTokenAsync(shortLived.Secret)).FailureReason);
+        Assert.Equal("revoked", (await Auth.AuthenticateTokenAsync(revoked.Secret)).FailureReason);
+        Assert.NotNull((await Auth.AuthenticateTokenAsync(forDisabled.Secret)).Principal);
 
         await Admin.SetUserEnabledAsync(Caller, "dave", enabled: false);
-        Assert.Equal("user-disabled", (await Store.AuthenticateTokenAsync(forDisabled.Secret)).FailureReason);
-        Assert.Equal("unknown-token", (await Store.AuthenticateTokenAsync(DataDirectory.NewToken())).FailureReason);
-        Assert.Equal("unknown-token", (await Store.AuthenticateTokenAsync(string.Empty)).FailureReason);
+        Assert.Equal("user-disabled", (await Auth.AuthenticateTokenAsync(forDisabled.Secret)).FailureReason);
+        Assert.Equal("unknown-token", (await Auth.AuthenticateTokenAsync(DataDirectory.NewToken())).FailureReason);
+        Assert.Equal("unknown-token", (await Auth.AuthenticateTokenAsync(string.Empty)).FailureReason);
 
         await Admin.SetUserEnabledAsync(Caller, "dave", enabled: true);
-        Assert.Equal("dave", (await Store.AuthenticateTokenAsync(forDisabled.Secret)).Principal?.Name);
+        Assert.Equal("dave", (await Auth.AuthenticateTokenAsync(forDisabled.Secret)).Principal?.Name);
     }
 
     [Fact]
@@ -164,8 +207,8 @@ public abstract class AccessStoreContract : IAsyncLifetime
         var wants = await Admin.IssueTokenAsync(Caller, "erin", new TokenRequest(Permissions: Permission.Admin | Permission.Read | Permission.Write, Areas: [RemotePath.Root]));
         var narrow = await Admin.IssueTokenAsync(Caller, "erin", new TokenRequest(Permissions: Permission.List, Areas: [RemotePath.Parse("/ot/plant1"), RemotePath.Parse("/it")]));
 
-        var widened = (await Store.AuthenticateTokenAsync(wants.Secret)).Principal!.Grants;
-        var narrowed = (await Store.AuthenticateTokenAsync(narrow.Secret)).Principal!.Grants;
+        var widened = (await Auth.AuthenticateTokenAsync(wants.Secret)).Principal!.Grants;
+        var narrowed = (await Auth.AuthenticateTokenAsync(narrow.Secret)).Principal!.Grants;
 
         Assert.False(widened.HoldsAnywhere(Permission.Admin));
         Assert.False(widened.HoldsAnywhere(Permission.Write));
@@ -189,13 +232,13 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Assert.Null((await Store.ListTokensAsync("frank")).Single().LastUsedAt);
         var first = Clock.GetUtcNow();
 
-        await Store.AuthenticateTokenAsync(issued.Secret);
+        await Auth.AuthenticateTokenAsync(issued.Secret);
         Clock.Advance(TimeSpan.FromSeconds(59));
-        await Store.AuthenticateTokenAsync(issued.Secret);
+        await Auth.AuthenticateTokenAsync(issued.Secret);
         Assert.Equal(first.ToUnixTimeMilliseconds(), (await Store.ListTokensAsync("frank")).Single().LastUsedAt?.ToUnixTimeMilliseconds());
 
         Clock.Advance(TimeSpan.FromSeconds(2));
-        await Store.AuthenticateTokenAsync(issued.Secret);
+        await Auth.AuthenticateTokenAsync(issued.Secret);
         Assert.Equal(Clock.GetUtcNow().ToUnixTimeMilliseconds(), (await Store.ListTokensAsync("frank")).Single().LastUsedAt?.ToUnixTimeMilliseconds());
     }
 
@@ -205,13 +248,13 @@ public abstract class AccessStoreContract : IAsyncLifetime
         await Admin.AddUserAsync(Caller, "grace", "grace's long password", [new RoleAssignment("auditor", RemotePath.Root)]);
         await Admin.AddUserAsync(Caller, "heidi");
 
-        var ok = await Store.LoginAsync("grace", "grace's long password", new TokenRequest("login", TimeSpan.FromHours(8)));
-        var wrong = await Store.LoginAsync("grace", "grace's long passwore", new TokenRequest());
-        var unknown = await Store.LoginAsync("mallory", "grace's long password", new TokenRequest());
-        var noPassword = await Store.LoginAsync("heidi", "whatever password", new TokenRequest());
+        var ok = await Auth.LoginAsync("grace", "grace's long password", new TokenRequest("login", TimeSpan.FromHours(8)));
+        var wrong = await Auth.LoginAsync("grace", "grace's long passwore", new TokenRequest());
+        var unknown = await Auth.LoginAsync("mallory", "grace's long password", new TokenRequest());
+        var noPassword = await Auth.LoginAsync("heidi", "whatever password", new TokenRequest());
 
         Assert.Null(ok.FailureReason);
-        var principal = (await Store.AuthenticateTokenAsync(ok.Token!.Secret)).Principal!;
+        var principal = (await Auth.AuthenticateTokenAsync(ok.Token!.Secret)).Principal!;
         Assert.Equal("grace", principal.Name);
         Assert.True(principal.Grants.Allows(Permission.Audit, RemotePath.Root));
         Assert.Equal(Clock.GetUtcNow().AddHours(8).ToUnixTimeMilliseconds(), ok.Token.ExpiresAt?.ToUnixTimeMilliseconds());
@@ -221,7 +264,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Assert.Equal(new LoginResult(null, "no-password"), noPassword);
 
         await Admin.SetUserEnabledAsync(Caller, "grace", enabled: false);
-        Assert.Equal(new LoginResult(null, "user-disabled"), await Store.LoginAsync("grace", "grace's long password", new TokenRequest()));
+        Assert.Equal(new LoginResult(null, "user-disabled"), await Auth.LoginAsync("grace", "grace's long password", new TokenRequest()));
     }
 
     [Fact]
@@ -232,8 +275,8 @@ public abstract class AccessStoreContract : IAsyncLifetime
         await Admin.AddPeerAsync(Caller, "site-b", TlsCertificate.Fingerprint(site).ToUpperInvariant().Replace("SHA256:", "sha256:", StringComparison.Ordinal), null);
         await Admin.GrantAsync(Caller, new RoleBinding(PrincipalKind.Peer, "site-b", "uploader", RemotePath.Parse("/replica/site-b")));
 
-        var outcome = await Store.AuthenticatePeerAsync(site);
-        var wrongPin = await Store.AuthenticatePeerAsync(other);
+        var outcome = await Auth.AuthenticatePeerAsync(site);
+        var wrongPin = await Auth.AuthenticatePeerAsync(other);
 
         Assert.Equal(new Principal(PrincipalKind.Peer, "site-b", null, outcome.Principal!.Grants), outcome.Principal);
         Assert.True(outcome.Principal.Grants.Allows(Permission.Write, RemotePath.Parse("/replica/site-b/x")));
@@ -242,7 +285,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Assert.Equal("unknown-certificate", wrongPin.FailureReason);
 
         await Admin.SetPeerEnabledAsync(Caller, "site-b", enabled: false);
-        Assert.Equal("peer-disabled", (await Store.AuthenticatePeerAsync(site)).FailureReason);
+        Assert.Equal("peer-disabled", (await Auth.AuthenticatePeerAsync(site)).FailureReason);
     }
 
     [Fact]
@@ -252,6 +295,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         using var otherCa = TestCertificates.CreateCa("Peer CA");
         var withCa = await OpenTrackedAsync(NewDataDirectory(), new AccessStoreOptions { Time = Clock, ClientCaFile = TestCertificates.WritePem(Path.Combine(Data.Root, "client-ca.pem"), ca) });
         var admin = new AccessAdministration(withCa, new RecordingAuditTrail());
+        using var withCaAuth = new AccessAuthenticator(withCa);
         await admin.AddPeerAsync(Caller, "site-c", null, "site-c.example");
         await admin.GrantAsync(Caller, new RoleBinding(PrincipalKind.Peer, "site-c", "downloader", RemotePath.Parse("/outbound/site-c")));
         using var good = TestCertificates.CreateClient(ca, "site-c.example");
@@ -260,18 +304,18 @@ public abstract class AccessStoreContract : IAsyncLifetime
         using var serverOnly = TestCertificates.CreateClient(ca, "site-c.example", clientAuth: false);
         using var caItself = TestCertificates.CreateCa("site-c.example");
 
-        var accepted = await withCa.AuthenticatePeerAsync(good);
+        var accepted = await withCaAuth.AuthenticatePeerAsync(good);
 
         Assert.Equal("site-c", accepted.Principal?.Name);
         Assert.True(accepted.Principal!.Grants.Allows(Permission.Read, RemotePath.Parse("/outbound/site-c/a.bin")));
-        Assert.Equal("untrusted-certificate", (await withCa.AuthenticatePeerAsync(forged)).FailureReason);
-        Assert.Equal("unknown-peer", (await withCa.AuthenticatePeerAsync(unregistered)).FailureReason);
-        Assert.Equal("untrusted-certificate", (await withCa.AuthenticatePeerAsync(serverOnly)).FailureReason);
-        Assert.Equal("untrusted-certificate", (await withCa.AuthenticatePeerAsync(caItself)).FailureReason);
-        Assert.Equal("unknown-certificate", (await Store.AuthenticatePeerAsync(good)).FailureReason);
+        Assert.Equal("untrusted-certificate", (await withCaAuth.AuthenticatePeerAsync(forged)).FailureReason);
+        Assert.Equal("unknown-peer", (await withCaAuth.AuthenticatePeerAsync(unregistered)).FailureReason);
+        Assert.Equal("untrusted-certificate", (await withCaAuth.AuthenticatePeerAsync(serverOnly)).FailureReason);
+        Assert.Equal("untrusted-certificate", (await withCaAuth.AuthenticatePeerAsync(caItself)).FailureReason);
+        Assert.Equal("unknown-certificate", (await Auth.AuthenticatePeerAsync(good)).FailureReason);
 
         await admin.SetPeerEnabledAsync(Caller, "site-c", enabled: false);
-        Assert.Equal("peer-disabled", (await withCa.AuthenticatePeerAsync(good)).FailureReason);
+        Assert.Equal("peer-disabled", (await withCaAuth.AuthenticatePeerAsync(good)).FailureReason);
     }
 
     [Fact]
@@ -331,7 +375,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Assert.Equal("refused", error.Message);
         Assert.Equal(["admin"], (await Store.ListUsersAsync()).Select(u => u.Name));
         Assert.Null(Assert.Single(await Store.ListTokensAsync(null)).RevokedAt);
-        Assert.Equal("admin", (await Store.AuthenticateTokenAsync(Data.ReadAdminToken())).Principal?.Name);
+        Assert.Equal("admin", (await Auth.AuthenticateTokenAsync(Data.ReadAdminToken())).Principal?.Name);
     }
 
     [Fact]
@@ -390,7 +434,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
             return true;
         });
 
-        Assert.Equal("unknown-token", (await Store.AuthenticateTokenAsync(token.Secret)).FailureReason);
+        Assert.Equal("unknown-token", (await Auth.AuthenticateTokenAsync(token.Secret)).FailureReason);
         Assert.Empty(await Store.ListTokensAsync("nora"));
         Assert.Empty(await Store.ListPeersAsync());
         Assert.Equal(["admin"], (await Store.ListGrantsAsync()).Select(g => g.Binding.Principal));
@@ -465,7 +509,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Assert.Equal(["reviewer"], names.Roles);
         Assert.Equal(["site-p"], names.Peers);
         Assert.All(await Store.ListGrantsAsync(), g => Assert.Equal(g.Binding.Principal == "pat" ? AccessSource.Policy : AccessSource.Local, g.Source));
-        Assert.NotNull((await Store.LoginAsync("pat", "pat's long password", new TokenRequest())).Token);
+        Assert.NotNull((await Auth.LoginAsync("pat", "pat's long password", new TokenRequest())).Token);
         Assert.False((await Store.ListUsersAsync()).Single(u => u.Name == "quinn").Enabled);
 
         var removed = await Store.WriteAsync(tx => tx.DeletePolicyBindingsAsync());
@@ -510,11 +554,13 @@ public abstract class AccessStoreContract : IAsyncLifetime
         await Store.DisposeAsync();
         _open.Remove(Store);
         Store = await OpenTrackedAsync(Data, new AccessStoreOptions { Time = Clock });
+        Auth.Dispose();
+        Auth = new AccessAuthenticator(Store);
 
         Assert.Equal(before, await ListEverythingAsync());
-        Assert.Equal("rosa", (await Store.AuthenticateTokenAsync(token.Secret)).Principal?.Name);
-        Assert.Equal("revoked", (await Store.AuthenticateTokenAsync(Data.ReadAdminToken())).FailureReason);
-        Assert.NotNull((await Store.LoginAsync("rosa", "rosa's long password", new TokenRequest())).Token);
+        Assert.Equal("rosa", (await Auth.AuthenticateTokenAsync(token.Secret)).Principal?.Name);
+        Assert.Equal("revoked", (await Auth.AuthenticateTokenAsync(Data.ReadAdminToken())).FailureReason);
+        Assert.NotNull((await Auth.LoginAsync("rosa", "rosa's long password", new TokenRequest())).Token);
     }
 
     /// <summary>Every listing as text, so that two reads compare by value (the listings hold lists).</summary>

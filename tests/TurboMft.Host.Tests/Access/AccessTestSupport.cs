@@ -78,6 +78,7 @@ internal sealed class AccessFixture : IAsyncDisposable
         Audit = audit;
         Clock = clock;
         Admin = new AccessAdministration(store, audit);
+        Auth = new AccessAuthenticator(store);
     }
 
     public string Root { get; }
@@ -91,6 +92,9 @@ internal sealed class AccessFixture : IAsyncDisposable
     public TestClock Clock { get; }
 
     public AccessAdministration Admin { get; private set; }
+
+    /// <summary>The authenticator over <see cref="Store"/>.</summary>
+    public AccessAuthenticator Auth { get; private set; }
 
     public static AdminCaller Caller { get; } = new(new AuditActor("admin", ApiTokens.AdminTokenId, null, "127.0.0.1"), "test-correlation");
 
@@ -110,10 +114,13 @@ internal sealed class AccessFixture : IAsyncDisposable
         await Store.DisposeAsync();
         Store = await SqliteAccessStore.OpenAsync(Data, options);
         Admin = new AccessAdministration(Store, Audit);
+        Auth.Dispose();
+        Auth = new AccessAuthenticator(Store);
     }
 
     public async ValueTask DisposeAsync()
     {
+        Auth.Dispose();
         await Store.DisposeAsync();
         Directory.Delete(Root, recursive: true);
     }

@@ -20,31 +20,26 @@ namespace TurboMft.Host.Tests.Access;
 /// </summary>
 public sealed class AdminEndpointsTests : IAsyncLifetime
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("tmf-admin-").FullName;
     private readonly RecordingAuditTrail _audit = new();
-    private TurboMftServer _server = null!;
-    private DataDirectory _data = null!;
+    private ServerFixture _fixture = null!;
     private TurboMftAdminClient _client = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _data = DataDirectory.Open(_root);
-        _server = TurboMftServer.Create(new ServerSettings { Data = _root, Listen = "127.0.0.1:0" }, _data, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit));
-        await _server.StartAsync();
-        _client = Client(_data.ReadAdminToken());
+        _fixture = await ServerFixture.StartAsync(logging: _ => { }, services: services => services.AddSingleton<IAuditTrail>(_audit));
+        _client = Client(_fixture.Token);
     }
 
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
-        await _server.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
+        await _fixture.DisposeAsync();
     }
 
     [Fact]
     public void Every_admin_endpoint_requires_the_admin_permission_on_root()
     {
-        var endpoints = _server.Services.GetRequiredService<EndpointDataSource>().Endpoints
+        var endpoints = _fixture.Server.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/v1/admin", StringComparison.Ordinal))
             .ToList();
@@ -66,7 +61,7 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         var token = Assert.Single(await _client.ListTokensAsync("alice"));
         Assert.Equal((issued.Id, "ci", "list,write", "/ot/plant1/inbox"), (token.Id, token.Label, token.Permissions, Assert.Single(token.Areas!)));
         Assert.InRange((token.ExpiresAt!.Value - token.CreatedAt).TotalHours, 11.99, 12.01);
-        var principal = (await _server.Services.GetRequiredService<IAccessStore>().AuthenticateTokenAsync(issued.Token)).Principal!;
+        var principal = (await _fixture.Server.Services.GetRequiredService<IAccessAuthenticator>().AuthenticateTokenAsync(issued.Token)).Principal!;
         Assert.True(principal.Grants.Allows(Permission.Write, Engine.Storage.RemotePath.Parse("/ot/plant1/inbox/a")));
         Assert.False(principal.Grants.HoldsAnywhere(Permission.Read));
         Assert.Contains(new GrantView("downloader", "alice", null, "/it", "local"), await _client.ListGrantsAsync());
@@ -85,9 +80,9 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
     [Fact]
     public async Task Token_issue_answers_201_with_the_secret_and_no_store()
     {
-        using var http = ServerFixture.CreateClient(_server.Fingerprint, _data.ReadAdminToken(), HttpVersion.Version11);
+        using var http = ServerFixture.CreateClient(_fixture.Server.Fingerprint, _fixture.Token, HttpVersion.Version11);
 
-        using var response = await http.PostAsJsonAsync(new Uri(_server.Address, "/v1/admin/tokens"), new { user = "admin", label = "second" });
+        using var response = await http.PostAsJsonAsync(new Uri(_fixture.Server.Address, "/v1/admin/tokens"), new { user = "admin", label = "second" });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -113,9 +108,9 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         Assert.Equal((404, "peer-not-found"), await ProblemAsync(() => _client.RemovePeerAsync("nowhere")));
         Assert.Equal((400, "invalid-request"), await ProblemAsync(() => _client.IssueTokenAsync(new IssueTokenRequest("bob", ExpiresInHours: -1))));
 
-        using var http = ServerFixture.CreateClient(_server.Fingerprint, _data.ReadAdminToken(), HttpVersion.Version11);
-        using var malformed = await http.PostAsync(new Uri(_server.Address, "/v1/admin/users"), new StringContent("{\"name\":", System.Text.Encoding.UTF8, "application/json"));
-        using var polymorphic = await http.PostAsync(new Uri(_server.Address, "/v1/admin/users"), new StringContent("{\"$type\":\"x\",\"name\":\"eve\"}", System.Text.Encoding.UTF8, "application/json"));
+        using var http = ServerFixture.CreateClient(_fixture.Server.Fingerprint, _fixture.Token, HttpVersion.Version11);
+        using var malformed = await http.PostAsync(new Uri(_fixture.Server.Address, "/v1/admin/users"), new StringContent("{\"name\":", System.Text.Encoding.UTF8, "application/json"));
+        using var polymorphic = await http.PostAsync(new Uri(_fixture.Server.Address, "/v1/admin/users"), new StringContent("{\"$type\":\"x\",\"name\":\"eve\"}", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
         Assert.Contains("urn:turbomft:problem:invalid-request", await malformed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -128,14 +123,14 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         var role = await _client.AddRoleAsync(new AddRoleRequest("historian-reader", "read,list"));
         var peer = await _client.AddPeerAsync(new AddPeerRequest("site-b", "sha256:" + new string('C', 64)));
         await _client.GrantAsync(new GrantRequest("historian-reader", Peer: "site-b", Area: "/ot/plant1/historian"));
-        using var http = ServerFixture.CreateClient(_server.Fingerprint, _data.ReadAdminToken(), HttpVersion.Version11);
+        using var http = ServerFixture.CreateClient(_fixture.Server.Fingerprint, _fixture.Token, HttpVersion.Version11);
 
         Assert.Equal(new RoleView("historian-reader", "list,read", false, "local"), role);
         Assert.Equal("sha256:" + new string('c', 64), peer.Fingerprint);
         Assert.Equal([new RoleAssignmentView("historian-reader", "/ot/plant1/historian")], (await _client.ListPeersAsync()).Single().Roles);
         Assert.Contains(new RoleView("uploader", "list,write", true, "builtin"), await _client.ListRolesAsync());
 
-        using var revoked = await http.DeleteAsync(new Uri(_server.Address, "/v1/admin/grants?role=historian-reader&peer=site-b&area=%2Fot%2Fplant1%2Fhistorian"));
+        using var revoked = await http.DeleteAsync(new Uri(_fixture.Server.Address, "/v1/admin/grants?role=historian-reader&peer=site-b&area=%2Fot%2Fplant1%2Fhistorian"));
         Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
         Assert.Empty((await _client.ListPeersAsync()).Single().Roles);
 
@@ -162,25 +157,20 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         try
         {
             var policy = Path.Combine(root, "policy.json");
-            var data = DataDirectory.Open(Path.Combine(root, "data"));
-            var settings = new ServerSettings { Data = data.Root, Listen = "127.0.0.1:0", Policy = policy };
             await File.WriteAllTextAsync(policy, """{ "users": [ { "name": "ops" } ], "grants": [ { "role": "operator", "user": "ops", "area": "/ot" } ] }""");
-            await using (var first = TurboMftServer.Create(settings, data, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit)))
-            {
-                await first.StartAsync();
-                Assert.True((await first.Services.GetRequiredService<IAccessStore>().GrantsForUserAsync("ops")).Allows(Permission.Delete, Engine.Storage.RemotePath.Parse("/ot/x")));
-            }
+            await using var site = await ServerFixture.StartAsync(
+                Path.Combine(root, "data"), settings => settings.Policy = policy, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit));
+            Assert.True((await site.Server.Services.GetRequiredService<IAccessStore>().GrantsForUserAsync("ops")).Allows(Permission.Delete, Engine.Storage.RemotePath.Parse("/ot/x")));
 
             await File.WriteAllTextAsync(policy, "{}");
-            await using (var second = TurboMftServer.Create(settings, data, _ => { }, services => services.AddSingleton<IAuditTrail>(_audit)))
-            {
-                await second.StartAsync();
-                Assert.DoesNotContain(await second.Services.GetRequiredService<AccessAdministration>().ListUsersAsync(), u => u.Name == "ops");
-            }
+            await site.RestartAsync();
+            Assert.DoesNotContain(await site.Server.Services.GetRequiredService<AccessAdministration>().ListUsersAsync(), u => u.Name == "ops");
 
             Assert.Equal(["file=policy.json roles=0 users=1 peers=0 grants=1", "file=policy.json roles=0 users=0 peers=0 grants=0"], _audit.Durable.Where(e => e.Action == "policy.load").Select(e => e.Detail));
+            await site.StopAsync();
             await File.WriteAllTextAsync(policy, """{ "grants": [ { "role": "operator", "user": "ops", "area": "/ot" } ] }""");
-            var error = Assert.Throws<PolicyFileException>(() => TurboMftServer.Create(settings, data));
+            var settings = new ServerSettings { Data = site.DataPath, Listen = "127.0.0.1:0", Policy = policy };
+            var error = Assert.Throws<PolicyFileException>(() => TurboMftServer.Create(settings, DataDirectory.Open(site.DataPath)));
             Assert.Equal((1, 45), (error.Line, error.Column));
         }
         finally
@@ -190,7 +180,7 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
     }
 
     private TurboMftAdminClient Client(string token) =>
-        new(new TurboMftClientOptions { BaseAddress = _server.Address, Token = token, PinSha256 = _server.Fingerprint });
+        new(new TurboMftClientOptions { BaseAddress = _fixture.Server.Address, Token = token, PinSha256 = _fixture.Server.Fingerprint });
 
     private static async Task<(int, string?)> ProblemAsync(Func<Task> call)
     {

@@ -45,13 +45,13 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
             var audit = new RecordingAuditTrail();
             await using (var store = await SqliteAccessStore.OpenAsync(data))
             {
-                Assert.Equal("admin", (await store.AuthenticateTokenAsync(data.ReadAdminToken())).Principal?.Name);
+                Assert.Equal("admin", (await new AccessAuthenticator(store).AuthenticateTokenAsync(data.ReadAdminToken())).Principal?.Name);
                 await new AccessAdministration(store, audit).RevokeTokenAsync(AccessFixture.Caller, "tok_admin");
             }
 
             await using (var reopened = await SqliteAccessStore.OpenAsync(data))
             {
-                Assert.Equal("revoked", (await reopened.AuthenticateTokenAsync(data.ReadAdminToken())).FailureReason);
+                Assert.Equal("revoked", (await new AccessAuthenticator(reopened).AuthenticateTokenAsync(data.ReadAdminToken())).FailureReason);
             }
         }
         finally
@@ -69,7 +69,7 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         await ExecuteAsync($"UPDATE roles SET permissions = {OldAll} WHERE name = 'admin'; UPDATE tokens SET scope_permissions = {OldAll}; DELETE FROM roles WHERE name = 'monitor'; UPDATE schema_version SET version = 1");
 
         await _f.ReopenAsync();
-        var principal = (await _f.Store.AuthenticateTokenAsync(_f.Data.ReadAdminToken())).Principal!;
+        var principal = (await _f.Auth.AuthenticateTokenAsync(_f.Data.ReadAdminToken())).Principal!;
         var roles = (await _f.Admin.ListRolesAsync()).ToDictionary(r => r.Name);
 
         Assert.Equal((long)SqliteAccessStore.SchemaVersion, await ScalarAsync("SELECT version FROM schema_version"));
@@ -122,7 +122,7 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
         for (var i = 0; i < 2; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            unknown = await _f.Store.LoginAsync("nobody-here", "some password here", new TokenRequest());
+            unknown = await _f.Auth.LoginAsync("nobody-here", "some password here", new TokenRequest());
             elapsed = TimeSpan.FromTicks(Math.Min(elapsed.Ticks, Stopwatch.GetElapsedTime(start).Ticks));
         }
 
@@ -141,12 +141,13 @@ public sealed class SqliteAccessStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_client_ca_file_without_certificates_is_refused_at_open()
+    public async Task A_client_ca_file_without_certificates_is_refused_by_the_authenticator()
     {
         var empty = Path.Combine(_f.Root, "empty.pem");
         await File.WriteAllTextAsync(empty, "not a certificate\n");
+        await using var store = await SqliteAccessStore.OpenAsync(DataDirectory.Open(Path.Combine(_f.Root, "with-ca")), new AccessStoreOptions { ClientCaFile = empty });
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => SqliteAccessStore.OpenAsync(_f.Data, new AccessStoreOptions { ClientCaFile = empty }));
+        var error = Assert.Throws<ArgumentException>(() => new AccessAuthenticator(store));
 
         Assert.Contains("empty.pem", error.Message, StringComparison.Ordinal);
     }
