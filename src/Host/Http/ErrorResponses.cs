@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Container;
 using TurboMft.Engine.Native;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Infrastructure;
 
 namespace TurboMft.Host.Http;
 
@@ -12,13 +13,16 @@ namespace TurboMft.Host.Http;
 /// Turns an unhandled exception into a problem+json response without stack trace, file-system path or version: a full disk
 /// is 507, a request body the client failed to deliver (too slow, cut short) is 408 or 400, a stored container that fails
 /// verification is 500 <c>stored-file-corrupt</c>, an audit log that cannot be written is 503 <c>audit-unavailable</c> (fail
-/// closed), anything else 500 <c>internal</c>. Each failure is logged once; only
+/// closed), a shared database or object store that is away is 503 <c>store-unavailable</c> with Retry-After, anything else 500 <c>internal</c>. Each failure is logged once; only
 /// server faults carry a stack trace.
 /// </summary>
 public static class ErrorResponses
 {
     private const int NoSpaceErrno = 28;
     private const string LogCategory = "TurboMft.Host.Http.ErrorResponses";
+
+    // A database restart or fail-over takes seconds; the client's retry policy backs off from there.
+    private const string StoreRetryAfterSeconds = "2";
 
     /// <summary>Installs the handler.</summary>
     public static IApplicationBuilder UseProblemResponses(this IApplicationBuilder app) => app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -35,6 +39,12 @@ public static class ErrorResponses
                 case AuditUnavailableException:
                     logger?.LogCritical("Request {Method} {Path} refused: {Message}", context.Request.Method, context.Request.Path, exception.Message);
                     result = Problems.Result(StatusCodes.Status503ServiceUnavailable, "audit-unavailable", "Audit trail unavailable", "The audit trail cannot be written, so the server refuses the operation; the operator has been told.");
+                    break;
+                case StoreUnavailableException:
+                    // The database or object store is away: nothing was committed; a client that retries later succeeds.
+                    logger?.LogError("Request {Method} {Path} failed: {Message}", context.Request.Method, context.Request.Path, exception.Message);
+                    context.Response.Headers.RetryAfter = StoreRetryAfterSeconds;
+                    result = Problems.Result(StatusCodes.Status503ServiceUnavailable, "store-unavailable", "Store unavailable", "The server's database or object store cannot be reached just now; nothing was committed. Try again.");
                     break;
                 case DiskFullException or IOException { HResult: NoSpaceErrno }:
                     logger?.LogError("Request {Method} {Path} failed: {Message}", context.Request.Method, context.Request.Path, exception.Message);
