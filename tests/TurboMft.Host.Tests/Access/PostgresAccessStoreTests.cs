@@ -75,6 +75,22 @@ public sealed class PostgresAccessStoreTests(PostgresServer server) : IAsyncLife
     }
 
     [Fact]
+    public async Task A_last_used_time_recorded_by_two_nodes_only_moves_forward()
+    {
+        var (one, other) = await TwoNodesAsync("lastused");
+        await one.Admin.AddUserAsync(Caller, "fay");
+        var issued = await one.Admin.IssueTokenAsync(Caller, "fay", new TokenRequest());
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+        await one.Store.RecordTokenUseAsync(issued.Id, at, _cancel);
+        await other.Store.RecordTokenUseAsync(issued.Id, at.AddMinutes(-5), _cancel);
+
+        Assert.Equal(at, (await other.Store.ListTokensAsync("fay", _cancel)).Single().LastUsedAt);
+        await other.Store.RecordTokenUseAsync(issued.Id, at.AddMinutes(1), _cancel);
+        Assert.Equal(at.AddMinutes(1), (await one.Store.ListTokensAsync("fay", _cancel)).Single().LastUsedAt);
+    }
+
+    [Fact]
     public async Task Two_nodes_disabling_the_last_two_root_admins_at_once_leave_exactly_one()
     {
         var (one, other) = await TwoNodesAsync("lastadmin");
