@@ -15,6 +15,13 @@ public sealed record AccessStoreOptions
 
     /// <summary>The clock (expiry, last-used times, certificate validity).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The SHA-256 (<see cref="ApiTokens.Hash"/>) of the first-start admin token a new store is seeded with as
+    /// <see cref="ApiTokens.AdminTokenId"/>, for a provider without a data directory of its own (PostgreSQL, where the node that
+    /// creates the schema seeds it); null: no admin user is seeded. The SQLite provider reads <c>DIR/admin.token</c> instead.
+    /// </summary>
+    public byte[]? AdminTokenSha256 { get; init; }
 }
 
 /// <summary>

@@ -140,6 +140,25 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection of its own outside a transaction: a read, or a statement (or
+    /// batch) that is atomic by itself. A database that is away, before or during the work, becomes
+    /// <see cref="StoreUnavailableException"/>; nothing is run again.
+    /// </summary>
+    public async Task<T> WithConnectionAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            return await work(connection, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e) when (IsAway(e) && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable(e);
+        }
+    }
+
     /// <summary>As <see cref="InTransactionAsync{T}"/> for work without a result.</summary>
     public Task InTransactionAsync(IsolationLevel isolation, Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task> work, CancellationToken cancellationToken) =>
         InTransactionAsync<bool>(
@@ -159,6 +178,20 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// </summary>
     /// <returns>The version the database had (0: new).</returns>
     public Task<long> MigrateAsync(string versionTable, string[] migrations, Func<long, Exception> tooNew, CancellationToken cancellationToken) =>
+        MigrateAsync(versionTable, migrations, tooNew, afterMigrations: null, cancellationToken);
+
+    /// <summary>
+    /// As the overload without <paramref name="afterMigrations"/>, which runs inside the migration's transaction (under its
+    /// lock) with the version the database had (0: new) when there was something to migrate, after the migrations and before
+    /// the new version is recorded: what a store seeds on creation commits with its schema or not at all.
+    /// </summary>
+    /// <returns>The version the database had (0: new).</returns>
+    public Task<long> MigrateAsync(
+        string versionTable,
+        string[] migrations,
+        Func<long, Exception> tooNew,
+        Func<NpgsqlConnection, NpgsqlTransaction, long, CancellationToken, Task>? afterMigrations,
+        CancellationToken cancellationToken) =>
         InTransactionAsync(
             IsolationLevel.ReadCommitted,
             async (connection, transaction, token) =>
@@ -183,6 +216,11 @@ public sealed class PostgresDatabase : IAsyncDisposable
 
                 if (current < migrations.Length)
                 {
+                    if (afterMigrations is not null)
+                    {
+                        await afterMigrations(connection, transaction, current, token).ConfigureAwait(false);
+                    }
+
                     await ExecuteAsync(connection, transaction, $"DELETE FROM {versionTable}", token).ConfigureAwait(false);
                     await using var record = new NpgsqlCommand($"INSERT INTO {versionTable} (version) VALUES ($1)", connection, transaction);
                     record.Parameters.Add(new NpgsqlParameter<long> { TypedValue = migrations.Length });

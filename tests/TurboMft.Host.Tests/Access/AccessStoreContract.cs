@@ -45,7 +45,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         Auth = new AccessAuthenticator(Store);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         Auth.Dispose();
         foreach (var store in _open)

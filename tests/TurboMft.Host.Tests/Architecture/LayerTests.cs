@@ -110,6 +110,22 @@ public sealed class LayerTests
         Assert.Contains(typeof(TurboMftServer).FullName!, DependentsOf(typeof(SqliteAccessStore), "Cli"));
     }
 
+    /// <summary>
+    /// The PostgreSQL access store is a provider of <see cref="IAccessStore"/> as well: only the composition (Server) may choose
+    /// it, and only its own types (PostgresAccessStore, PostgresAccessTransaction) know it.
+    /// </summary>
+    [Fact]
+    public void Only_the_composition_and_the_provider_name_the_postgres_access_store()
+    {
+        string[] allowed = ["TurboMft.Host.Access.PostgresAccess"];
+        var dependents = DependentsOf(typeof(PostgresAccessStore), "Server").ToArray();
+        var failing = dependents.Where(name => !allowed.Any(a => name.StartsWith(a, StringComparison.Ordinal)));
+        Assert.Empty(failing);
+
+        // The check would pass vacuously if it saw no use: the provider's transaction is seen using the store's helpers.
+        Assert.Contains(typeof(PostgresAccessStore).FullName!.Replace("Store", "Transaction", StringComparison.Ordinal), dependents);
+    }
+
     /// <summary>Full names of the types outside <paramref name="exceptFolder"/> that depend on <paramref name="type"/>.</summary>
     private static IEnumerable<string> DependentsOf(Type type, string exceptFolder) =>
         Types.InAssembly(typeof(TurboMftServer).Assembly).That().DoNotResideInNamespace(Namespace(exceptFolder))

@@ -150,6 +150,67 @@ public sealed class PostgresDatabaseTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task What_runs_after_the_migrations_commits_with_them_once_or_not_at_all()
+    {
+        var connection = await server.CreateDatabaseAsync("seed");
+        var nodes = Enumerable.Range(0, 3).Select(_ => PostgresDatabase.Create(connection, "turbomft-test")).ToArray();
+        try
+        {
+            // A seed that fails rolls the schema back with it: the next node finds an empty database.
+            await Assert.ThrowsAsync<InvalidOperationException>(() => nodes[0].MigrateAsync(
+                "widget_schema_version", Migrations, TooNew, (_, _, _, _) => throw new InvalidOperationException("seed failed"), _cancel));
+            Assert.Equal(0, await nodes[0].ReadVersionAsync("widget_schema_version", _cancel));
+
+            var seenVersions = new System.Collections.Concurrent.ConcurrentBag<long>();
+            await Task.WhenAll(nodes.Select(node => node.MigrateAsync(
+                "widget_schema_version",
+                Migrations,
+                TooNew,
+                async (c, t, version, token) =>
+                {
+                    seenVersions.Add(version);
+                    await PostgresDatabase.ExecuteAsync(c, t, "INSERT INTO widgets (id, name) VALUES (1, 'seeded')", token);
+                },
+                _cancel)));
+
+            Assert.Equal([0L], seenVersions);
+            await using var read = await nodes[1].OpenAsync(_cancel);
+            await using var count = new NpgsqlCommand("SELECT count(*) FROM widgets", read);
+            Assert.Equal(1L, (long)(await count.ExecuteScalarAsync(_cancel))!);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Work_on_a_connection_outside_a_transaction_is_unavailable_while_the_database_is_away()
+    {
+        await using var own = new PostgresServer();
+        await using var database = PostgresDatabase.Create(await own.CreateDatabaseAsync("onconnection"), "turbomft-test");
+        await database.MigrateAsync("widget_schema_version", Migrations, TooNew, _cancel);
+
+        // A pooled connection idle across the stop fails on its first statement, not on open: that is mapped too.
+        Assert.Equal(0L, await database.WithConnectionAsync((c, token) => CountAsync(c, token), _cancel));
+        await own.StopAsync();
+        var ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => database.WithConnectionAsync((c, token) => CountAsync(c, token), _cancel));
+        Assert.StartsWith($"PostgreSQL ({database.Description}) is unavailable: ", ex.Message, StringComparison.Ordinal);
+
+        await own.StartAsync();
+        Assert.Equal(0L, await database.WithConnectionAsync((c, token) => CountAsync(c, token), _cancel));
+
+        static async Task<long> CountAsync(NpgsqlConnection connection, CancellationToken token)
+        {
+            await using var count = new NpgsqlCommand("SELECT count(*) FROM widgets", connection);
+            return (long)(await count.ExecuteScalarAsync(token))!;
+        }
+    }
+
+    [Fact]
     public void Migration_lock_keys_differ_per_store_and_never_change_between_builds()
     {
         string[] stores = ["metadata_schema_version", "access_schema_version", "replication_schema_version"];
