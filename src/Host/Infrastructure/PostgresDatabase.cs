@@ -140,6 +140,29 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection of its own without a transaction of its own (each statement
+    /// commits by itself: one round trip for one statement or one batch). A deadlock, which rolled the statement back, runs
+    /// it again as <see cref="InTransactionAsync{T}"/> does; a database that is away becomes <see cref="StoreUnavailableException"/>.
+    /// </summary>
+    public async Task<T> WithConnectionAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _conflicts.ExecuteAsync(
+                async token =>
+                {
+                    await using var connection = await OpenAsync(token).ConfigureAwait(false);
+                    return await work(connection, token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e) when (IsAway(e) && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable(e);
+        }
+    }
+
     /// <summary>As <see cref="InTransactionAsync{T}"/> for work without a result.</summary>
     public Task InTransactionAsync(IsolationLevel isolation, Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task> work, CancellationToken cancellationToken) =>
         InTransactionAsync<bool>(
