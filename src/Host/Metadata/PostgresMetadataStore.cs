@@ -803,32 +803,13 @@ public sealed class PostgresMetadataStore : IMetadataStore
     private Task<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _database.WithConnectionAsync(
-            async (connection, token) =>
-            {
-                await using var command = new NpgsqlCommand(sql, connection);
-
-                // Copies: a run again after a deadlock needs parameters that no earlier command holds.
-                command.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
-                await using var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                return await read(reader, token).ConfigureAwait(false);
-            },
-            cancellationToken);
+        return _database.QueryAsync(sql, read, cancellationToken, parameters);
     }
 
     /// <summary>One statement without rows to read; returns the rows it changed.</summary>
     private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _database.WithConnectionAsync(
-            async (connection, token) =>
-            {
-                await using var command = new NpgsqlCommand(sql, connection);
-
-                // Copies: a run again after a deadlock needs parameters that no earlier command holds.
-                command.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
-                return await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
-            },
-            cancellationToken);
+        return _database.ExecuteStatementAsync(sql, cancellationToken, parameters);
     }
 }
