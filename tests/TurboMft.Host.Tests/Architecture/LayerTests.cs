@@ -120,7 +120,7 @@ public sealed class LayerTests
     private static readonly string[] StoreProviders =
     [
         "TurboMft.Host.Metadata.SqliteMetadataStore", "TurboMft.Host.Replication.SqliteReplicationStore",
-        "TurboMft.Host.Metadata.PostgresMetadataStore",
+        "TurboMft.Host.Metadata.PostgresMetadataStore", "TurboMft.Host.Replication.PostgresReplicationStore",
     ];
 
     /// <summary>Types that may name a provider beside the Server folder: the providers and the <c>Use…</c> extension registering each.</summary>
