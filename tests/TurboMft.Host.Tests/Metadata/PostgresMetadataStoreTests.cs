@@ -120,6 +120,21 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : IAsyncLi
     }
 
     [Fact]
+    public async Task A_batch_of_4096_versions_commits_at_once_and_replaces_each_earlier_one()
+    {
+        var first = Enumerable.Range(0, 4096).Select(i => Version($"/bulk/{i:D4}.csv")).ToArray();
+        var second = first.Select(v => Version(v.Path)).Reverse().ToArray();
+
+        Assert.All(await _a.CommitVersionsAsync(first), Assert.Null);
+        var replaced = await _b.CommitVersionsAsync(second);
+
+        Assert.Equal(second.Select(v => first.Single(f => f.Path == v.Path).VersionId), replaced.Select(r => r!.VersionId));
+        var current = await _a.ListCurrentVersionsAsync("/bulk", 5000);
+        Assert.Equal(second.Select(v => v.VersionId).Order(), current.Select(v => v.VersionId).Order());
+        Assert.Equal(first.Select(v => v.Path), current.Select(v => v.Path));
+    }
+
+    [Fact]
     public async Task Of_two_nodes_completing_one_upload_at_once_one_commits_and_the_other_finds_it_no_longer_open()
     {
         for (var i = 0; i < Iterations; i++)

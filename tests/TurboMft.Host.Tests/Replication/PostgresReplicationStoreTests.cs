@@ -10,7 +10,7 @@ namespace TurboMft.Host.Tests.Replication;
 /// <summary>
 /// What the PostgreSQL replication store adds for several nodes working one outbox (the port's behaviour:
 /// <see cref="PostgresReplicationStoreContractTests"/>): two instances on one database, each with a pool of its own,
-/// claim concurrently without ever sharing a job, and a lease that expired goes to the other node, after which the
+/// claim concurrently without ever sharing a job, a newer schema is refused, and a lease that expired goes to the other node, after which the
 /// first can no longer close the job.
 /// </summary>
 public sealed class PostgresReplicationStoreTests(PostgresServer server) : IAsyncLifetime
@@ -23,19 +23,21 @@ public sealed class PostgresReplicationStoreTests(PostgresServer server) : IAsyn
     private readonly FakeTimeProvider _time = new(T0);
     private readonly List<PostgresDatabase> _databases = [];
     private readonly CancellationToken _cancel = TestContext.Current.CancellationToken;
+    private string _connectionString = null!;
     private IReplicationStore _a = null!;
     private IReplicationStore _b = null!;
 
     public async ValueTask InitializeAsync()
     {
-        var connectionString = await server.CreateDatabaseAsync("replnodes");
-        await using (await PostgresMetadataStore.OpenAsync(Database(connectionString)))
+        _connectionString = await server.CreateDatabaseAsync("replnodes");
+        await using (await PostgresMetadataStore.OpenAsync(Database(_connectionString)))
         {
         }
 
+        // Two nodes starting together: one migrates, the other finds the tables current.
         var opened = await Task.WhenAll(
-            PostgresReplicationStore.OpenAsync(Database(connectionString), _time),
-            PostgresReplicationStore.OpenAsync(Database(connectionString), _time));
+            PostgresReplicationStore.OpenAsync(Database(_connectionString), _time),
+            PostgresReplicationStore.OpenAsync(Database(_connectionString), _time));
         (_a, _b) = (opened[0], opened[1]);
     }
 
@@ -153,6 +155,23 @@ public sealed class PostgresReplicationStoreTests(PostgresServer server) : IAsyn
             var job = (await _b.ListJobsAsync("site-b", 1, _cancel))[0];
             Assert.Equal((held.Id, ReplicationJobState.Done, 1), (job.Id, job.State, job.Attempts));
         }
+    }
+
+    [Fact]
+    public async Task Replication_tables_newer_than_the_build_are_refused_with_both_versions_named()
+    {
+        var database = Database(_connectionString);
+        await database.InTransactionAsync(
+            System.Data.IsolationLevel.ReadCommitted,
+            (c, t, token) => PostgresDatabase.ExecuteAsync(c, t, $"UPDATE {PostgresReplicationStore.VersionTable} SET version = {PostgresReplicationStore.SchemaVersion + 1}", token),
+            _cancel);
+
+        var ex = await Assert.ThrowsAsync<MetadataException>(() => PostgresReplicationStore.OpenAsync(database, _time, _cancel));
+
+        Assert.Equal(MetadataError.SchemaTooNew, ex.Error);
+        Assert.Contains($"schema version {PostgresReplicationStore.SchemaVersion + 1}, newer than this build's {PostgresReplicationStore.SchemaVersion}", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(PostgresReplicationStore.SchemaVersion + 1, await database.ReadVersionAsync(PostgresReplicationStore.VersionTable, _cancel));
+        Assert.Equal(PostgresMetadataStore.SchemaVersion, await database.ReadVersionAsync(PostgresMetadataStore.VersionTable, _cancel));
     }
 
     private PostgresDatabase Database(string connectionString)
