@@ -24,7 +24,8 @@ namespace TurboMft.Host.Metadata;
 /// current rows read <c>FOR UPDATE</c> and the upload row <c>FOR UPDATE</c>: of two nodes committing one path the second
 /// waits and replaces the first's version, so every replaced version is returned exactly once and a path has one current
 /// version; of two completing one upload the second finds it completed (<see cref="MetadataError.UploadNotOpen"/>).</item>
-/// <item>Deletes of the current version: one <c>UPDATE … RETURNING</c>, whose row lock meets the commit's <c>FOR UPDATE</c>.</item>
+/// <item>Deletes of the current version: under the same per-path lock as commits (one batch), so a delete and a commit
+/// of one path are ordered and the version one replaces is never the one the other deletes.</item>
 /// <item>Release states and upload states: compare-and-set as one <c>UPDATE … WHERE state = expected</c>; PostgreSQL
 /// re-checks the condition on the row a concurrent writer left, so exactly one of several wins.</item>
 /// <item>Verdicts: a per-version advisory lock before their positions are counted, so appends from two nodes never collide.</item>
@@ -376,11 +377,23 @@ public sealed class PostgresMetadataStore : IMetadataStore
     {
         RequireCanonicalPath(path, allowRoot: false, nameof(path));
 
-        // One statement: its row lock meets a commit's FOR UPDATE on the same current row, so one of them replaces it.
-        var deleted = Single(await ReadVersionsAsync(
-            $"UPDATE versions SET is_current = false, deleted_at = $2 WHERE path = $1 AND is_current RETURNING {PostgresVersionRow.Columns}",
-            cancellationToken,
-            Of(path), Of(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())).ConfigureAwait(false));
+        // Under the path's lock, as a commit: the two are ordered, so the delete removes what the commit left current (or
+        // the commit finds nothing to replace), and a replaced version is never also returned as deleted.
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var deleted = await _database.InTransactionAsync(
+            IsolationLevel.ReadCommitted,
+            async (connection, transaction, token) =>
+            {
+                await using var batch = new NpgsqlBatch(connection, transaction);
+                batch.BatchCommands.Add(Command(LockKeys, Of(PathLocks), Of(new[] { path })));
+                batch.BatchCommands.Add(Command(
+                    $"UPDATE versions SET is_current = false, deleted_at = $2 WHERE path = $1 AND is_current RETURNING {PostgresVersionRow.Columns}",
+                    Of(path), Of(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
+                await using var reader = await batch.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await reader.NextResultAsync(token).ConfigureAwait(false);
+                return await reader.ReadAsync(token).ConfigureAwait(false) ? PostgresVersionRow.Read(reader) : null;
+            },
+            cancellationToken).ConfigureAwait(false);
         return deleted is null ? null : deleted with { IsCurrent = true };
     }
 
@@ -456,6 +469,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
             return;
         }
 
+        ObjectDisposedException.ThrowIf(_disposed, this);
         await _database.InTransactionAsync(
             IsolationLevel.ReadCommitted,
             async (connection, transaction, token) =>
@@ -481,6 +495,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
             ArgumentNullException.ThrowIfNull(verdicts, nameof(scans));
         }
 
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var ids = scans.Select(s => s.VersionId).ToArray();
         var released = await _database.InTransactionAsync(
             IsolationLevel.ReadCommitted,

@@ -135,6 +135,45 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : IAsyncLi
     }
 
     [Fact]
+    public async Task A_commit_and_a_delete_of_one_path_on_two_nodes_at_once_hand_the_old_version_to_exactly_one()
+    {
+        for (var i = 0; i < Iterations; i++)
+        {
+            var path = $"/replace-or-delete/{i}.bin";
+            var old = Version(path);
+            var replacement = Version(path);
+            await _a.CommitVersionAsync(old, null);
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var commit = Task.Run(async () =>
+            {
+                await start.Task;
+                return await _a.CommitVersionAsync(replacement, null);
+            });
+            var delete = Task.Run(async () =>
+            {
+                await start.Task;
+                return await _b.DeleteCurrentVersionAsync(path);
+            });
+            start.SetResult();
+            var (replaced, deleted) = (await commit, await delete);
+
+            // Either the delete came first (it removed the old version; the commit replaced nothing) or the commit did
+            // (it replaced the old version; the delete removed the replacement). Never both with the old one.
+            if (replaced is null)
+            {
+                Assert.Equal(old, deleted);
+                Assert.Equal(replacement, await _b.GetCurrentVersionAsync(path));
+            }
+            else
+            {
+                Assert.Equal(old, replaced);
+                Assert.Equal(replacement, deleted);
+                Assert.Null(await _b.GetCurrentVersionAsync(path));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Of_two_nodes_completing_one_upload_at_once_one_commits_and_the_other_finds_it_no_longer_open()
     {
         for (var i = 0; i < Iterations; i++)
