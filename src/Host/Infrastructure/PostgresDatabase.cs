@@ -141,17 +141,23 @@ public sealed class PostgresDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on a pooled connection of its own outside a transaction: a read, or a statement (or
-    /// batch) that is atomic by itself. A database that is away, before or during the work, becomes
-    /// <see cref="StoreUnavailableException"/>; nothing is run again.
+    /// Runs <paramref name="work"/> on a pooled connection of its own without a transaction of its own: a read, or a
+    /// statement (or batch) that is atomic by itself, one round trip. A deadlock, which rolled the statement back, runs it
+    /// again as <see cref="InTransactionAsync{T}"/> does; a database that is away, before or during the work, becomes
+    /// <see cref="StoreUnavailableException"/>.
     /// </summary>
     public async Task<T> WithConnectionAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            return await work(connection, cancellationToken).ConfigureAwait(false);
+            return await _conflicts.ExecuteAsync(
+                async token =>
+                {
+                    await using var connection = await OpenAsync(token).ConfigureAwait(false);
+                    return await work(connection, token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e) when (IsAway(e) && !cancellationToken.IsCancellationRequested)
         {

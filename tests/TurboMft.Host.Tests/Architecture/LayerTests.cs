@@ -132,8 +132,12 @@ public sealed class LayerTests
             .ShouldNot().HaveDependencyOnAny(type.FullName!).GetResult()
             .FailingTypes?.Select(t => t.FullName) ?? [];
 
-    /// <summary>The embedded store providers, which only the composition names; everything else holds their ports.</summary>
-    private static readonly string[] StoreProviders = ["TurboMft.Host.Metadata.SqliteMetadataStore", "TurboMft.Host.Replication.SqliteReplicationStore"];
+    /// <summary>The store providers (embedded and PostgreSQL), which only the composition names; everything else holds their ports.</summary>
+    private static readonly string[] StoreProviders =
+    [
+        "TurboMft.Host.Metadata.SqliteMetadataStore", "TurboMft.Host.Replication.SqliteReplicationStore",
+        "TurboMft.Host.Metadata.PostgresMetadataStore", "TurboMft.Host.Replication.PostgresReplicationStore",
+    ];
 
     /// <summary>Types that may name a provider beside the Server folder: the providers and the <c>Use…</c> extension registering each.</summary>
     private static readonly string[] ProviderHomes = [.. StoreProviders, "TurboMft.Host.Metadata.MetadataServices", "TurboMft.Host.Replication.ReplicationServices"];

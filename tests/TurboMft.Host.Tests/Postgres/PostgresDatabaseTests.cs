@@ -7,7 +7,7 @@ namespace TurboMft.Host.Tests.Postgres;
 /// <summary>
 /// What every PostgreSQL provider stands on, against a real server: migrations by one node at a time, a schema newer
 /// than the build refused, serialization failures run again, a connection string checked without echoing its password,
-/// and a database that goes away answered as unavailable, then used again once it is back.
+/// and a database that goes away answered as unavailable (in a transaction or on a connection without one), then used again once it is back.
 /// </summary>
 public sealed class PostgresDatabaseTests(PostgresServer server)
 {
@@ -141,12 +141,21 @@ public sealed class PostgresDatabaseTests(PostgresServer server)
         var ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => database.InTransactionAsync(
             IsolationLevel.ReadCommitted, (c, t, token) => PostgresDatabase.ExecuteAsync(c, t, "INSERT INTO widgets (id, name) VALUES (7, 'lost')", token), _cancel));
         Assert.StartsWith($"PostgreSQL ({database.Description}) is unavailable: ", ex.Message, StringComparison.Ordinal);
+        var single = await Assert.ThrowsAsync<StoreUnavailableException>(() => database.WithConnectionAsync(CountWidgetsAsync, _cancel));
+        Assert.StartsWith($"PostgreSQL ({database.Description}) is unavailable: ", single.Message, StringComparison.Ordinal);
 
         await own.StartAsync();
         await database.InTransactionAsync(IsolationLevel.ReadCommitted, (c, t, token) => PostgresDatabase.ExecuteAsync(c, t, "INSERT INTO widgets (id, name) VALUES (7, 'after')", token), _cancel);
         await using var connection = await database.OpenAsync(_cancel);
         await using var read = new NpgsqlCommand("SELECT name FROM widgets WHERE id = 7", connection);
         Assert.Equal("after", (string)(await read.ExecuteScalarAsync(_cancel))!);
+        Assert.Equal(1L, await database.WithConnectionAsync(CountWidgetsAsync, _cancel));
+
+        static async Task<long> CountWidgetsAsync(NpgsqlConnection connection, CancellationToken token)
+        {
+            await using var count = new NpgsqlCommand("SELECT count(*) FROM widgets", connection);
+            return (long)(await count.ExecuteScalarAsync(token))!;
+        }
     }
 
     [Fact]
