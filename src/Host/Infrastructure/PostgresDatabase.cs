@@ -19,7 +19,7 @@ namespace TurboMft.Host.Infrastructure;
 public sealed class PostgresDatabase : IAsyncDisposable
 {
     /// <summary>Where the connection string comes from, in the order a setting wins: the flag, the variable, the file.</summary>
-    public const string SettingNames = "--postgres, TURBOMFT_POSTGRES or Postgres:ConnectionString";
+    public const string SettingNames = "--postgres, TURBOMFT_POSTGRES or \"Postgres\" in the config file";
 
     /// <summary>SQLSTATE of a serialization failure: the transaction was rolled back and may run again.</summary>
     public const string SerializationFailure = "40001";

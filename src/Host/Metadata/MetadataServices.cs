@@ -13,4 +13,13 @@ public static class MetadataServices
         builder.Services.AddSingleton<IMetadataStore>(SqliteMetadataStore.OpenAsync(builder.Data.Root).GetAwaiter().GetResult());
         return builder;
     }
+
+    /// <summary>The PostgreSQL metadata store in the shared <paramref name="database"/> (docs/cluster.md), migrated when opened.</summary>
+    public static TurboMftBuilder UsePostgresMetadata(this TurboMftBuilder builder, PostgresDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(database);
+        builder.Services.AddSingleton<IMetadataStore>(PostgresMetadataStore.OpenAsync(database).GetAwaiter().GetResult());
+        return builder;
+    }
 }

@@ -8,8 +8,9 @@ namespace TurboMft.Host.Replication;
 public static class ReplicationServices
 {
     /// <summary>
-    /// Replication with <paramref name="settings"/> as <paramref name="node"/>: rules and the outbox in the metadata
-    /// database (<see cref="UseSqliteReplication"/>), the outbox as the observer of released versions, peers, push and pull, and the worker (a hosted service).
+    /// Replication with <paramref name="settings"/> as <paramref name="node"/>: the outbox as the observer of released versions,
+    /// peers, push and pull, and the worker (a hosted service). The store of rules and the outbox is the composition's
+    /// choice (<see cref="UseSqliteReplication"/>, <see cref="UsePostgresReplication"/>).
     /// </summary>
     public static TurboMftBuilder AddReplication(this TurboMftBuilder builder, ReplicationSettings settings, NodeIdentity node)
     {
@@ -18,7 +19,6 @@ public static class ReplicationServices
         ArgumentNullException.ThrowIfNull(node);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(node);
-        builder.UseSqliteReplication();
         builder.Services.AddSingleton<ReplicationOutbox>();
         builder.Services.AddSingleton<IVersionObserver>(provider => provider.GetRequiredService<ReplicationOutbox>());
         builder.Services.AddSingleton<ReplicationActivity>();
@@ -42,6 +42,19 @@ public static class ReplicationServices
         var path = builder.Data.MetadataPath;
         builder.Services.AddSingleton<IReplicationStore>(provider =>
             SqliteReplicationStore.OpenAsync(path, provider.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
+        return builder;
+    }
+
+    /// <summary>
+    /// The PostgreSQL replication store: rules and the outbox in the shared database beside the metadata store's tables
+    /// (docs/cluster.md), migrated when the server first asks for it.
+    /// </summary>
+    public static TurboMftBuilder UsePostgresReplication(this TurboMftBuilder builder, PostgresDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(database);
+        builder.Services.AddSingleton<IReplicationStore>(provider =>
+            PostgresReplicationStore.OpenAsync(database, provider.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
         return builder;
     }
 }

@@ -60,6 +60,15 @@ public sealed class ServerSettings
 
     /// <summary>Minutes between two verifications of the audit chain by the running server (default 10); 0 verifies at start only.</summary>
     public double AuditVerifyIntervalMinutes { get; set; } = 10;
+
+    /// <summary>
+    /// Optional PostgreSQL connection string (<c>--postgres</c>, <c>TURBOMFT_POSTGRES</c>, or <c>"Postgres"</c> in the config
+    /// file): metadata, access and replication state in that database instead of the data directory's SQLite files
+    /// (docs/cluster.md). Null: the embedded SQLite stores. Prefer the variable, the config file or a <c>Passfile</c> to a
+    /// password on the command line, where other users of the host can read it.
+    /// </summary>
+    public string? Postgres { get; set; }
+
     /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
     public ContentSettings Content { get; set; } = new();
 
@@ -113,6 +122,19 @@ public sealed class ServerSettingsValidation : IValidateOptions<ServerSettings>
         catch (ArgumentException e)
         {
             failures.Add(e.Message);
+        }
+
+        if (options.Postgres is not null)
+        {
+            try
+            {
+                // Parses and checks the string only; nothing connects yet.
+                PostgresDatabase.Create(options.Postgres, "turbomft").DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (ArgumentException e)
+            {
+                failures.Add(e.Message);
+            }
         }
 
         failures.AddRange(new UploadSettingsValidation().FailuresOf(options.Uploads));

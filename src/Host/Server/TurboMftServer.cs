@@ -35,13 +35,15 @@ public sealed class TurboMftServer : IAsyncDisposable
     private readonly KeyRing _keys;
     private readonly X509Certificate2 _certificate;
     private readonly AuditLog _audit;
-    private readonly SqliteAccessStore _access;
+    private readonly IAccessStore _access;
+    private readonly PostgresDatabase? _database;
     private readonly AccessPolicy? _policy;
     private readonly NodeIdentity _node;
     private bool _started;
 
-    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, SqliteAccessStore access, AccessPolicy? policy, NodeIdentity node)
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, IAccessStore access, PostgresDatabase? database, AccessPolicy? policy, NodeIdentity node)
     {
+        _database = database;
         _node = node;
         _app = app;
         _keys = keys;
@@ -92,16 +94,34 @@ public sealed class TurboMftServer : IAsyncDisposable
 
         // Exclusive: a second server (or an offline command) on this directory stops here (docs/audit.md).
         var audit = AuditLog.Open(data);
-        SqliteAccessStore? access = null;
+        PostgresDatabase? database = null;
+        IAccessStore? access = null;
         try
         {
-            access = SqliteAccessStore.OpenAsync(data, new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile })
-                .GetAwaiter().GetResult();
-            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications, node, access);
+            // With a connection string the shared stores live in PostgreSQL (docs/cluster.md), else in the data directory.
+            var accessOptions = new AccessStoreOptions { PasswordIterations = settings.PasswordIterations, ClientCaFile = settings.ClientCaFile };
+            if (settings.Postgres is { } connection)
+            {
+                database = PostgresDatabase.Create(connection, $"turbomft {site}");
+                var adminToken = ApiTokens.Hash(data.ReadAdminToken());
+                access = PostgresAccessStore.OpenAsync(database, accessOptions with { AdminTokenSha256 = adminToken }).GetAwaiter().GetResult();
+                if (access.FindTokenAsync(adminToken).GetAwaiter().GetResult() is null)
+                {
+                    // The database was seeded by its first node: this directory's token was never registered, so it goes.
+                    File.Delete(data.AdminTokenPath);
+                }
+            }
+            else
+            {
+                access = SqliteAccessStore.OpenAsync(data, accessOptions).GetAwaiter().GetResult();
+            }
+
+            return Build(settings, data, logging, services, endpoint, certificate, keys, audit, policy, notifications, node, access, database);
         }
         catch
         {
             access?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            database?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             node.Dispose();
             audit.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
@@ -120,7 +140,8 @@ public sealed class TurboMftServer : IAsyncDisposable
         AccessPolicy? policy,
         NotificationTargets notifications,
         NodeIdentity node,
-        SqliteAccessStore access)
+        IAccessStore access,
+        PostgresDatabase? database)
     {
         // No appsettings.json from the working directory and no watcher on it: the server takes no configuration files, and
         // the default reload watch is recursive over the working directory (a download into it woke the watcher per write).
@@ -165,9 +186,17 @@ public sealed class TurboMftServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddTurboMft(data, TimeProvider.System)
-            .AddMetrics()
-            .UseSqlite()
+        var turbo = builder.Services.AddTurboMft(data, TimeProvider.System).AddMetrics();
+        if (database is null)
+        {
+            turbo.UseSqlite().UseSqliteReplication();
+        }
+        else
+        {
+            turbo.UsePostgresMetadata(database).UsePostgresReplication(database);
+        }
+
+        turbo
             .UseLocalObjects()
             .AddNotifications(notifications)
             .AddAudit(audit, new AuditWatchSettings(settings.AuditVerifyIntervalMinutes))
@@ -204,7 +233,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapMetricsEndpoint();
         app.MapReplicationEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
-        return new TurboMftServer(app, keys, certificate, data, audit, access, policy, node);
+        return new TurboMftServer(app, keys, certificate, data, audit, access, database, policy, node);
     }
 
     /// <summary>Applies the policy file, if one is configured, then starts listening and records <c>server.start</c> durably.</summary>
@@ -252,6 +281,12 @@ public sealed class TurboMftServer : IAsyncDisposable
 
         await _app.DisposeAsync().ConfigureAwait(false);
         await _access.DisposeAsync().ConfigureAwait(false);
+        if (_database is not null)
+        {
+            // After every store over it: the pool's connections close last.
+            await _database.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _audit.DisposeAsync().ConfigureAwait(false);
         _keys.Dispose();
         _certificate.Dispose();

@@ -122,8 +122,8 @@ public sealed class LayerTests
         var failing = dependents.Where(name => !allowed.Any(a => name.StartsWith(a, StringComparison.Ordinal)));
         Assert.Empty(failing);
 
-        // The check would pass vacuously if it saw no use: the provider's transaction is seen using the store's helpers.
-        Assert.Contains(typeof(PostgresAccessStore).FullName!.Replace("Store", "Transaction", StringComparison.Ordinal), dependents);
+        // The check would pass vacuously if it saw no use: the composition is seen choosing the provider.
+        Assert.Contains(typeof(TurboMftServer).FullName!, DependentsOf(typeof(PostgresAccessStore), "Cli"));
     }
 
     /// <summary>Full names of the types outside <paramref name="exceptFolder"/> that depend on <paramref name="type"/>.</summary>
@@ -157,6 +157,10 @@ public sealed class LayerTests
         Assert.Contains(naming, t => IsOrNestedIn(t, typeof(OfflineStores).FullName!));
         Assert.Contains(naming, t => IsOrNestedIn(t, "TurboMft.Host.Metadata.MetadataServices"));
         Assert.Contains(naming, t => IsOrNestedIn(t, "TurboMft.Host.Replication.ReplicationServices"));
+
+        // Each PostgreSQL provider is seen chosen by its Use… extension.
+        Assert.Contains(Types.InAssembly(typeof(TurboMftServer).Assembly).ShouldNot().HaveDependencyOnAny(StoreProviders[2]).GetResult().FailingTypes!, t => IsOrNestedIn(t.FullName!, "TurboMft.Host.Metadata.MetadataServices"));
+        Assert.Contains(Types.InAssembly(typeof(TurboMftServer).Assembly).ShouldNot().HaveDependencyOnAny(StoreProviders[3]).GetResult().FailingTypes!, t => IsOrNestedIn(t.FullName!, "TurboMft.Host.Replication.ReplicationServices"));
     }
 
     private static IEnumerable<string> TypesNaming(string[] types) =>

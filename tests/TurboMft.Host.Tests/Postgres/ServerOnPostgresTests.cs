@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Npgsql;
+using TurboMft.Engine.Client;
+using TurboMft.Host.Metadata;
+using TurboMft.Host.Tests.Cli;
+using TurboMft.Host.Tests.Server;
+
+namespace TurboMft.Host.Tests.Postgres;
+
+/// <summary>
+/// The server on PostgreSQL, end to end on the Kestrel tier: a file pushed and pulled back through the real client with
+/// its metadata, access and replication state in the database and no SQLite file in the data directory; the state kept
+/// across a restart; a token issued, used and revoked through one node and refused by another on the same database at
+/// once; a bad connection string refused before anything is created.
+/// </summary>
+public sealed class ServerOnPostgresTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private readonly CancellationToken _cancel = TestContext.Current.CancellationToken;
+    private readonly string _root = Directory.CreateTempSubdirectory("tmf-onpg-").FullName;
+    private string _connection = null!;
+
+    public async ValueTask InitializeAsync() => _connection = await postgres.CreateDatabaseAsync("server");
+
+    public ValueTask DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_file_pushed_to_a_server_on_postgres_pulls_back_identical_and_outlives_a_restart()
+    {
+        await using var server = await ServerFixture.StartAsync(configure: s => s.Postgres = _connection);
+        var local = Path.Combine(server.Scratch, "historian.bin");
+        await File.WriteAllBytesAsync(local, RandomNumberGenerator.GetBytes((9 << 20) + 17), _cancel);
+        using (var client = Client(server))
+        {
+            var pushed = await client.UploadFileAsync(local, "/in/historian.bin", cancellationToken: _cancel);
+            Assert.Equal((9L << 20) + 17, pushed.Bytes);
+        }
+
+        Assert.False(File.Exists(Path.Combine(server.DataPath, SqliteMetadataStore.FileName)), "metadata.db must not exist on PostgreSQL");
+        Assert.False(File.Exists(Path.Combine(server.DataPath, "access.db")), "access.db must not exist on PostgreSQL");
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM versions WHERE path = '/in/historian.bin' AND is_current"));
+
+        await server.RestartAsync();
+
+        var back = Path.Combine(server.Scratch, "historian.back");
+        using (var client = Client(server))
+        {
+            await client.DownloadFileAsync("/in/historian.bin", back, cancellationToken: _cancel);
+        }
+
+        Assert.Equal(SHA256.HashData(await File.ReadAllBytesAsync(local, _cancel)), SHA256.HashData(await File.ReadAllBytesAsync(back, _cancel)));
+    }
+
+    [Fact]
+    public async Task A_token_issued_through_one_node_works_on_another_and_its_revocation_is_refused_there_at_once()
+    {
+        await using var a = await ServerFixture.StartAsync(configure: s => { s.Postgres = _connection; s.Site = "node-a"; });
+        await using var b = await ServerFixture.StartAsync(configure: s => { s.Postgres = _connection; s.Site = "node-b"; });
+
+        using var issue = await a.Client.PostAsJsonAsync(a.Url("/v1/admin/tokens"), new { user = "admin", label = "shared" }, _cancel);
+        Assert.Equal(HttpStatusCode.Created, issue.StatusCode);
+        var issued = await issue.Content.ReadFromJsonAsync<JsonElement>(_cancel);
+        var token = issued.GetProperty("token").GetString()!;
+        using var onB = ServerFixture.CreateClient(b.Server.Fingerprint, token, HttpVersion.Version11);
+
+        using (var listed = await onB.GetAsync(b.Url("/v1/admin/users"), _cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        }
+
+        using (var revoke = await a.Client.DeleteAsync(a.Url($"/v1/admin/tokens/{issued.GetProperty("id").GetString()}"), _cancel))
+        {
+            Assert.True(revoke.IsSuccessStatusCode, $"{(int)revoke.StatusCode}");
+        }
+
+        // No cache of tokens on any node: the next request on B already meets the revocation.
+        using var refused = await onB.GetAsync(b.Url("/v1/admin/users"), _cancel);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Database=turbomft;Password=never-shown-9f;Bogus=1", "is invalid")]
+    [InlineData("Password=never-shown-9f;Database=turbomft", "names no Host")]
+    public async Task Serve_with_a_bad_connection_string_exits_2_with_one_line_and_creates_nothing(string connection, string says)
+    {
+        var data = Path.Combine(_root, "data");
+
+        var run = await TurboMftProcess.RunAsync("serve", "--data", data, "--listen", "127.0.0.1:0", "--postgres", connection);
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("turbomft: error: The PostgreSQL connection string (--postgres, TURBOMFT_POSTGRES", line, StringComparison.Ordinal);
+        Assert.Contains(says, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("never-shown-9f", run.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Fact]
+    public async Task Serve_with_a_wrong_password_fails_naming_the_database_and_not_the_password()
+    {
+        var wrong = new NpgsqlConnectionStringBuilder(_connection) { Password = "wrong-" + postgres.Password }.ConnectionString;
+
+        var run = await TurboMftProcess.RunAsync(
+            new Dictionary<string, string?> { ["TURBOMFT_POSTGRES"] = wrong },
+            "serve", "--data", Path.Combine(_root, "data"), "--listen", "127.0.0.1:0");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("password authentication failed", run.Error, StringComparison.Ordinal);
+        Assert.Contains($"database {new NpgsqlConnectionStringBuilder(_connection).Database} on 127.0.0.1:{postgres.Port}", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(postgres.Password, run.ToString(), StringComparison.Ordinal);
+    }
+
+    private static TurboMftClient Client(ServerFixture server) => new(new TurboMftClientOptions
+    {
+        BaseAddress = server.Address,
+        Token = server.Token,
+        PinSha256 = server.Server.Fingerprint,
+        ChunkSize = 4 << 20,
+    });
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_connection);
+        await connection.OpenAsync(_cancel);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync(_cancel))!;
+    }
+}
