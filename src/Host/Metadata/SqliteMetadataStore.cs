@@ -1,8 +1,7 @@
 using Microsoft.Data.Sqlite;
-using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
-using TurboMft.Engine.Storage;
 using TurboMft.Host.Infrastructure;
+using static TurboMft.Host.Metadata.MetadataArguments;
 
 namespace TurboMft.Host.Metadata;
 
@@ -860,105 +859,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
     }
 
-    private static string OutcomeText(ScanOutcome outcome) => outcome switch
-    {
-        ScanOutcome.Clean => "clean",
-        ScanOutcome.Infected => "infected",
-        ScanOutcome.Error => "error",
-        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Unknown scan outcome."),
-    };
-
-    private static ScanOutcome ParseOutcome(string text) => text switch
-    {
-        "clean" => ScanOutcome.Clean,
-        "infected" => ScanOutcome.Infected,
-        "error" => ScanOutcome.Error,
-        _ => throw new FormatException($"'{text}' is not a scan outcome."),
-    };
-
-    private static void ValidateUpload(UploadSession upload)
-    {
-        ArgumentNullException.ThrowIfNull(upload);
-        RequireId(upload.Id, nameof(upload));
-        RequireCanonicalPath(upload.Path, allowRoot: false, nameof(upload));
-        ArgumentOutOfRangeException.ThrowIfNegative(upload.Size, nameof(upload));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(upload.ChunkSize, nameof(upload));
-        if (upload.VerifyMode is not (UploadSession.FastVerify or UploadSession.Sha256Verify))
-        {
-            throw new ArgumentException($"Verify mode '{upload.VerifyMode}' is unknown; use \"fast\" or \"sha256\".", nameof(upload));
-        }
-
-        ArgumentException.ThrowIfNullOrEmpty(upload.StagingPath, nameof(upload));
-        if (upload.State != UploadState.Open)
-        {
-            throw new ArgumentException($"A new upload must be Open, not {upload.State}.", nameof(upload));
-        }
-    }
-
-    private static void ValidateChunk(ChunkReceipt chunk)
-    {
-        ArgumentNullException.ThrowIfNull(chunk);
-        ArgumentOutOfRangeException.ThrowIfNegative(chunk.Index, nameof(chunk));
-        ArgumentOutOfRangeException.ThrowIfNegative(chunk.Offset, nameof(chunk));
-        ArgumentOutOfRangeException.ThrowIfNegative(chunk.StoredLength, nameof(chunk));
-        ArgumentOutOfRangeException.ThrowIfNegative(chunk.PlainLength, nameof(chunk));
-        if (chunk.Sha256 is not { Length: 32 })
-        {
-            throw new ArgumentException($"Chunk {chunk.Index} of upload {chunk.UploadId}: the SHA-256 must be 32 bytes.", nameof(chunk));
-        }
-    }
-
-    private static void ValidateVersion(FileVersion version)
-    {
-        ArgumentNullException.ThrowIfNull(version);
-        _ = version.State.ToName();
-        RequireId(version.VersionId, nameof(version));
-        RequireCanonicalPath(version.Path, allowRoot: false, nameof(version));
-        ArgumentOutOfRangeException.ThrowIfNegative(version.Size, nameof(version));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(version.ChunkSize, nameof(version));
-        if (version.Digest is null || !version.Digest.StartsWith("sha256-tree:", StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"The digest of '{version.Path}' must be a \"sha256-tree:…\" digest.", nameof(version));
-        }
-
-        if (version.Sha256 is not null && !version.Sha256.StartsWith(WholeFileSha256.Prefix, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"The SHA-256 of '{version.Path}' must be a \"sha256:…\" digest or null.", nameof(version));
-        }
-
-        ArgumentException.ThrowIfNullOrEmpty(version.ObjectKey, nameof(version));
-    }
-
-    private static void RequireId(Guid id, string parameterName)
-    {
-        if (id == Guid.Empty)
-        {
-            throw new ArgumentException("The id must not be the empty GUID.", parameterName);
-        }
-    }
-
-    // Only canonical paths enter the database, so that equality and prefix ranges are plain ordinal comparisons.
-    private static RemotePath RequireCanonicalPath(string path, bool allowRoot, string parameterName)
-    {
-        ArgumentNullException.ThrowIfNull(path, parameterName);
-        var parsed = RemotePath.Parse(path, allowRoot);
-        if (!string.Equals(parsed.Value, path, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"The path '{path}' is not canonical; pass RemotePath.Value ('{parsed.Value}').", parameterName);
-        }
-
-        return parsed;
-    }
-
     private static string IdText(Guid id) => id.ToString("D");
 
     private static DateTimeOffset FromUnixMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-
-    private static MetadataException UploadNotFound(Guid uploadId) =>
-        new(MetadataError.UploadNotFound, $"Upload {uploadId} does not exist; start a new upload.");
-
-    private static MetadataException UploadNotOpen(Guid uploadId, UploadState state, string what) =>
-        new(MetadataError.UploadNotOpen, $"Upload {uploadId} is {state} and {what}; start a new upload.");
 
     /// <summary>
     /// The statements that make a version current, prepared once on a connection and transaction and reused for every
