@@ -58,6 +58,42 @@ public sealed class ServerOnPostgresTests(PostgresServer postgres) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Many_small_files_commit_in_batches_and_a_file_on_the_deny_list_is_quarantined_with_its_verdict_in_the_database()
+    {
+        var evil = RandomNumberGenerator.GetBytes(4096);
+        var denyList = Path.Combine(_root, "deny.txt");
+        await File.WriteAllTextAsync(denyList, Convert.ToHexStringLower(SHA256.HashData(evil)) + "  evil.bin\n", _cancel);
+        await using var server = await ServerFixture.StartAsync(configure: s =>
+        {
+            s.Postgres = _connection;
+            s.Content.DenyListFile = denyList;
+        });
+        var items = new List<TransferItem>();
+        for (var i = 0; i < 300; i++)
+        {
+            var path = Path.Combine(server.Scratch, $"f{i:D3}.csv");
+            await File.WriteAllTextAsync(path, $"t,v\n{i},{i * 7}\n", _cancel);
+            items.Add(new TransferItem(path, $"/in/many/f{i:D3}.csv"));
+        }
+
+        var evilPath = Path.Combine(server.Scratch, "evil.bin");
+        await File.WriteAllBytesAsync(evilPath, evil, _cancel);
+        items.Add(new TransferItem(evilPath, "/in/many/evil.bin"));
+
+        using var client = Client(server);
+        var quarantined = await Assert.ThrowsAsync<FileQuarantinedException>(() => client.PushAsync(items, cancellationToken: _cancel));
+
+        Assert.Equal("/in/many/evil.bin", Assert.Single(quarantined.Files).Path);
+        var listed = await client.ListAsync("/in/many", _cancel);
+        Assert.Equal(301, listed.Count);
+        Assert.Equal(300, listed.Count(f => f.IsReleased));
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM versions WHERE path = '/in/many/evil.bin' AND is_current AND release_state = 'quarantined'"));
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM scan_verdicts v JOIN versions r USING (version_id) WHERE r.path = '/in/many/evil.bin' AND v.outcome = 'infected'"));
+        using var refused = await server.Client.GetAsync(server.Url("/v1/files/in/many/evil.bin"), _cancel);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task A_token_issued_through_one_node_works_on_another_and_its_revocation_is_refused_there_at_once()
     {
         await using var a = await ServerFixture.StartAsync(configure: s => { s.Postgres = _connection; s.Site = "node-a"; });
