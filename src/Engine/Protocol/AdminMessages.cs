@@ -133,3 +133,17 @@ public sealed record NotificationChannelOutcome(string Channel, string Status, s
 /// <param name="CorrelationId">The request's correlation id, also in the incident and the <c>notify.test</c> audit record.</param>
 /// <param name="Channels">The outcome per channel.</param>
 public sealed record NotificationTestResult(string? IncidentId, string CorrelationId, IReadOnlyList<NotificationChannelOutcome> Channels);
+
+/// <summary>One node of the service in <c>GET /v1/admin/nodes</c> (docs/protocol.md, "Administration"; docs/cluster.md, "Nodes").</summary>
+/// <param name="Name">The node's unique name.</param>
+/// <param name="Site">The site it serves.</param>
+/// <param name="Version">The TurboMft build it runs.</param>
+/// <param name="StartedAt">When it joined.</param>
+/// <param name="HeartbeatAt">Its last heartbeat.</param>
+/// <param name="Live">True when the last heartbeat is within the timeout (30 s) of the answer.</param>
+public sealed record NodeStatus(string Name, string Site, string Version, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt, bool Live);
+
+/// <summary>Answer of <c>GET /v1/admin/nodes</c>.</summary>
+/// <param name="Node">The name of the node that answered.</param>
+/// <param name="Nodes">Every registered node, by name.</param>
+public sealed record NodeListing(string Node, IReadOnlyList<NodeStatus> Nodes);

@@ -17,10 +17,11 @@ internal static class ServeCommand
         var policy = new Option<string?>("--policy") { Description = "JSON access policy (roles, users, peers, grants), validated and applied at start. Env: TURBOMFT_POLICY.", HelpName = "FILE" };
         var site = new Option<string?>("--site") { Description = "This node's site name for replication provenance and its node certificate's CN (default: the host name). Env: TURBOMFT_SITE.", HelpName = "NAME" };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string: metadata, access and replication in that database instead of SQLite (docs/cluster.md). Env: TURBOMFT_POSTGRES (preferred: a password on the command line is visible to other users).", HelpName = "CONNECTION" };
-        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy, site, postgres };
+        var node = new Option<string?>("--node") { Description = "This node's name among the nodes of one database (default: host name and port). Env: TURBOMFT_NODE.", HelpName = "NAME" };
+        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy, site, postgres, node };
         command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
-            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy), parse.GetValue(site), parse.GetValue(postgres));
+            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy), parse.GetValue(site), parse.GetValue(postgres), parse.GetValue(node));
             if (settings.Policy is not null)
             {
                 // Before anything is created or bound: a bad policy is a usage error naming FILE:LINE:COLUMN.
@@ -39,7 +40,7 @@ internal static class ServeCommand
 
             await output.WriteLineAsync($"TurboMft serving {server.Address} (TLS 1.3; HTTP/1.1, HTTP/2; HTTP/3 {(ProductInfo.QuicAvailable ? "on" : "off: libmsquic not available")})").ConfigureAwait(false);
             await output.WriteLineAsync($"certificate {server.Fingerprint} ({directory.CertificatePath})").ConfigureAwait(false);
-            await output.WriteLineAsync($"node certificate {server.Node.Fingerprint} ({directory.NodeCertificatePath}), site {server.Node.Site}").ConfigureAwait(false);
+            await output.WriteLineAsync($"node certificate {server.Node.Fingerprint} ({directory.NodeCertificatePath}), site {server.Node.Site}, node {server.NodeName}").ConfigureAwait(false);
             await output.WriteLineAsync(File.Exists(directory.AdminTokenPath)
                 ? $"admin token in {directory.AdminTokenPath}"
                 : "admin token: none on this node (the database's first node holds it; issue tokens with the admin API)").ConfigureAwait(false);
@@ -60,7 +61,7 @@ internal static class ServeCommand
     }
 
     /// <summary>Settings from a config file, then TURBOMFT_* environment variables, then the command line (highest).</summary>
-    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null, string? site = null, string? postgres = null)
+    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null, string? site = null, string? postgres = null, string? node = null)
     {
         var builder = new ConfigurationBuilder();
         if (configFile is not null)
@@ -98,6 +99,11 @@ internal static class ServeCommand
         if (postgres is not null)
         {
             overrides["Postgres"] = postgres;
+        }
+
+        if (node is not null)
+        {
+            overrides["Node"] = node;
         }
 
         builder.AddInMemoryCollection(overrides);

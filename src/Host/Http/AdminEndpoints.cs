@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
+using TurboMft.Host.Cluster;
 
 namespace TurboMft.Host.Http;
 
@@ -23,6 +24,12 @@ public static class AdminEndpoints
         admin.RequirePermission(Permission.Admin);
         admin.AddEndpointFilter(RefusalProblems.FilterAsync);
 
+        admin.MapGet("/nodes", async (INodeRegistry registry, TimeProvider time, CancellationToken ct) =>
+        {
+            var now = time.GetUtcNow();
+            var nodes = await registry.ListAsync(ct).ConfigureAwait(false);
+            return Results.Json(new NodeListing(registry.Self?.Name ?? string.Empty, [.. nodes.Select(n => new NodeStatus(n.Name, n.Site, n.Version, n.StartedAt, n.HeartbeatAt, n.IsLive(now)))]));
+        }).WithSummary("List the nodes of the service with their last heartbeat (docs/cluster.md).");
         admin.MapGet("/users", (AccessAdminApi api, CancellationToken ct) => Json(api.ListUsersAsync(ct)))
             .WithSummary("List users with their grants (never a password hash).");
         admin.MapPost("/users", async (HttpContext context, AccessAdminApi api, CancellationToken ct) =>

@@ -5,6 +5,7 @@ using TurboMft.Engine.Chunks;
 using TurboMft.Engine.Native;
 using TurboMft.Engine.Protocol;
 using TurboMft.Host.Access;
+using TurboMft.Host.Cluster;
 using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Ingest;
 using TurboMft.Host.Replication;
@@ -18,6 +19,20 @@ public static class InfoEndpoints
     public static IEndpointRouteBuilder MapInfoEndpoints(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/healthz", () => Results.Text("ok\n", "text/plain")).AllowAnonymousAccess();
+
+        // Ready: the shared stores answer (docs/cluster.md, "Nodes"); a load balancer's health check. No detail for anonymous callers.
+        routes.MapGet("/readyz", async (INodeRegistry registry, CancellationToken ct) =>
+        {
+            try
+            {
+                await registry.CheckReachableAsync(ct).ConfigureAwait(false);
+                return Results.Text("ready\n", "text/plain");
+            }
+            catch (StoreUnavailableException)
+            {
+                return Results.Text("not ready: the database cannot be reached\n", "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        }).AllowAnonymousAccess();
         routes.MapGet("/v1/info", (UploadSettings settings, NodeIdentity node) =>
         {
             var cpu = CpuFeatures.Current;

@@ -69,6 +69,12 @@ public sealed class ServerSettings
     /// </summary>
     public string? Postgres { get; set; }
 
+    /// <summary>
+    /// This node's name among the nodes of one database (<c>--node</c>, <c>TURBOMFT_NODE</c>; docs/cluster.md, "Nodes"): 1–128
+    /// characters from <c>a-z 0-9 . _ : -</c>. Null: the host name and the bound port.
+    /// </summary>
+    public string? Node { get; set; }
+
     /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
     public ContentSettings Content { get; set; } = new();
 
@@ -122,6 +128,11 @@ public sealed class ServerSettingsValidation : IValidateOptions<ServerSettings>
         catch (ArgumentException e)
         {
             failures.Add(e.Message);
+        }
+
+        if (options.Node is { } node && (node.Length is 0 or > 128 || node.Any(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-'))))
+        {
+            failures.Add($"Node '{node}' is not a node name: 1 to 128 characters from a-z 0-9 . _ : -.");
         }
 
         if (options.Postgres is not null)

@@ -12,6 +12,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Access;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Cluster;
 using TurboMft.Host.Delivery;
 using TurboMft.Host.Http;
 using TurboMft.Host.Infrastructure;
@@ -39,10 +40,13 @@ public sealed class TurboMftServer : IAsyncDisposable
     private readonly PostgresDatabase? _database;
     private readonly AccessPolicy? _policy;
     private readonly NodeIdentity _node;
+    private readonly string? _nodeName;
+    private NodeHeartbeat? _heartbeat;
     private bool _started;
 
-    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, IAccessStore access, PostgresDatabase? database, AccessPolicy? policy, NodeIdentity node)
+    private TurboMftServer(WebApplication app, KeyRing keys, X509Certificate2 certificate, DataDirectory data, AuditLog audit, IAccessStore access, PostgresDatabase? database, AccessPolicy? policy, NodeIdentity node, string? nodeName)
     {
+        _nodeName = nodeName;
         _database = database;
         _node = node;
         _app = app;
@@ -190,10 +194,12 @@ public sealed class TurboMftServer : IAsyncDisposable
         if (database is null)
         {
             turbo.UseSqlite().UseSqliteReplication();
+            builder.Services.AddSingleton<INodeRegistry>(new LocalNodeRegistry());
         }
         else
         {
             turbo.UsePostgresMetadata(database).UsePostgresReplication(database);
+            builder.Services.AddSingleton<INodeRegistry>(PostgresNodeRegistry.OpenAsync(database).GetAwaiter().GetResult());
         }
 
         turbo
@@ -233,7 +239,7 @@ public sealed class TurboMftServer : IAsyncDisposable
         app.MapMetricsEndpoint();
         app.MapReplicationEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json").RequirePermission(Permission.None);
-        return new TurboMftServer(app, keys, certificate, data, audit, access, database, policy, node);
+        return new TurboMftServer(app, keys, certificate, data, audit, access, database, policy, node, settings.Node);
     }
 
     /// <summary>Applies the policy file, if one is configured, then starts listening and records <c>server.start</c> durably.</summary>
@@ -251,9 +257,37 @@ public sealed class TurboMftServer : IAsyncDisposable
         await OrphanedObjects.SetAsideAsync(
             _app.Services.GetRequiredService<IObjectStore>(), _app.Services.GetRequiredService<IMetadataStore>(), _audit, _app.Logger, cancellationToken).ConfigureAwait(false);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        await JoinAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
         await _audit.AppendDurableAsync(SystemEvent("server.start", $"listening on {Address}"), cancellationToken).ConfigureAwait(false);
         _app.Logger.LogInformation("TurboMft listening on {Address}; HTTP/3 {Quic}", Address, ProductInfo.QuicAvailable ? "on" : "off (no libmsquic)");
+    }
+
+    /// <summary>The name this node joined the registry as (docs/cluster.md, "Nodes").</summary>
+    public string NodeName => _app.Services.GetRequiredService<INodeRegistry>().Self?.Name ?? throw new InvalidOperationException("The server has not started.");
+
+    /// <summary>
+    /// Joins the node registry once listening (the default name has the bound port) and starts the heartbeat; a name a
+    /// live node holds stops the start.
+    /// </summary>
+    private async Task JoinAsync(CancellationToken cancellationToken)
+    {
+        var registry = _app.Services.GetRequiredService<INodeRegistry>();
+        var time = _app.Services.GetRequiredService<TimeProvider>();
+        var now = time.GetUtcNow();
+        var self = new ClusterNode(_nodeName ?? $"{Environment.MachineName.ToLowerInvariant()}:{Address.Port}", _node.Site, ProductInfo.Version, now, now);
+        try
+        {
+            await registry.JoinAsync(self, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        _heartbeat = new NodeHeartbeat(registry, self, time, _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<NodeHeartbeat>());
+        await _heartbeat.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires or the host is stopped.</summary>
@@ -265,6 +299,13 @@ public sealed class TurboMftServer : IAsyncDisposable
     /// <summary>Stops the server, records <c>server.stop</c> (after the last request), then closes the audit log.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_heartbeat is not null)
+        {
+            // A clean stop leaves the registry at once; the other nodes need not wait out the timeout.
+            await _heartbeat.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            _heartbeat.Dispose();
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         if (_started)
         {

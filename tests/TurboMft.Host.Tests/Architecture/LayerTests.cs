@@ -14,7 +14,7 @@ public sealed class LayerTests
     /// <summary>The folders of src/Host from the bottom up; each may use only those before it.</summary>
     public static readonly string[] Layers =
     [
-        "Infrastructure", "Metrics", "Metadata", "Notifications", "Audit", "Scanning", "Access", "Release", "Ingest", "Delivery", "Replication", "Http", "Server", "Cli",
+        "Infrastructure", "Cluster", "Metrics", "Metadata", "Notifications", "Audit", "Scanning", "Access", "Release", "Ingest", "Delivery", "Replication", "Http", "Server", "Cli",
     ];
 
     /// <summary>Folders whose code may touch ASP.NET Core's HTTP types: the edge and what composes it.</summary>

@@ -4,6 +4,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using TurboMft.Engine.Client;
+using TurboMft.Engine.Protocol;
+using TurboMft.Host.Cluster;
+using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Tests.Cli;
 using TurboMft.Host.Tests.Server;
@@ -118,6 +121,29 @@ public sealed class ServerOnPostgresTests(PostgresServer postgres) : IAsyncLifet
         // No cache of tokens on any node: the next request on B already meets the revocation.
         using var refused = await onB.GetAsync(b.Url("/v1/admin/users"), _cancel);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Nodes_on_one_database_list_each_other_answer_ready_and_a_stopped_node_leaves_the_list()
+    {
+        await using var a = await ServerFixture.StartAsync(configure: s => { s.Postgres = _connection; s.Node = "node-a"; });
+        await using var b = await ServerFixture.StartAsync(configure: s => { s.Postgres = _connection; s.Node = "node-b"; });
+        using var onB = ServerFixture.CreateClient(b.Server.Fingerprint, a.Token, HttpVersion.Version11);
+
+        var listing = await onB.GetFromJsonAsync<NodeListing>(b.Url("/v1/admin/nodes"), _cancel);
+        Assert.Equal("node-b", listing!.Node);
+        Assert.Equal(["node-a", "node-b"], listing.Nodes.Select(n => n.Name));
+        Assert.All(listing.Nodes, n => Assert.True(n.Live));
+        Assert.All(listing.Nodes, n => Assert.Equal(ProductInfo.Version, n.Version));
+        Assert.Equal("ready\n", await a.Client.GetStringAsync(a.Url("/readyz"), _cancel));
+
+        await a.StopAsync();
+        var after = await onB.GetFromJsonAsync<NodeListing>(b.Url("/v1/admin/nodes"), _cancel);
+        Assert.Equal(["node-b"], after!.Nodes.Select(n => n.Name));
+
+        // A second node under a live node's name stops at start.
+        var clash = await Assert.ThrowsAsync<NodeNameTakenException>(() => ServerFixture.StartAsync(configure: s => { s.Postgres = _connection; s.Node = "node-b"; }));
+        Assert.Contains("'node-b' is held by a live node", clash.Message, StringComparison.Ordinal);
     }
 
     [Theory]
