@@ -27,7 +27,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
             .ToList();
         Assert.Empty(undeclared);
         var anonymous = endpoints.Where(e => e.Metadata.GetMetadata<AnonymousAccess>() is not null).Select(e => ((RouteEndpoint)e).RoutePattern.RawText).Order().ToList();
-        Assert.Equal(["/healthz", "/v1/auth/token"], anonymous);
+        Assert.Equal(["/healthz", "/readyz", "/v1/auth/token"], anonymous);
     }
 
     [Theory]
