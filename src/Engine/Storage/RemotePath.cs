@@ -216,12 +216,21 @@ public sealed class RemotePath : IEquatable<RemotePath>
             return false;
         }
 
-        // Unpaired surrogates first: normalisation throws on them, and they have no UTF-8 form to measure.
+        // Unpaired surrogates first: normalisation throws on them, and they have no UTF-8 form to measure. It throws on the
+        // noncharacters U+FFFE and U+FFFF too, which are no part of a name.
         if (FindUnpairedSurrogate(text) is { } surrogateAt)
         {
             var (number, segment) = SegmentAt(text, surrogateAt);
             failure = new Failure(RemotePathError.InvalidUtf16, text, number, segment,
                 $"contains the unpaired surrogate U+{(int)text[surrogateAt]:X4} (invalid UTF-16)");
+            return false;
+        }
+
+        if (text.AsSpan().IndexOfAny('\uFFFE', '\uFFFF') is var nonCharacterAt and >= 0)
+        {
+            var (number, segment) = SegmentAt(text, nonCharacterAt);
+            failure = new Failure(RemotePathError.InvalidUtf16, text, number, segment,
+                $"contains the noncharacter U+{(int)text[nonCharacterAt]:X4} (not a character of any name)");
             return false;
         }
 

@@ -118,6 +118,21 @@ public sealed class RemotePathTests
         }
     }
 
+    // U+FFFE and U+FFFF are valid UTF-8 and UTF-16 but no characters: .NET's normalisation throws on them, so the parser
+    // must refuse them itself (found by RemotePathFuzzTests with seed 5TnW1X9SSwK1).
+    [Theory]
+    [InlineData("/in/a\uFFFEb", 2, "U+FFFE")]
+    [InlineData("\uFFFF/x", 1, "U+FFFF")]
+    public void Noncharacters_that_normalisation_refuses_are_rejected_with_their_segment(string text, int segment, string named)
+    {
+        var ex = Assert.Throws<InvalidRemotePathException>(() => RemotePath.Parse(text));
+
+        Assert.Equal(RemotePathError.InvalidUtf16, ex.Error);
+        Assert.Equal(segment, ex.SegmentNumber);
+        Assert.Contains($"the noncharacter {named}", ex.Message, StringComparison.Ordinal);
+        Assert.False(RemotePath.TryParse(text, out _, out _));
+    }
+
     // Lone surrogates cannot go through [InlineData]: attribute strings are stored as UTF-8, which replaces them with U+FFFD.
     [Fact]
     public void Unpaired_surrogates_are_rejected_with_their_segment()
