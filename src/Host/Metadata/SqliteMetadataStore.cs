@@ -381,7 +381,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         if (await ExistsAsync(connection, transaction, "SELECT 1 FROM versions WHERE version_id = $id", IdText(version.VersionId), cancellationToken)
             .ConfigureAwait(false))
         {
-            throw new MetadataException(MetadataError.VersionExists, $"Version {version.VersionId} of '{version.Path}' is already committed.");
+            throw VersionExists(version);
         }
 
         if (uploadId is { } id)
@@ -395,8 +395,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
             if (!string.Equals(upload.Path, version.Path, StringComparison.Ordinal))
             {
-                throw new MetadataException(MetadataError.UploadPathMismatch,
-                    $"Upload {id} is for '{upload.Path}' but the version being committed is for '{version.Path}'.");
+                throw PathMismatch(id, upload.Path, version.Path);
             }
         }
 
@@ -420,16 +419,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<FileVersion?>> CommitVersionsAsync(IReadOnlyList<FileVersion> versions, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(versions);
-        var paths = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var version in versions)
-        {
-            ValidateVersion(version);
-            if (!paths.Add(version.Path))
-            {
-                throw new ArgumentException($"'{version.Path}' appears twice in one batch.", nameof(versions));
-            }
-        }
+        ValidateBatch(versions);
 
         var previous = new FileVersion?[versions.Count];
         if (versions.Count == 0)
@@ -447,7 +437,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         {
             if (await statements.ExistsAsync(versions[i].VersionId, cancellationToken).ConfigureAwait(false))
             {
-                throw new MetadataException(MetadataError.VersionExists, $"Version {versions[i].VersionId} of '{versions[i].Path}' is already committed.");
+                throw VersionExists(versions[i]);
             }
 
             previous[i] = await statements.MakeCurrentAsync(versions[i], null, cancellationToken).ConfigureAwait(false);
@@ -579,12 +569,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     /// <inheritdoc />
     public async Task<bool> SetReleaseStateAsync(Guid versionId, ReleaseState expected, ReleaseStateChange change, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(change);
-        var decision = change.Decision;
-        if (decision?.Reason is { Length: > ReleaseDecision.MaxReasonLength })
-        {
-            throw new ArgumentException($"A reason has at most {ReleaseDecision.MaxReasonLength} characters.", nameof(change));
-        }
+        ValidateChange(change);
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await SetSynchronousFullAsync(connection, cancellationToken).ConfigureAwait(false);
