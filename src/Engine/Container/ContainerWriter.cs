@@ -11,26 +11,33 @@ using TurboMft.Engine.Storage;
 namespace TurboMft.Engine.Container;
 
 /// <summary>
-/// Writes a container: sealed chunk records appended in any order by any number of workers (each reserves its bytes
-/// with one atomic add), then a sealed trailer with the index and digests. Thread-safe for <see cref="WriteChunk"/>. It
-/// writes into a staged object of an object store (<see cref="IStagedObject"/>) or a file of its own.
+/// Writes a container: sealed chunk records written in any order by any number of workers, then a sealed trailer with
+/// the index and digests. Thread-safe for <see cref="WriteChunk"/>. It writes into a staged object of an object store
+/// (<see cref="IStagedObject"/>) or a file of its own. Where a record goes is the <see cref="ContainerLayout"/>'s: appended
+/// (each worker reserves its bytes with one atomic add) or in the slot of its index (several writers, even on several
+/// nodes, write one container without agreeing on anything; docs/format.md, "Slotted layout").
 /// </summary>
 public sealed class ContainerWriter : IDisposable
 {
     private readonly IStagedObject _file;
     private readonly DataKey _dataKey;
     private readonly ChunkTable _table;
+    private readonly ContainerLayout _layout;
     private long _tail;
     private int _completed;
 
-    private ContainerWriter(IStagedObject file, ContainerHeader header, DataKey dataKey, long tail, ChunkTable table)
+    private ContainerWriter(IStagedObject file, ContainerHeader header, DataKey dataKey, long tail, ChunkTable table, ContainerLayout layout = ContainerLayout.Appended)
     {
         _file = file;
         Header = header;
         _dataKey = dataKey;
         _tail = tail;
         _table = table;
+        _layout = layout;
     }
+
+    /// <summary>Where this writer puts records.</summary>
+    public ContainerLayout Layout => _layout;
 
     /// <summary>The container file (for a staged object: where its store keeps it).</summary>
     public string Path => _file.Name;
@@ -75,7 +82,7 @@ public sealed class ContainerWriter : IDisposable
     /// store), by writing its header. The writer owns <paramref name="staged"/> from here on, and disposes it on failure too;
     /// removing the staging is the store's. <paramref name="dataKey"/> as for the other overload.
     /// </summary>
-    public static ContainerWriter Create(IStagedObject staged, ContainerHeader header, DataKey dataKey, long expectedChunks = 0)
+    public static ContainerWriter Create(IStagedObject staged, ContainerHeader header, DataKey dataKey, long expectedChunks = 0, ContainerLayout layout = ContainerLayout.Appended)
     {
         ArgumentNullException.ThrowIfNull(staged);
         try
@@ -86,7 +93,7 @@ public sealed class ContainerWriter : IDisposable
             Span<byte> bytes = stackalloc byte[ContainerFormat.HeaderSize];
             header.Write(bytes);
             staged.Write(bytes, 0);
-            return new ContainerWriter(staged, header, dataKey, ContainerFormat.HeaderSize, new ChunkTable(expectedChunks));
+            return new ContainerWriter(staged, header, dataKey, ContainerFormat.HeaderSize, new ChunkTable(expectedChunks), layout);
         }
         catch
         {
@@ -101,6 +108,66 @@ public sealed class ContainerWriter : IDisposable
         var chunks = new ChunkGeometry(fileSize, chunkSize).ChunkCount;
         return ContainerFormat.HeaderSize + fileSize + (chunks * (ContainerFormat.RecordOverhead + ContainerFormat.TrailerEntrySize))
             + ContainerFormat.TrailerFixedSize + ChunkSealer.NonceSize + ChunkSealer.TagSize + ContainerFormat.FooterSize;
+    }
+
+    /// <summary>
+    /// Bytes a <see cref="ContainerLayout.Slotted"/> container of <paramref name="fileSize"/> bytes takes at most: every
+    /// chunk in a slot of its own, whatever its encoding. The unused end of a slot is a hole, not written.
+    /// </summary>
+    public static long MaxSlottedLength(long fileSize, int chunkSize)
+    {
+        var chunks = new ChunkGeometry(fileSize, chunkSize).ChunkCount;
+        return SlotOffset(chunkSize, chunks) + (chunks * ContainerFormat.TrailerEntrySize)
+            + ContainerFormat.TrailerFixedSize + ChunkSealer.NonceSize + ChunkSealer.TagSize + ContainerFormat.FooterSize;
+    }
+
+    /// <summary>The bytes of one slot of a <see cref="ContainerLayout.Slotted"/> container: the largest record a chunk of <paramref name="chunkSize"/> can make.</summary>
+    public static long SlotLength(int chunkSize) => ContainerFormat.RecordOverhead + (long)ChunkCompressor.MaxEncodedLength(chunkSize);
+
+    /// <summary>Where the record of chunk <paramref name="index"/> starts in a <see cref="ContainerLayout.Slotted"/> container.</summary>
+    public static long SlotOffset(int chunkSize, long index) => ContainerFormat.HeaderSize + (index * SlotLength(chunkSize));
+
+    /// <summary>
+    /// Reopens a <see cref="ContainerLayout.Slotted"/> container that other writers may be writing too, to write more
+    /// chunks into it: nothing is cut or scanned, and the writer knows only the chunks it writes or is told of with
+    /// <see cref="Adopt"/> (the others' are in the upload's chunk receipts, not in this process). The writer owns
+    /// <paramref name="staged"/> from here on.
+    /// </summary>
+    public static ContainerWriter Reopen(IStagedObject staged, ContainerHeader header, DataKey dataKey)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        try
+        {
+            ArgumentNullException.ThrowIfNull(header);
+            ArgumentNullException.ThrowIfNull(dataKey);
+            return new ContainerWriter(staged, header, dataKey, ContainerFormat.HeaderSize, new ChunkTable(0), ContainerLayout.Slotted);
+        }
+        catch
+        {
+            staged.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes a record another writer put in this <see cref="ContainerLayout.Slotted"/> container into the index the
+    /// trailer will hold (from its chunk receipt: where it is, how long, its CRC-64 and plaintext SHA-256).
+    /// </summary>
+    /// <exception cref="ContainerException">The record is not where its slot is, or does not fit it (ChunkOutOfPlace).</exception>
+    public void Adopt(in ChunkEntry entry, ReadOnlySpan<byte> sha256)
+    {
+        if (_layout != ContainerLayout.Slotted)
+        {
+            throw new InvalidOperationException("Only a slotted container takes records written by others.");
+        }
+
+        if (entry.Index < 0 || entry.Offset != SlotOffset(Header.ChunkSize, entry.Index) || entry.RecordLength > SlotLength(Header.ChunkSize) || entry.PlainLength > Header.ChunkSize)
+        {
+            throw new ContainerException(ContainerFault.ChunkOutOfPlace, Path, entry.Index, $"chunk {entry.Index} is recorded at offset {entry.Offset} with {entry.StoredLength} bytes, which is not its slot.");
+        }
+
+        _table.Record(entry, sha256);
+        AdvanceTail(entry.Offset + entry.RecordLength);
     }
 
     /// <summary>
@@ -186,7 +253,22 @@ public sealed class ContainerWriter : IDisposable
 
         var recordLength = ContainerFormat.RecordOverhead + storedLength;
         var span = record.Span[..recordLength];
-        var offset = Interlocked.Add(ref _tail, recordLength) - recordLength;
+        long offset;
+        if (_layout == ContainerLayout.Slotted)
+        {
+            if (recordLength > SlotLength(Header.ChunkSize))
+            {
+                throw new ArgumentOutOfRangeException(nameof(storedLength), storedLength, $"Chunk {index}'s record does not fit its slot.");
+            }
+
+            offset = SlotOffset(Header.ChunkSize, index);
+            AdvanceTail(offset + recordLength);
+        }
+        else
+        {
+            offset = Interlocked.Add(ref _tail, recordLength) - recordLength;
+        }
+
         var entry = new ChunkEntry(index, offset, storedLength, plainLength, encoding, plainCrc64);
         var payload = span.Slice(ContainerFormat.RecordHeaderSize, storedLength);
         sealer.Seal(entry.Info, payload, payload, ChunkRecord.Nonce(span), span[^ChunkSealer.TagSize..]);
@@ -250,6 +332,22 @@ public sealed class ContainerWriter : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _file.Dispose();
+
+    // Slotted records end anywhere: the trailer goes after the one that ends last.
+    private void AdvanceTail(long end)
+    {
+        var tail = Interlocked.Read(ref _tail);
+        while (end > tail)
+        {
+            var seen = Interlocked.CompareExchange(ref _tail, end, tail);
+            if (seen == tail)
+            {
+                return;
+            }
+
+            tail = seen;
+        }
+    }
 
     private long WriteTrailer(ChunkGeometry geometry, ChunkEntry[] entries, byte[] digests, FileDigest digest, ReadOnlySpan<byte> wholeFileSha256, long trailerOffset)
     {

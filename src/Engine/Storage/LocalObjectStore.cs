@@ -6,17 +6,23 @@ namespace TurboMft.Engine.Storage;
 /// <summary>
 /// The <see cref="IObjectStore"/> on the local file system: uploads are written in <c>staging/&lt;id&gt;.part</c> and committed
 /// durably (fsync, no-replace rename, directory fsync) as immutable objects in <c>objects/ab/cd/&lt;key&gt;</c>; set-aside
-/// objects go to <c>orphaned/</c> (docs/operations.md, "Data directory").
+/// objects go to <c>orphaned/</c> (docs/operations.md, "Data directory"). Opened as shared (<c>--store dir:</c>, a directory
+/// several nodes mount), it is <see cref="ObjectStoreCapabilities.SharedByNodes"/>: staging handles hold nothing between
+/// writes and each write is durable when it returns (docs/cluster.md, "Shared object store").
 /// </summary>
 public sealed class LocalObjectStore : IObjectStore
 {
     private const string StagingSuffix = ".part";
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Opens the store at <paramref name="rootPath"/>, creating it and its <c>staging/</c> and <c>objects/</c> directories (0700 on Unix).</summary>
-    public LocalObjectStore(string rootPath)
+    /// <summary>
+    /// Opens the store at <paramref name="rootPath"/>, creating it and its <c>staging/</c> and <c>objects/</c> directories
+    /// (0700 on Unix); <paramref name="shared"/> when other nodes use the same directory at the same time.
+    /// </summary>
+    public LocalObjectStore(string rootPath, bool shared = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(rootPath);
+        Shared = shared;
         RootDirectory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(rootPath));
         StagingDirectory = Path.Combine(RootDirectory, "staging");
         ObjectsDirectory = Path.Combine(RootDirectory, "objects");
@@ -29,6 +35,9 @@ public sealed class LocalObjectStore : IObjectStore
         RestrictToOwner(ObjectsDirectory);
     }
 
+    /// <summary>True when several nodes use the store at once (<see cref="ObjectStoreCapabilities.SharedByNodes"/>).</summary>
+    public bool Shared { get; }
+
     /// <summary>The store's root directory (absolute).</summary>
     public string RootDirectory { get; }
 
@@ -40,7 +49,8 @@ public sealed class LocalObjectStore : IObjectStore
 
     /// <inheritdoc />
     /// <remarks>A local file is written at any offset and kept across a restart; a commit is one rename.</remarks>
-    public ObjectStoreCapabilities Capabilities => ObjectStoreCapabilities.PositionalResume | ObjectStoreCapabilities.AtomicRename;
+    public ObjectStoreCapabilities Capabilities => ObjectStoreCapabilities.PositionalResume | ObjectStoreCapabilities.AtomicRename
+        | (Shared ? ObjectStoreCapabilities.SharedByNodes : ObjectStoreCapabilities.None);
 
     /// <summary>Bytes free for this process on the store's file system, for disk-full checks before accepting an upload.</summary>
     public long? AvailableFreeSpace => new DriveInfo(RootDirectory).AvailableFreeSpace;
@@ -63,13 +73,38 @@ public sealed class LocalObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
-    /// <remarks>The file is created 0600, open for writing and shared for reading; on failure nothing is left.</remarks>
-    public IStagedObject CreateStaging(Guid id, long reserveBytes = 0) => LocalObjectFile.CreateNew(GetStagingPath(id), reserveBytes, id);
+    /// <remarks>
+    /// The file is created 0600, open for writing and shared for reading; on failure nothing is left. Shared, the space is
+    /// checked rather than reserved (a slotted container's holes stay holes) and the handle is closed at once.
+    /// </remarks>
+    public IStagedObject CreateStaging(Guid id, long reserveBytes = 0)
+    {
+        if (!Shared)
+        {
+            return LocalObjectFile.CreateNew(GetStagingPath(id), reserveBytes, id);
+        }
+
+        var path = GetStagingPath(id);
+        if (reserveBytes > 0 && AvailableFreeSpace is { } free && free < reserveBytes)
+        {
+            const int NoSpace = 28; // ENOSPC, as a failed fallocate reports it
+            throw new DiskFullException(path, reserveBytes, NoSpace);
+        }
+
+        LocalObjectFile.CreateNew(path, 0, id).Dispose();
+        DurableFileSystem.FlushDirectory(StagingDirectory);
+        return new SharedStagingFile(path, id);
+    }
 
     /// <inheritdoc />
     public IStagedObject? OpenStaging(Guid id)
     {
         var path = GetStagingPath(id);
+        if (Shared)
+        {
+            return File.Exists(path) ? new SharedStagingFile(path, id) : null;
+        }
+
         try
         {
             return LocalObjectFile.OpenForWriting(path, id);

@@ -24,4 +24,11 @@ public enum ObjectStoreCapabilities
 
     /// <summary><see cref="IObjectStore.CommitMany"/> commits all of its objects or none of them.</summary>
     AtomicCommitMany = 4,
+
+    /// <summary>
+    /// Several nodes read and write the store at once (a shared POSIX directory, an object service): an upload's chunks
+    /// may be written by any node into one staging (in slots, <c>ContainerLayout.Slotted</c>), each write is durable and
+    /// visible to every node when it returns, and a staging handle holds nothing between calls, so any node can commit it.
+    /// </summary>
+    SharedByNodes = 8,
 }

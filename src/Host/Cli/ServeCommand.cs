@@ -18,10 +18,11 @@ internal static class ServeCommand
         var site = new Option<string?>("--site") { Description = "This node's site name for replication provenance and its node certificate's CN (default: the host name). Env: TURBOMFT_SITE.", HelpName = "NAME" };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string: metadata, access and replication in that database instead of SQLite (docs/cluster.md). Env: TURBOMFT_POSTGRES (preferred: a password on the command line is visible to other users).", HelpName = "CONNECTION" };
         var node = new Option<string?>("--node") { Description = "This node's name among the nodes of one database (default: host name and port). Env: TURBOMFT_NODE.", HelpName = "NAME" };
-        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy, site, postgres, node };
+        var store = new Option<string?>("--store") { Description = "Where containers and upload staging live: dir:/PATH, a directory every node of a cluster mounts (default: the data directory's store/). Env: TURBOMFT_STORE.", HelpName = "STORE" };
+        var command = new Command("serve", "Run the TurboMft server: HTTPS (TLS 1.3 only), HTTP/1.1 and HTTP/2.") { data, listen, config, policy, site, postgres, node, store };
         command.SetAction((parse, cancellationToken) => CliErrors.GuardAsync(error, async () =>
         {
-            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy), parse.GetValue(site), parse.GetValue(postgres), parse.GetValue(node));
+            var settings = LoadSettings(parse.GetValue(config), parse.GetValue(data), parse.GetValue(listen), parse.GetValue(policy), parse.GetValue(site), parse.GetValue(postgres), parse.GetValue(node), parse.GetValue(store));
             if (settings.Policy is not null)
             {
                 // Before anything is created or bound: a bad policy is a usage error naming FILE:LINE:COLUMN.
@@ -61,7 +62,7 @@ internal static class ServeCommand
     }
 
     /// <summary>Settings from a config file, then TURBOMFT_* environment variables, then the command line (highest).</summary>
-    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null, string? site = null, string? postgres = null, string? node = null)
+    internal static ServerSettings LoadSettings(FileInfo? configFile, string? data, string? listen, string? policy = null, string? site = null, string? postgres = null, string? node = null, string? store = null)
     {
         var builder = new ConfigurationBuilder();
         if (configFile is not null)
@@ -104,6 +105,11 @@ internal static class ServeCommand
         if (node is not null)
         {
             overrides["Node"] = node;
+        }
+
+        if (store is not null)
+        {
+            overrides["Store"] = store;
         }
 
         builder.AddInMemoryCollection(overrides);

@@ -132,7 +132,7 @@ public static class UploadEndpoints
 
         // The stored row has the current expiry (chunks move it forward); the open writer has the chunks held.
         var stored = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) ?? session!;
-        return Results.Json(Describe(stored, upload is null ? [] : upload.Writer.HeldChunks()));
+        return Results.Json(Describe(stored, upload is null ? [] : await ingest.HeldChunksAsync(upload, cancellationToken).ConfigureAwait(false)));
     }
 
     private static async Task<IResult> PutChunkAsync(

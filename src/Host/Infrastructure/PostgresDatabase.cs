@@ -1,4 +1,5 @@
 using System.Data;
+using System.Globalization;
 using Npgsql;
 using Polly;
 using Polly.Retry;
@@ -29,6 +30,9 @@ public sealed class PostgresDatabase : IAsyncDisposable
 
     /// <summary>SQLSTATE of a unique violation.</summary>
     public const string UniqueViolation = "23505";
+
+    /// <summary>SQLSTATE of a lock wait that ran past <c>lock_timeout</c>.</summary>
+    public const string LockNotAvailable = "55P03";
 
     // Runs of a transaction refused by a serialization failure or deadlock before the error stands.
     private const int MaxConflictRetries = 8;
@@ -165,6 +169,41 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Takes the advisory lock <paramref name="key"/> (the one-bigint key space) in a transaction on a connection of its own
+    /// and holds it until the returned handle is disposed, which ends the transaction. A node that dies releases it with its
+    /// connection. Waits at most <paramref name="timeout"/> for another holder.
+    /// </summary>
+    /// <exception cref="StoreUnavailableException">The database is away, or the lock stayed taken longer than <paramref name="timeout"/>.</exception>
+    public async Task<IAsyncDisposable> HoldAdvisoryLockAsync(long key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+            // Two statements in one round trip: numbers only, so written into the text (a batch of one command).
+            var sql = string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {(long)timeout.TotalMilliseconds}; SELECT pg_advisory_xact_lock({key})");
+            await ExecuteAsync(connection, transaction, sql, cancellationToken).ConfigureAwait(false);
+
+            return new HeldAdvisoryLock(connection, transaction);
+        }
+        catch (PostgresException e) when (e.SqlState == LockNotAvailable)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new StoreUnavailableException($"PostgreSQL ({Description}): a lock the request needs stayed taken for {timeout.TotalSeconds:0} s (another node holds it); try again.", e);
+        }
+        catch (Exception e) when (e is NpgsqlException && !cancellationToken.IsCancellationRequested)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw Unavailable(e);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>As <see cref="InTransactionAsync{T}"/> for work without a result.</summary>
     public Task InTransactionAsync(IsolationLevel isolation, Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task> work, CancellationToken cancellationToken) =>
         InTransactionAsync<bool>(
@@ -282,4 +321,25 @@ public sealed class PostgresDatabase : IAsyncDisposable
 
     private StoreUnavailableException Unavailable(Exception e) =>
         new($"PostgreSQL ({Description}) is unavailable: {e.Message}", e);
+
+    // Ending the transaction releases the lock; a connection that broke meanwhile released it already.
+    private sealed class HeldAdvisoryLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await transaction.RollbackAsync().ConfigureAwait(false);
+            }
+            catch (NpgsqlException)
+            {
+                // The connection is gone, and the lock with it.
+            }
+            finally
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
 }

@@ -36,6 +36,7 @@ public sealed class FileIngest(
     IAuditTrail audit,
     TransferMetrics metrics,
     UploadSettings settings,
+    IUploadLocks locks,
     TimeProvider time,
     ILogger<FileIngest> logger)
 {
@@ -74,6 +75,9 @@ public sealed class FileIngest(
     public Task<(OpenUpload? Upload, UploadSession? Session)> GetUploadAsync(Guid id, CancellationToken cancellationToken) =>
         uploads.GetAsync(id, FinishInterruptedCommitAsync, cancellationToken);
 
+    /// <summary>The chunks session <paramref name="upload"/> holds, whichever node received them.</summary>
+    public Task<long[]> HeldChunksAsync(OpenUpload upload, CancellationToken cancellationToken) => uploads.HeldChunksAsync(upload, cancellationToken);
+
     /// <summary>Aborts an open session: its staging is removed and nothing is committed.</summary>
     public Task AbortUploadAsync(UploadSession session, CancellationToken cancellationToken) =>
         uploads.AbortAsync(session, UploadState.Aborted, cancellationToken);
@@ -109,27 +113,87 @@ public sealed class FileIngest(
             throw Refused(index, check, detail, claims);
         }
 
-        ChunkEntry entry = default;
-        if (!upload.TryWrite(sealer => entry = upload.Writer.WriteEncodedChunk(sealer, index, received, length, encoding, plainLength, crc, sha)))
+        ChunkEntry entry;
+        if (uploads.Shared)
         {
-            throw Closed(upload.Session.Id, UploadState.Completed);
+            entry = await WriteSharedChunkAsync(upload, index, received, length, encoding, plainLength, crc, sha, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            entry = WriteChunk(upload, index, received, length, encoding, plainLength, crc, sha);
+            await RecordChunkAsync(upload, entry, crc, sha, cancellationToken).ConfigureAwait(false);
         }
 
-        var now = time.GetUtcNow();
-        if (upload.ShouldExtendExpiry(now, TimeSpan.FromMinutes(1)))
-        {
-            await metadata.ExtendUploadAsync(upload.Session.Id, now.AddHours(settings.UploadExpiryHours), cancellationToken).ConfigureAwait(false);
-        }
-
-        await metadata.RecordChunkAsync(
-            new ChunkReceipt(upload.Session.Id, index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, time.GetUtcNow()),
-            cancellationToken).ConfigureAwait(false);
         if (started is { } begun)
         {
             metrics.ChunkHandled(TransferDirection.Upload, begun);
         }
 
         return entry;
+    }
+
+    private static ChunkEntry WriteChunk(OpenUpload upload, long index, ChunkBuffer received, int length, ChunkEncoding encoding, int plainLength, ulong crc, byte[] sha)
+    {
+        ChunkEntry entry = default;
+        if (!upload.TryWrite(sealer => entry = upload.Writer.WriteEncodedChunk(sealer, index, received, length, encoding, plainLength, crc, sha)))
+        {
+            throw Closed(upload.Session.Id, UploadState.Completed);
+        }
+
+        return entry;
+    }
+
+    private async Task RecordChunkAsync(OpenUpload upload, ChunkEntry entry, ulong crc, byte[] sha, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (upload.ShouldExtendExpiry(now, TimeSpan.FromMinutes(1)))
+        {
+            await metadata.ExtendUploadAsync(upload.Session.Id, now.AddHours(settings.UploadExpiryHours), cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await metadata.RecordChunkAsync(
+                new ChunkReceipt(upload.Session.Id, entry.Index, entry.Offset, entry.StoredLength, entry.PlainLength, (byte)entry.Encoding, crc, sha, time.GetUtcNow()),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (MetadataException e) when (e.Error == MetadataError.UploadNotOpen)
+        {
+            // Completed, aborted or expired by another request (on a shared store, perhaps another node) meanwhile.
+            uploads.Forget(upload.Session.Id);
+            throw new IngestException(IngestFault.UploadClosed, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A chunk on a store several nodes share: under the chunk's lock, so that one writer at a time fills its slot, and
+    /// written only if no node holds it yet (a retry that reached another node answers from the receipt); the write is on
+    /// the shared disk before its receipt is recorded, and the receipt before the lock is released.
+    /// </summary>
+    private async Task<ChunkEntry> WriteSharedChunkAsync(
+        OpenUpload upload, long index, ChunkBuffer received, int length, ChunkEncoding encoding, int plainLength, ulong crc, byte[] sha, CancellationToken cancellationToken)
+    {
+        await using (await locks.LockChunkAsync(upload.Session.Id, index, cancellationToken).ConfigureAwait(false))
+        {
+            if (await metadata.GetChunkAsync(upload.Session.Id, index, cancellationToken).ConfigureAwait(false) is { } held)
+            {
+                return new ChunkEntry(held.Index, held.Offset, held.StoredLength, held.PlainLength, (ChunkEncoding)held.Encoding, held.Crc64);
+            }
+
+            ChunkEntry entry;
+            try
+            {
+                entry = WriteChunk(upload, index, received, length, encoding, plainLength, crc, sha);
+            }
+            catch (StorageException e) when (e.Error == StorageError.StagingNotFound)
+            {
+                uploads.Forget(upload.Session.Id);
+                throw new IngestException(IngestFault.UploadClosed, $"Upload {upload.Session.Id} was completed or aborted by another request; open a new upload.");
+            }
+
+            await RecordChunkAsync(upload, entry, crc, sha, cancellationToken).ConfigureAwait(false);
+            return entry;
+        }
     }
 
     /// <summary>
@@ -149,11 +213,41 @@ public sealed class FileIngest(
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(caller);
+        if (!uploads.Shared)
+        {
+            return await CloseAndCommitAsync(upload, expected, caller, records, waitForScan, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Several nodes may complete one session at once: one at a time, and the later ones answer with what the first
+        // committed (the scan wait included, as it runs under the lock), so both callers get the same answer.
+        var id = upload.Session.Id;
+        await using (await locks.LockSessionAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            var current = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+            if (current?.State == UploadState.Completed && await metadata.GetVersionAsync(id, cancellationToken).ConfigureAwait(false) is { } done)
+            {
+                uploads.Forget(id);
+                return new CommittedFile(done, done.State);
+            }
+
+            if (current is not { State: UploadState.Open })
+            {
+                uploads.Forget(id);
+                throw Closed(id, current?.State ?? UploadState.Aborted);
+            }
+
+            return await CloseAndCommitAsync(upload, expected, caller, records, waitForScan, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<CommittedFile> CloseAndCommitAsync(
+        OpenUpload upload, FileDigest? expected, ReleaseCaller caller, Func<FileVersion, IEnumerable<AuditEvent>>? records, bool waitForScan, CancellationToken cancellationToken)
+    {
         var session = upload.Session;
         ContainerSummary summary;
         try
         {
-            summary = uploads.Close(upload, expected);
+            summary = await uploads.CloseAsync(upload, expected, cancellationToken).ConfigureAwait(false);
         }
         catch (ContainerException e) when (e.Fault == ContainerFault.ChunkMissing)
         {

@@ -23,6 +23,8 @@ public sealed class UploadExpiryService(UploadRegistry uploads, ILogger<UploadEx
         {
             try
             {
+                // Per node, whatever runs once per cluster: this node's writers of sessions other nodes closed.
+                await uploads.ForgetClosedAsync(stoppingToken).ConfigureAwait(false);
                 await uploads.ExpireAsync(DateTimeOffset.UtcNow, stoppingToken).ConfigureAwait(false);
                 await uploads.RemoveOrphanedStagingAsync(DateTimeOffset.UtcNow, OrphanIdle, stoppingToken).ConfigureAwait(false);
             }

@@ -15,13 +15,18 @@ namespace TurboMft.Host.Ingest;
 /// Upload sessions: creates them, keeps their staging containers open while chunks arrive, reopens them after a restart
 /// (the container's authentic records are the truth of what was received: <see cref="ContainerRecovery"/>), and
 /// closes (every chunk held, digest checked, trailer flushed) or aborts them. Committing a closed session is
-/// <see cref="FileIngest"/>'s, like every commit.
+/// <see cref="FileIngest"/>'s, like every commit. On a store several nodes share, a session's chunks may arrive at any
+/// node: its container is slotted, the chunk receipts in the metadata are the truth of what is held, and reopening runs
+/// under the session's lock (docs/cluster.md, "An upload on several nodes").
 /// </summary>
 public sealed class UploadRegistry(
-    IMetadataStore metadata, IObjectStore store, KeyRing keys, UploadSettings settings, TransferMetrics metrics, ILogger<UploadRegistry> logger) : IDisposable
+    IMetadataStore metadata, IObjectStore store, KeyRing keys, UploadSettings settings, TransferMetrics metrics, IUploadLocks locks, ILogger<UploadRegistry> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<Guid, OpenUpload> _open = ObservedSessions(metrics);
     private readonly SemaphoreSlim _opening = new(1, 1);
+
+    /// <summary>True when other nodes write and commit sessions in the same store (<see cref="ObjectStoreCapabilities.SharedByNodes"/>).</summary>
+    public bool Shared { get; } = store.Capabilities.HasFlag(ObjectStoreCapabilities.SharedByNodes);
 
     /// <summary>Opens a new session and its staging container (disk space reserved up front); <paramref name="openedBy"/> is recorded with it.</summary>
     public async Task<OpenUpload> CreateAsync(RemotePath path, long size, int chunkSize, string verify, FileDigest? expected, string? openedBy, CancellationToken cancellationToken, Provenance? origin = null)
@@ -34,10 +39,10 @@ public sealed class UploadRegistry(
             var header = ContainerHeader.Create(id, chunkSize, keys, key, now);
             var geometry = new ChunkGeometry(size, chunkSize);
             ContainerWriter writer;
-            var staged = store.CreateStaging(id, ContainerWriter.MaxLength(size, chunkSize));
+            var staged = store.CreateStaging(id, Shared ? ContainerWriter.MaxSlottedLength(size, chunkSize) : ContainerWriter.MaxLength(size, chunkSize));
             try
             {
-                writer = ContainerWriter.Create(staged, header, key, geometry.ChunkCount);
+                writer = ContainerWriter.Create(staged, header, key, geometry.ChunkCount, Shared ? ContainerLayout.Slotted : ContainerLayout.Appended);
             }
             catch
             {
@@ -80,6 +85,11 @@ public sealed class UploadRegistry(
     /// </summary>
     public async Task<(OpenUpload? Upload, UploadSession? Session)> GetAsync(Guid id, Func<UploadSession, CancellationToken, Task> finishCommit, CancellationToken cancellationToken)
     {
+        if (Shared)
+        {
+            return await GetSharedAsync(id, finishCommit, cancellationToken).ConfigureAwait(false);
+        }
+
         if (_open.TryGetValue(id, out var open))
         {
             return (open, open.Session);
@@ -156,6 +166,151 @@ public sealed class UploadRegistry(
     }
 
     /// <summary>
+    /// <see cref="GetAsync"/> on a shared store: the metadata says whether the session is open (another node may have
+    /// completed or aborted it), and a session this node has not seen is reopened under its lock, from its header only.
+    /// </summary>
+    private async Task<(OpenUpload? Upload, UploadSession? Session)> GetSharedAsync(Guid id, Func<UploadSession, CancellationToken, Task> finishCommit, CancellationToken cancellationToken)
+    {
+        var session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is null || session.State != UploadState.Open)
+        {
+            Forget(id);
+            return (null, session);
+        }
+
+        if (_open.TryGetValue(id, out var open))
+        {
+            return (open, open.Session);
+        }
+
+        await using (await locks.LockSessionAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            await _opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_open.TryGetValue(id, out open))
+                {
+                    return (open, open.Session);
+                }
+
+                // Under the lock the state is settled: no other node is completing the session or reopening it.
+                session = await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+                if (session is null || session.State != UploadState.Open)
+                {
+                    return (null, session);
+                }
+
+                var staging = store.StagingExists(id);
+                if (!staging && store.Exists(session.Id.ToString("N")))
+                {
+                    await finishCommit(session, cancellationToken).ConfigureAwait(false);
+                    return (null, session with { State = UploadState.Completed });
+                }
+
+                var staged = staging ? store.OpenStaging(id) : null;
+                if (staged is null)
+                {
+                    logger.LogWarning("Upload {Id}: staging container is gone; marking the session aborted", id);
+                    await metadata.SetUploadStateAsync(id, UploadState.Aborted, cancellationToken).ConfigureAwait(false);
+                    return (null, session with { State = UploadState.Aborted });
+                }
+
+                ContainerWriter writer;
+                DataKey key;
+                try
+                {
+                    var header = ContainerHeader.ReadFrom(staged);
+                    key = keys.Resolver()(header.FileId, header.WrappedKey);
+                    writer = ContainerWriter.Reopen(staged, header, key);
+                }
+                catch
+                {
+                    staged.Dispose();
+                    throw;
+                }
+
+                open = new OpenUpload(session, writer, key);
+                _open[id] = open;
+                return (open, session);
+            }
+            finally
+            {
+                _opening.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The chunks a session holds: on a shared store its receipts (chunks other nodes wrote included), otherwise what its
+    /// writer holds.
+    /// </summary>
+    public async Task<long[]> HeldChunksAsync(OpenUpload upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        if (!Shared)
+        {
+            return upload.Writer.HeldChunks();
+        }
+
+        return [.. (await metadata.ListChunksAsync(upload.Session.Id, cancellationToken).ConfigureAwait(false)).Select(c => c.Index)];
+    }
+
+    /// <summary>
+    /// <see cref="Close"/>, after the writer of a session on a shared store has taken in the chunks the other nodes wrote
+    /// (from their receipts). Call it under the session's lock.
+    /// </summary>
+    /// <exception cref="ContainerException">As <see cref="Close"/>.</exception>
+    /// <exception cref="UploadClosedException">As <see cref="Close"/>.</exception>
+    public async Task<ContainerSummary> CloseAsync(OpenUpload upload, FileDigest? expected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        if (Shared)
+        {
+            foreach (var receipt in await metadata.ListChunksAsync(upload.Session.Id, cancellationToken).ConfigureAwait(false))
+            {
+                if (!upload.Writer.Holds(receipt.Index))
+                {
+                    upload.Writer.Adopt(
+                        new ChunkEntry(receipt.Index, receipt.Offset, receipt.StoredLength, receipt.PlainLength, (Engine.Compression.ChunkEncoding)receipt.Encoding, receipt.Crc64),
+                        receipt.Sha256);
+                }
+            }
+        }
+
+        return Close(upload, expected);
+    }
+
+    /// <summary>Drops this node's writer of a session that is no longer open (completed or aborted by another node).</summary>
+    public void Forget(Guid id)
+    {
+        if (_open.TryRemove(id, out var open))
+        {
+            open.Dispose();
+        }
+    }
+
+    /// <summary>On a shared store: drops the writers of sessions other nodes have completed, aborted or expired since; returns how many.</summary>
+    public async Task<int> ForgetClosedAsync(CancellationToken cancellationToken)
+    {
+        if (!Shared)
+        {
+            return 0;
+        }
+
+        var forgotten = 0;
+        foreach (var id in _open.Keys.ToList())
+        {
+            if (await metadata.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) is not { State: UploadState.Open })
+            {
+                Forget(id);
+                forgotten++;
+            }
+        }
+
+        return forgotten;
+    }
+
+    /// <summary>
     /// Closes a session for its commit: every chunk held, <c>sha256-tree</c> equal to <paramref name="expected"/> (or the
     /// digest given at open), trailer written and flushed. The container stays in staging for the commit.
     /// </summary>
@@ -186,7 +341,12 @@ public sealed class UploadRegistry(
     {
         ArgumentNullException.ThrowIfNull(session);
         long? held;
-        if (_open.TryRemove(session.Id, out var open))
+        if (Shared)
+        {
+            Forget(session.Id);
+            held = (await metadata.ListChunksAsync(session.Id, cancellationToken).ConfigureAwait(false)).Sum(chunk => (long)chunk.PlainLength);
+        }
+        else if (_open.TryRemove(session.Id, out var open))
         {
             // Closed already: a completion won the race and counted the upload.
             held = open.TryClose(() => 0, out _) ? open.Writer.HeldChunks().Sum(index => (long)open.Geometry.LengthOf(index)) : null;

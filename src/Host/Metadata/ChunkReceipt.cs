@@ -6,7 +6,7 @@ namespace TurboMft.Host.Metadata;
 /// </summary>
 /// <param name="UploadId">The upload the chunk belongs to.</param>
 /// <param name="Index">Chunk index, from 0.</param>
-/// <param name="Offset">Offset of the chunk's plaintext in the file.</param>
+/// <param name="Offset">Offset of the chunk's record in the staging container (with the slotted layout, its slot).</param>
 /// <param name="StoredLength">Bytes the chunk takes in staging (after compression and sealing).</param>
 /// <param name="PlainLength">Plaintext bytes in the chunk.</param>
 /// <param name="Encoding">The chunk's encoding (raw or a compression), as in the container format.</param>

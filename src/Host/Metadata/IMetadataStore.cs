@@ -37,6 +37,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The chunk receipts of an upload, by index.</summary>
     Task<IReadOnlyList<ChunkReceipt>> ListChunksAsync(Guid uploadId, CancellationToken cancellationToken = default);
 
+    /// <summary>The receipt of chunk <paramref name="index"/> of an upload; null when it has not been received.</summary>
+    Task<ChunkReceipt?> GetChunkAsync(Guid uploadId, long index, CancellationToken cancellationToken = default);
+
     /// <summary>Open uploads whose expiry is at or before <paramref name="now"/>, oldest expiry first.</summary>
     Task<IReadOnlyList<UploadSession>> ListExpiredUploadsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
 

@@ -287,22 +287,33 @@ public sealed class PostgresMetadataStore : IMetadataStore
                 var chunks = new List<ChunkReceipt>();
                 while (await reader.ReadAsync(token).ConfigureAwait(false))
                 {
-                    chunks.Add(new ChunkReceipt(
-                        reader.GetGuid(0),
-                        reader.GetInt64(1),
-                        reader.GetInt64(2),
-                        reader.GetInt32(3),
-                        reader.GetInt32(4),
-                        (byte)reader.GetInt16(5),
-                        unchecked((ulong)reader.GetInt64(6)),
-                        reader.GetFieldValue<byte[]>(7),
-                        PostgresVersionRow.Time(reader.GetInt64(8))));
+                    chunks.Add(ReadChunk(reader));
                 }
 
                 return chunks;
             },
             cancellationToken,
             Of(uploadId));
+
+    /// <inheritdoc />
+    public Task<ChunkReceipt?> GetChunkAsync(Guid uploadId, long index, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            $"SELECT {ChunkColumns} FROM chunks WHERE upload_id = $1 AND chunk_index = $2",
+            async (reader, token) => await reader.ReadAsync(token).ConfigureAwait(false) ? ReadChunk(reader) : null,
+            cancellationToken,
+            Of(uploadId),
+            Of(index));
+
+    private static ChunkReceipt ReadChunk(Npgsql.NpgsqlDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetInt64(1),
+        reader.GetInt64(2),
+        reader.GetInt32(3),
+        reader.GetInt32(4),
+        (byte)reader.GetInt16(5),
+        unchecked((ulong)reader.GetInt64(6)),
+        reader.GetFieldValue<byte[]>(7),
+        PostgresVersionRow.Time(reader.GetInt64(8)));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<UploadSession>> ListExpiredUploadsAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>

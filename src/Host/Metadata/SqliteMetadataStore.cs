@@ -322,20 +322,34 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            chunks.Add(new ChunkReceipt(
-                Guid.Parse(reader.GetString(0)),
-                reader.GetInt64(1),
-                reader.GetInt64(2),
-                reader.GetInt32(3),
-                reader.GetInt32(4),
-                reader.GetByte(5),
-                unchecked((ulong)reader.GetInt64(6)),
-                (byte[])reader.GetValue(7),
-                FromUnixMilliseconds(reader.GetInt64(8))));
+            chunks.Add(ReadChunk(reader));
         }
 
         return chunks;
     }
+
+    /// <inheritdoc />
+    public async Task<ChunkReceipt?> GetChunkAsync(Guid uploadId, long index, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {ChunkColumns} FROM chunks WHERE upload_id = $uploadId AND chunk_index = $index";
+        command.Parameters.AddWithValue("$uploadId", IdText(uploadId));
+        command.Parameters.AddWithValue("$index", index);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadChunk(reader) : null;
+    }
+
+    private static ChunkReceipt ReadChunk(SqliteDataReader reader) => new(
+        Guid.Parse(reader.GetString(0)),
+        reader.GetInt64(1),
+        reader.GetInt64(2),
+        reader.GetInt32(3),
+        reader.GetInt32(4),
+        reader.GetByte(5),
+        unchecked((ulong)reader.GetInt64(6)),
+        (byte[])reader.GetValue(7),
+        FromUnixMilliseconds(reader.GetInt64(8)));
 
     /// <inheritdoc />
     public async Task<bool> ExtendUploadAsync(Guid uploadId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)

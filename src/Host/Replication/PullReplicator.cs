@@ -112,7 +112,7 @@ public sealed class PullReplicator(
         var upload = await OpenOrResumeAsync(job, head, expected, origin, cancellationToken).ConfigureAwait(false);
         var resumed = upload.Session.Id.ToString("D") == job.RemoteUploadId;
         var geometry = upload.Geometry;
-        var held = upload.Writer.HeldChunks().ToHashSet();
+        var held = (await ingest.HeldChunksAsync(upload, cancellationToken).ConfigureAwait(false)).ToHashSet();
         using var pool = new ChunkBufferPool(ContainerFormat.BufferSizeFor(geometry.ChunkSize), settings.Connections);
         var received = 0L;
         await Parallel.ForEachAsync(

@@ -70,6 +70,13 @@ public sealed class ServerSettings
     public string? Postgres { get; set; }
 
     /// <summary>
+    /// Where containers and upload staging live (<c>--store</c>, <c>TURBOMFT_STORE</c>, or <c>"Store"</c> in the config file;
+    /// docs/cluster.md, "Shared object store"): null, the data directory's <c>store/</c>; <c>dir:/ABSOLUTE/PATH</c>, a
+    /// directory the nodes of a cluster share (an NFS mount). Parse it with <see cref="ParseStore"/>.
+    /// </summary>
+    public string? Store { get; set; }
+
+    /// <summary>
     /// This node's name among the nodes of one database (<c>--node</c>, <c>TURBOMFT_NODE</c>; docs/cluster.md, "Nodes"): 1–128
     /// characters from <c>a-z 0-9 . _ : -</c>. Null: the host name and the bound port.
     /// </summary>
@@ -77,6 +84,35 @@ public sealed class ServerSettings
 
     /// <summary>Content security: clamd, the digest deny-list, archive limits and per-area type and approval rules (docs/content-security.md, "Settings").</summary>
     public ContentSettings Content { get; set; } = new();
+
+    /// <summary>The directory <see cref="Store"/> names (absolute), or null for the data directory's own store.</summary>
+    /// <exception cref="ArgumentException">The value is not a store this build knows, naming the setting.</exception>
+    public string? ParseStore()
+    {
+        if (Store is null)
+        {
+            return null;
+        }
+
+        const string Setting = "--store (TURBOMFT_STORE, \"Store\")";
+        if (Store.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"{Setting}: an S3 store is not built into this version; use dir:/ABSOLUTE/PATH (a shared directory) or leave it out.");
+        }
+
+        if (!Store.StartsWith("dir:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{Setting} '{Store}' is not a store: give dir:/ABSOLUTE/PATH, a directory every node mounts.");
+        }
+
+        var path = Store["dir:".Length..];
+        if (!Path.IsPathFullyQualified(path) || path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{Setting}: '{path}' is not an absolute path; give dir:/ABSOLUTE/PATH.");
+        }
+
+        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+    }
 
     /// <summary>Parses <see cref="Listen"/>; host names other than localhost must be IP literals.</summary>
     public IPEndPoint ParseListen()
@@ -133,6 +169,15 @@ public sealed class ServerSettingsValidation : IValidateOptions<ServerSettings>
         if (options.Node is { } node && (node.Length is 0 or > 128 || node.Any(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-'))))
         {
             failures.Add($"Node '{node}' is not a node name: 1 to 128 characters from a-z 0-9 . _ : -.");
+        }
+
+        try
+        {
+            options.ParseStore();
+        }
+        catch (ArgumentException e)
+        {
+            failures.Add(e.Message);
         }
 
         if (options.Postgres is not null)

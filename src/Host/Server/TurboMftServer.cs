@@ -202,8 +202,16 @@ public sealed class TurboMftServer : IAsyncDisposable
             builder.Services.AddSingleton<INodeRegistry>(PostgresNodeRegistry.OpenAsync(database).GetAwaiter().GetResult());
         }
 
+        if (settings.ParseStore() is { } shared)
+        {
+            turbo.UseSharedDirectory(shared, database);
+        }
+        else
+        {
+            turbo.UseLocalObjects();
+        }
+
         turbo
-            .UseLocalObjects()
             .AddNotifications(notifications)
             .AddAudit(audit, new AuditWatchSettings(settings.AuditVerifyIntervalMinutes))
             .AddAccess(access, keys, settings.Throttle)

@@ -100,6 +100,9 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         }
 
         Assert.Empty(await Store.ListChunksAsync(Guid.NewGuid()));
+        AssertSameChunk(chunks[0], (await Store.GetChunkAsync(upload.Id, 2))!);
+        Assert.Null(await Store.GetChunkAsync(upload.Id, 3));
+        Assert.Null(await Store.GetChunkAsync(Guid.NewGuid(), 0));
     }
 
     [Fact]
