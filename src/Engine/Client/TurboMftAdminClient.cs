@@ -83,6 +83,10 @@ public sealed class TurboMftAdminClient : IDisposable
     public Task RemovePeerAsync(string name, CancellationToken cancellationToken = default) =>
         _client.SendJsonAsync<object>(HttpMethod.Delete, "v1/admin/peers/" + Escape(name), null, cancellationToken);
 
+    /// <summary>The nodes of the service with their heartbeats and the leases each holds (docs/cluster.md).</summary>
+    public async Task<NodeListing> ListNodesAsync(CancellationToken cancellationToken = default) =>
+        (await _client.SendJsonAsync<NodeListing>(HttpMethod.Get, "v1/admin/nodes", null, cancellationToken).ConfigureAwait(false))!;
+
     /// <summary>Every replication rule.</summary>
     public async Task<IReadOnlyList<ReplicationRuleView>> ListReplicationRulesAsync(CancellationToken cancellationToken = default) =>
         (await _client.SendJsonAsync<ReplicationRuleList>(HttpMethod.Get, "v1/admin/replication/rules", null, cancellationToken).ConfigureAwait(false))!.Rules;

@@ -141,7 +141,15 @@ public sealed record NotificationTestResult(string? IncidentId, string Correlati
 /// <param name="StartedAt">When it joined.</param>
 /// <param name="HeartbeatAt">Its last heartbeat.</param>
 /// <param name="Live">True when the last heartbeat is within the timeout (30 s) of the answer.</param>
-public sealed record NodeStatus(string Name, string Site, string Version, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt, bool Live);
+/// <param name="Leases">The cluster leases it holds now (docs/cluster.md, "Background work under leases").</param>
+public sealed record NodeStatus(string Name, string Site, string Version, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt, bool Live, IReadOnlyList<NodeLease> Leases);
+
+/// <summary>A cluster lease a node holds, in <see cref="NodeStatus"/>.</summary>
+/// <param name="Name">What it covers, e.g. <c>scan-sweep</c>.</param>
+/// <param name="Token">Its fencing token.</param>
+/// <param name="AcquiredAt">When this holding began (the lease store's clock).</param>
+/// <param name="ExpiresAt">When it lapses unless renewed.</param>
+public sealed record NodeLease(string Name, long Token, DateTimeOffset AcquiredAt, DateTimeOffset ExpiresAt);
 
 /// <summary>Answer of <c>GET /v1/admin/nodes</c>.</summary>
 /// <param name="Node">The name of the node that answered.</param>

@@ -70,6 +70,12 @@ public interface IObjectStore
     /// <summary>The bytes of object <paramref name="key"/>; null when it is not committed.</summary>
     long? LengthOf(string key);
 
+    /// <summary>
+    /// When object <paramref name="key"/> got its key (committed), by the store's clock; null when it is not committed. A
+    /// sweep of objects that nothing names spares the young ones, which another node may be committing.
+    /// </summary>
+    DateTimeOffset? CommittedAt(string key);
+
     /// <summary>The keys of the committed objects, in no order.</summary>
     IEnumerable<string> ListObjects();
 

@@ -179,6 +179,11 @@ public sealed class LocalObjectStore : IObjectStore
             return;
         }
 
+        foreach (var (stagingId, _) in items)
+        {
+            Stamp(GetStagingPath(stagingId));
+        }
+
         DurableFileSystem.FlushFileSystem(StagingDirectory);
         foreach (var (stagingId, objectKey) in items)
         {
@@ -230,6 +235,27 @@ public sealed class LocalObjectStore : IObjectStore
     {
         var file = new FileInfo(GetObjectPath(key));
         return file.Exists ? file.Length : null;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The file's last-write time, which <see cref="Commit"/> and <see cref="CommitMany"/> set just before the move (a rename keeps it).</remarks>
+    public DateTimeOffset? CommittedAt(string key)
+    {
+        var file = new FileInfo(GetObjectPath(key));
+        return file.Exists ? new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Sets a staging file's last-write time to now before its move into the objects tree: the object's commit time.</summary>
+    private static void Stamp(string stagingPath)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(stagingPath, DateTime.UtcNow);
+        }
+        catch (FileNotFoundException)
+        {
+            // Gone: the move below reports it as StagingNotFound.
+        }
     }
 
     /// <inheritdoc />
@@ -289,6 +315,8 @@ public sealed class LocalObjectStore : IObjectStore
 
         using (handle)
         {
+            // The object's commit time (CommittedAt): the move that follows keeps it.
+            File.SetLastWriteTimeUtc(handle, DateTime.UtcNow);
             RandomAccess.FlushToDisk(handle);
         }
     }

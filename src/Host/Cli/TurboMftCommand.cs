@@ -22,6 +22,7 @@ public static class TurboMftCommand
             ContainerCommand.Create(output, error),
             NotifyCommand.Create(output, error),
             ReplicationCommands.Create(output, error),
+            ClusterCommands.Create(output, error),
         };
         foreach (var transfer in TransferCommands.Create(output, error))
         {

@@ -24,12 +24,14 @@ public static class AdminEndpoints
         admin.RequirePermission(Permission.Admin);
         admin.AddEndpointFilter(RefusalProblems.FilterAsync);
 
-        admin.MapGet("/nodes", async (INodeRegistry registry, TimeProvider time, CancellationToken ct) =>
+        admin.MapGet("/nodes", async (INodeRegistry registry, ILeaseStore leases, TimeProvider time, CancellationToken ct) =>
         {
             var now = time.GetUtcNow();
             var nodes = await registry.ListAsync(ct).ConfigureAwait(false);
-            return Results.Json(new NodeListing(registry.Self?.Name ?? string.Empty, [.. nodes.Select(n => new NodeStatus(n.Name, n.Site, n.Version, n.StartedAt, n.HeartbeatAt, n.IsLive(now)))]));
-        }).WithSummary("List the nodes of the service with their last heartbeat (docs/cluster.md).");
+            var held = (await leases.ListAsync(ct).ConfigureAwait(false)).ToLookup(l => l.Holder, StringComparer.Ordinal);
+            return Results.Json(new NodeListing(registry.Self?.Name ?? string.Empty, [.. nodes.Select(n => new NodeStatus(
+                n.Name, n.Site, n.Version, n.StartedAt, n.HeartbeatAt, n.IsLive(now), [.. held[n.Name].Select(l => new NodeLease(l.Name, l.Token, l.AcquiredAt, l.ExpiresAt))]))]));
+        }).WithSummary("List the nodes of the service with their last heartbeat and the leases each holds (docs/cluster.md).");
         admin.MapGet("/users", (AccessAdminApi api, CancellationToken ct) => Json(api.ListUsersAsync(ct)))
             .WithSummary("List users with their grants (never a password hash).");
         admin.MapPost("/users", async (HttpContext context, AccessAdminApi api, CancellationToken ct) =>

@@ -6,6 +6,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
+using TurboMft.Host.Cluster;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Metrics;
 
@@ -366,11 +367,20 @@ public sealed class UploadRegistry(
     }
 
     /// <summary>Aborts every open session whose expiry has passed; returns how many.</summary>
-    public async Task<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => ExpireAsync(now, null, cancellationToken);
+
+    /// <summary>As <see cref="ExpireAsync(DateTimeOffset, CancellationToken)"/>, each abort checking <paramref name="lease"/>'s fencing token first.</summary>
+    /// <exception cref="LeaseLostException">The lease was lost part-way; the sessions aborted before stay aborted.</exception>
+    public async Task<int> ExpireAsync(DateTimeOffset now, HeldLease? lease, CancellationToken cancellationToken)
     {
         var expired = await metadata.ListExpiredUploadsAsync(now, cancellationToken).ConfigureAwait(false);
         foreach (var session in expired)
         {
+            if (lease is not null)
+            {
+                await lease.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await AbortAsync(session, UploadState.Expired, cancellationToken).ConfigureAwait(false);
             logger.LogInformation("Upload {Id} for {Path} expired; staging removed", session.Id, session.Path);
         }
@@ -383,7 +393,12 @@ public sealed class UploadRegistry(
     /// PUT or a batch upload left when the server was killed under it (they have no session to expire). A file still being
     /// streamed is written continually, so it is never that old. Returns how many were removed.
     /// </summary>
-    public async Task<int> RemoveOrphanedStagingAsync(DateTimeOffset now, TimeSpan idle, CancellationToken cancellationToken)
+    public Task<int> RemoveOrphanedStagingAsync(DateTimeOffset now, TimeSpan idle, CancellationToken cancellationToken) =>
+        RemoveOrphanedStagingAsync(now, idle, null, cancellationToken);
+
+    /// <summary>As <see cref="RemoveOrphanedStagingAsync(DateTimeOffset, TimeSpan, CancellationToken)"/>, each removal checking <paramref name="lease"/>'s fencing token first.</summary>
+    /// <exception cref="LeaseLostException">The lease was lost part-way.</exception>
+    public async Task<int> RemoveOrphanedStagingAsync(DateTimeOffset now, TimeSpan idle, HeldLease? lease, CancellationToken cancellationToken)
     {
         var removed = 0;
         foreach (var staging in store.ListStaging())
@@ -396,6 +411,11 @@ public sealed class UploadRegistry(
             if (_open.ContainsKey(staging.Id) || await metadata.GetUploadAsync(staging.Id, cancellationToken).ConfigureAwait(false) is { State: UploadState.Open })
             {
                 continue;
+            }
+
+            if (lease is not null)
+            {
+                await lease.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
             }
 
             if (store.AbortStaging(staging.Id))

@@ -8,6 +8,7 @@ using TurboMft.Engine.Crypto;
 using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Cluster;
 using TurboMft.Host.Infrastructure;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Notifications;
@@ -53,6 +54,7 @@ public sealed class ScanService : BackgroundService
     private readonly IScannerChain? _chain;
     private readonly IIncidentNotifier? _notifier;
     private readonly ScanMetrics _metrics;
+    private readonly ClusterLeases _leases;
     private readonly Channel<Guid> _queue = Channel.CreateUnbounded<Guid>();
     private readonly ConcurrentDictionary<Guid, byte> _queued = new();
     private readonly ConcurrentDictionary<Guid, HeldScan> _held = new();
@@ -70,6 +72,7 @@ public sealed class ScanService : BackgroundService
         ContentSettings settings,
         TimeProvider time,
         ScanMetrics metrics,
+        ClusterLeases leases,
         ILogger<ScanService> logger,
         IServiceProvider services)
     {
@@ -87,6 +90,7 @@ public sealed class ScanService : BackgroundService
         _chain = services.GetService<IScannerChain>();
         _notifier = services.GetService<IIncidentNotifier>();
         _metrics = metrics;
+        _leases = leases;
         metrics.Observe(() => _queued.Count, () => _held.Count, () => _chain is not null && Volatile.Read(ref _outage) == 0);
         _buffers = services.GetService<ServerBuffers>();
     }
@@ -188,10 +192,19 @@ public sealed class ScanService : BackgroundService
 
     /// <summary>
     /// One sweep: queues the versions pending a scan whose retry time has come, rejects approvals past their expiry, and
-    /// forgets held versions that were deleted or superseded. Runs every <c>Content:ScanSweepSeconds</c>, first at start.
+    /// forgets held versions that were deleted or superseded. Runs every <c>Content:ScanSweepSeconds</c>, first at start,
+    /// on the node holding <see cref="LeaseNames.ScanSweep"/> only (docs/cluster.md): on the others it does nothing, and
+    /// their own commits are still scanned inline (<see cref="SubmitAndWaitAsync(Guid, CancellationToken)"/>). Returns
+    /// false when another node holds the lease.
     /// </summary>
-    public async Task SweepAsync(CancellationToken cancellationToken)
+    /// <exception cref="LeaseLostException">The lease was lost part-way; the approvals rejected before stay rejected.</exception>
+    public async Task<bool> SweepAsync(CancellationToken cancellationToken)
     {
+        if (await _leases.HoldAsync(LeaseNames.ScanSweep, cancellationToken).ConfigureAwait(false) is not { } lease)
+        {
+            return false;
+        }
+
         var now = _time.GetUtcNow();
         var pending = await _metadata.ListVersionsInStateAsync(ReleaseState.PendingScan, SweepBatch, cancellationToken).ConfigureAwait(false);
         foreach (var version in pending)
@@ -213,11 +226,20 @@ public sealed class ScanService : BackgroundService
 
         foreach (var version in await _metadata.ListVersionsInStateAsync(ReleaseState.PendingApproval, SweepBatch, cancellationToken).ConfigureAwait(false))
         {
-            if (version.ApprovalExpiresAt is { } expires && expires <= now && await _decisions.ExpireAsync(version, cancellationToken).ConfigureAwait(false))
+            if (version.ApprovalExpiresAt is not { } expires || expires > now)
+            {
+                continue;
+            }
+
+            // The decision itself is a compare-and-set of the release state; the token keeps a stale holder from trying.
+            await lease.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+            if (await _decisions.ExpireAsync(version, cancellationToken).ConfigureAwait(false))
             {
                 _logger.LogInformation("Version {Version} of {Path}: approval expired; rejected", version.VersionId, version.Path);
             }
         }
+
+        return true;
     }
 
     /// <inheritdoc />

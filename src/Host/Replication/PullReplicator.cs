@@ -8,6 +8,7 @@ using TurboMft.Engine.Integrity;
 using TurboMft.Engine.Protocol;
 using TurboMft.Engine.Storage;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Cluster;
 using TurboMft.Host.Ingest;
 using TurboMft.Host.Metadata;
 using TurboMft.Host.Release;
@@ -27,13 +28,17 @@ public sealed class PullReplicator(
     IMetadataStore metadata,
     IAuditTrail audit,
     ReplicationSettings settings,
+    ClusterLeases leases,
     TimeProvider time,
     ILogger<PullReplicator> logger)
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastPoll = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _sites = new(StringComparer.Ordinal);
 
-    /// <summary>Polls every enabled pull rule whose interval (or <c>Replication:PollSeconds</c>) has passed.</summary>
+    /// <summary>
+    /// Polls every enabled pull rule whose interval (or <c>Replication:PollSeconds</c>) has passed and whose lease
+    /// (<see cref="LeaseNames.ReplicationPull"/>) this node holds: each rule is polled by one node of the cluster.
+    /// </summary>
     public async Task PollDueRulesAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -45,9 +50,16 @@ public sealed class PullReplicator(
                 continue;
             }
 
-            _lastPoll[rule.Name] = now;
             try
             {
+                // One node of the cluster polls a rule; the others leave its peer alone.
+                if (await leases.HoldAsync(LeaseNames.ReplicationPull(rule.Name), cancellationToken).ConfigureAwait(false) is not { } lease)
+                {
+                    continue;
+                }
+
+                _lastPoll[rule.Name] = now;
+                await lease.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
                 await PollAsync(rule, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)

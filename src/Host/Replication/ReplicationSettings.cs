@@ -42,9 +42,10 @@ public sealed class ReplicationSettings
 
     /// <summary>
     /// Seconds a claimed job stays leased to this node's worker without a renewal (renewed every third of it while the job
-    /// runs); after that another worker on the same outbox may take it over.
+    /// runs); after that another worker on the same outbox may take it over. 15 s, so a killed node's jobs move within
+    /// about 20 s (docs/cluster.md).
     /// </summary>
-    public double LeaseSeconds { get; set; } = 60;
+    public double LeaseSeconds { get; set; } = 15;
 
     /// <summary><see cref="LeaseSeconds"/> as a time span.</summary>
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);

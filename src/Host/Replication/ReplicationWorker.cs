@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboMft.Engine.Client;
 using TurboMft.Host.Audit;
+using TurboMft.Host.Cluster;
 
 namespace TurboMft.Host.Replication;
 
@@ -23,10 +24,12 @@ public sealed class ReplicationWorker(
     ReplicationSettings settings,
     ReplicationActivity activity,
     ReplicationMetrics metrics,
-    NodeIdentity node,
+    ClusterLeases leases,
     TimeProvider time,
     ILogger<ReplicationWorker> logger) : BackgroundService
 {
+    private string? _owner;
+
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly ConcurrentDictionary<string, BandwidthLimiter> _limits = new(StringComparer.Ordinal);
     private RuleCache? _rules;
@@ -35,10 +38,11 @@ public sealed class ReplicationWorker(
     public int InMemoryJobs => _running.Count;
 
     /// <summary>
-    /// The name this worker's leases are held under: the site and the host, the same after a restart, so that a starting
-    /// worker takes back at once the jobs its previous run left running.
+    /// The name this worker's leases are held under: the node's name (unique among the live nodes of one database, the same
+    /// after a restart), so that a starting worker takes back at once the jobs its previous run left running and two nodes
+    /// on one host never share leases. Known once the node has joined the registry; the worker claims nothing before.
     /// </summary>
-    public string LeaseOwner { get; } = $"{node.Site}@{Environment.MachineName}";
+    public string LeaseOwner => _owner ?? throw new InvalidOperationException("The node has not joined the registry yet.");
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,6 +54,15 @@ public sealed class ReplicationWorker(
         }
 
         await Task.Yield();
+        try
+        {
+            _owner = await leases.NodeNameAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
+
         await store.ReleaseLeasesAsync(LeaseOwner, stoppingToken).ConfigureAwait(false);
         var background = Task.Run(() => HousekeepingAsync(stoppingToken), CancellationToken.None);
         try
@@ -248,7 +261,13 @@ public sealed class ReplicationWorker(
 
                 if (now >= nextSweep)
                 {
-                    await outbox.SweepAsync(cancellationToken).ConfigureAwait(false);
+                    // Once per cluster: enqueues are unique per subject anyway, the lease spares N nodes the same scan of the versions.
+                    if (await leases.HoldAsync(LeaseNames.ReplicationSweep, cancellationToken).ConfigureAwait(false) is { } sweep)
+                    {
+                        await sweep.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+                        await outbox.SweepAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     nextSweep = now + TimeSpan.FromSeconds(options.SweepSeconds);
                 }
 

@@ -195,11 +195,13 @@ public sealed class TurboMftServer : IAsyncDisposable
         {
             turbo.UseSqlite().UseSqliteReplication();
             builder.Services.AddSingleton<INodeRegistry>(new LocalNodeRegistry());
+            builder.Services.AddSingleton<ILeaseStore>(provider => new LocalLeaseStore(provider.GetRequiredService<TimeProvider>()));
         }
         else
         {
             turbo.UsePostgresMetadata(database).UsePostgresReplication(database);
             builder.Services.AddSingleton<INodeRegistry>(PostgresNodeRegistry.OpenAsync(database).GetAwaiter().GetResult());
+            builder.Services.AddSingleton<ILeaseStore>(PostgresLeaseStore.OpenAsync(database).GetAwaiter().GetResult());
         }
 
         if (settings.ParseStore() is { } shared)
@@ -211,6 +213,10 @@ public sealed class TurboMftServer : IAsyncDisposable
             turbo.UseLocalObjects();
         }
 
+        // Before the work that holds leases: hosted services stop in reverse order, so the leases are released last.
+        builder.Services.AddSingleton<ClusterLeases>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ClusterLeases>());
+
         turbo
             .AddNotifications(notifications)
             .AddAudit(audit, new AuditWatchSettings(settings.AuditVerifyIntervalMinutes))
@@ -221,6 +227,12 @@ public sealed class TurboMftServer : IAsyncDisposable
             .AddDelivery()
             .AddReplication(settings.Replication, node)
             .AddHttpApi();
+        if (database is not null)
+        {
+            // Shared containers: the start-up sweep would race other nodes' commits; this one runs under a lease, with a grace period.
+            builder.Services.AddHostedService<OrphanSweepService>();
+        }
+
         builder.Services.AddSingleton(keys);
 
         builder.Services.AddProblemDetails();
@@ -261,9 +273,14 @@ public sealed class TurboMftServer : IAsyncDisposable
         // Built now so its warnings (no clamd, missing deny list) are logged at start; an embedding may have removed it.
         _app.Services.GetService<IScannerChain>();
 
-        // Before listening and before the background services start: no commit can be between its rename and its row.
-        await OrphanedObjects.SetAsideAsync(
-            _app.Services.GetRequiredService<IObjectStore>(), _app.Services.GetRequiredService<IMetadataStore>(), _audit, _app.Logger, cancellationToken).ConfigureAwait(false);
+        if (_database is null)
+        {
+            // Embedded, before listening and before the background services start: no commit can be between its rename and
+            // its row. On a shared database another node's may be; OrphanSweepService does it there.
+            await OrphanedObjects.SetAsideAsync(
+                _app.Services.GetRequiredService<IObjectStore>(), _app.Services.GetRequiredService<IMetadataStore>(), _audit, _app.Logger, grace: null, lease: null, cancellationToken).ConfigureAwait(false);
+        }
+
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         await JoinAsync(cancellationToken).ConfigureAwait(false);
         _started = true;
@@ -294,6 +311,7 @@ public sealed class TurboMftServer : IAsyncDisposable
             throw;
         }
 
+        _app.Services.GetRequiredService<ClusterLeases>().Joined(self.Name);
         _heartbeat = new NodeHeartbeat(registry, self, time, _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<NodeHeartbeat>());
         await _heartbeat.StartAsync(cancellationToken).ConfigureAwait(false);
     }
